@@ -1,0 +1,203 @@
+//! Little-endian primitives and the two string kinds, with bounds checked before every read.
+
+use crate::error::{DecodeError, EncodeError};
+use crate::types::{Vec3, Warning};
+
+/// A cursor over one message. It never indexes past the end: every read checks the length
+/// first and reports the field, offset and sizes when the message is short.
+#[derive(Debug)]
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    id: u8,
+    name: &'static str,
+    /// Offset of `buf[0]` in the larger input (a capture stream); 0 for a datagram.
+    pub(crate) base: usize,
+    pub(crate) warnings: Vec<Warning>,
+}
+
+impl<'a> Reader<'a> {
+    /// Starts after the id byte, which the caller has already looked at.
+    pub(crate) fn new(buf: &'a [u8], name: &'static str) -> Self {
+        Reader { buf, pos: 1, id: buf.first().copied().unwrap_or(0), name, base: 0, warnings: Vec::new() }
+    }
+
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub(crate) fn peek_u8(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub(crate) fn truncated(&self, field: &'static str, expected: usize) -> DecodeError {
+        DecodeError::Truncated {
+            id: self.id,
+            name: self.name,
+            field,
+            offset: self.base + self.pos,
+            expected,
+            actual: self.remaining(),
+            len: self.buf.len(),
+        }
+    }
+
+    pub(crate) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        if self.remaining() < n {
+            return Err(self.truncated(field, n));
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
+        let s = self.take(N, field)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
+        Ok(self.array::<1>(field)?[0])
+    }
+    pub(crate) fn bool(&mut self, field: &'static str) -> Result<bool, DecodeError> {
+        Ok(self.u8(field)? != 0)
+    }
+    pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
+        Ok(u16::from_le_bytes(self.array(field)?))
+    }
+    pub(crate) fn i16(&mut self, field: &'static str) -> Result<i16, DecodeError> {
+        Ok(i16::from_le_bytes(self.array(field)?))
+    }
+    pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.array(field)?))
+    }
+    pub(crate) fn i32(&mut self, field: &'static str) -> Result<i32, DecodeError> {
+        Ok(i32::from_le_bytes(self.array(field)?))
+    }
+    pub(crate) fn f32(&mut self, field: &'static str) -> Result<f32, DecodeError> {
+        Ok(f32::from_le_bytes(self.array(field)?))
+    }
+    pub(crate) fn vec3(&mut self, field: &'static str) -> Result<Vec3, DecodeError> {
+        let b = self.take(12, field)?;
+        let f = |i: usize| f32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Ok(Vec3 { x: f(0), y: f(4), z: f(8) })
+    }
+
+    /// Narrow string: a length byte, then that many bytes, decoded as UTF-8 with U+FFFD for
+    /// invalid sequences (the stock server sends ASCII, AssettoServer UTF-8).
+    pub(crate) fn str8(&mut self, field: &'static str) -> Result<String, DecodeError> {
+        let len = self.u8(field)? as usize;
+        let bytes = self.take(len, field)?;
+        Ok(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// Wide string: a length byte counting 4-byte units, then UTF-32LE without BOM.
+    pub(crate) fn strw(&mut self, field: &'static str) -> Result<String, DecodeError> {
+        let start = self.base + self.pos;
+        let len = self.u8(field)? as usize;
+        let bytes = self.take(len * 4, field)?;
+        Ok(decode_utf32le(bytes, field, start, &mut self.warnings))
+    }
+}
+
+/// Decodes UTF-32LE leniently. Invalid code points become U+FFFD. Surrogate halves that a
+/// 16-bit `wchar_t` server might emit as separate units are paired back up. A leading
+/// byte-order mark (acudpclient's commands carry one) is dropped and reported.
+pub(crate) fn decode_utf32le(
+    bytes: &[u8],
+    field: &'static str,
+    offset: usize,
+    warnings: &mut Vec<Warning>,
+) -> String {
+    let mut out = String::with_capacity(bytes.len() / 4);
+    let mut units = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).peekable();
+    let mut first = true;
+    while let Some(u) = units.next() {
+        if first && u == 0xFEFF {
+            warnings.push(Warning::ByteOrderMark { field, offset });
+            first = false;
+            continue;
+        }
+        first = false;
+        let c = match u {
+            0xD800..=0xDBFF => match units.peek() {
+                Some(&lo @ 0xDC00..=0xDFFF) => {
+                    units.next();
+                    char::from_u32(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00))
+                }
+                _ => None,
+            },
+            _ => char::from_u32(u),
+        };
+        out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+    out
+}
+
+/// Appends the primitives in the protocol's byte order.
+#[derive(Debug)]
+pub(crate) struct Writer<'a> {
+    pub(crate) out: &'a mut Vec<u8>,
+    pub(crate) name: &'static str,
+}
+
+impl Writer<'_> {
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.out.push(v);
+    }
+    pub(crate) fn bool(&mut self, v: bool) {
+        self.out.push(u8::from(v));
+    }
+    pub(crate) fn u16(&mut self, v: u16) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn i16(&mut self, v: i16) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn u32(&mut self, v: u32) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn i32(&mut self, v: i32) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn f32(&mut self, v: f32) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn vec3(&mut self, v: Vec3) {
+        self.f32(v.x);
+        self.f32(v.y);
+        self.f32(v.z);
+    }
+    pub(crate) fn str8(&mut self, field: &'static str, s: &str) -> Result<(), EncodeError> {
+        let len = u8::try_from(s.len()).map_err(|_| EncodeError::StringTooLong {
+            name: self.name,
+            field,
+            len: s.len(),
+            unit: "bytes",
+        })?;
+        self.out.push(len);
+        self.out.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+    pub(crate) fn strw(&mut self, field: &'static str, s: &str) -> Result<(), EncodeError> {
+        let n = s.chars().count();
+        let len = u8::try_from(n).map_err(|_| EncodeError::StringTooLong {
+            name: self.name,
+            field,
+            len: n,
+            unit: "characters",
+        })?;
+        self.out.push(len);
+        self.out.reserve(n * 4);
+        for c in s.chars() {
+            self.out.extend_from_slice(&u32::from(c).to_le_bytes());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Shared memory (placeholder, issue 3).
