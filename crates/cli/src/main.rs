@@ -1,1 +1,45 @@
-fn main() {}
+//! `pitwall`: Assetto Corsa telemetry and live timing. Thin glue: one module per subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Assetto Corsa telemetry and live timing.
+#[derive(Debug, Parser)]
+#[command(name = "pitwall", version, about, propagate_version = true)]
+struct Cli {
+    /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `acsp=debug`.
+    #[arg(long, global = true, env = "PITWALL_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The dedicated server's UDP plugin protocol: listen, send commands, decode captures.
+    Acsp(cmd::acsp::Args),
+    /// Simulators of the game and of the dedicated server.
+    Sim(cmd::sim::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Acsp(args) => cmd::acsp::run(args),
+        Command::Sim(args) => cmd::sim::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pitwall: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
