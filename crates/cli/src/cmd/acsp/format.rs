@@ -1,0 +1,142 @@
+//! The human-readable, one-line form of each event.
+
+use acsp::{Event, NO_TIME, SessionInfo};
+
+/// `m:ss.mmm` for a lap time in ms; `-` for "no time".
+pub(crate) fn lap_time(ms: u32) -> String {
+    if ms == NO_TIME {
+        return "-".to_owned();
+    }
+    let (m, s, ms) = (ms / 60_000, (ms / 1000) % 60, ms % 1000);
+    format!("{m}:{s:02}.{ms:03}")
+}
+
+fn session(s: &SessionInfo) -> String {
+    let layout = if s.track_config.is_empty() { String::new() } else { format!(" ({})", s.track_config) };
+    let length = if s.laps > 0 { format!("{} laps", s.laps) } else { format!("{} min", s.time) };
+    format!(
+        "session {}/{} (current {}) \"{}\" {} at {}{}, {}, wait {}, air {}°C road {}°C, {}, elapsed {} ms, server \"{}\", protocol {}",
+        s.session_index,
+        s.session_count,
+        s.current_session_index,
+        s.name,
+        s.session_type,
+        s.track,
+        layout,
+        length,
+        s.wait_time,
+        s.ambient_temp,
+        s.road_temp,
+        s.weather_graphics,
+        s.elapsed_ms,
+        s.server_name,
+        s.protocol_version
+    )
+}
+
+/// One line describing `event`, starting with its type name.
+pub(crate) fn human(event: &Event) -> String {
+    let body = match event {
+        Event::NewSession(s) | Event::SessionInfo(s) => session(s),
+        Event::NewConnection(c) | Event::ConnectionClosed(c) => format!(
+            "car {} driver \"{}\" guid {} car {} skin {}",
+            c.car_id, c.driver_name, c.driver_guid, c.car_model, c.car_skin
+        ),
+        Event::CarUpdate(c) => format!(
+            "car {} pos ({:.1}, {:.1}, {:.1}) {:.1} km/h gear {} rpm {} spline {:.4}",
+            c.car_id,
+            c.position.x,
+            c.position.y,
+            c.position.z,
+            c.speed_kmh(),
+            gear(c.gear),
+            c.engine_rpm,
+            c.normalized_spline_pos
+        ),
+        Event::CarInfo(c) => format!(
+            "car {} {} driver \"{}\" team \"{}\" guid {} car {} skin {}",
+            c.car_id,
+            if c.is_connected { "connected" } else { "not connected" },
+            c.driver_name,
+            c.driver_team,
+            c.driver_guid,
+            c.car_model,
+            c.car_skin
+        ),
+        Event::EndSession(e) => format!("results {}", e.filename),
+        Event::Version(v) => format!("protocol {}", v.protocol_version),
+        Event::Chat(c) => format!("car {}: {}", c.car_id, c.message),
+        Event::ClientLoaded(c) => format!("car {}", c.car_id),
+        Event::Error(e) => e.message.clone(),
+        Event::LapCompleted(l) => {
+            let board: Vec<String> = l
+                .leaderboard
+                .iter()
+                .filter(|e| e.time != NO_TIME || e.laps > 0)
+                .enumerate()
+                .map(|(i, e)| format!("{}. car {} {} ({} laps)", i + 1, e.car_id, lap_time(e.time), e.laps))
+                .collect();
+            format!(
+                "car {} {}{} grip {:.3} | {}",
+                l.car_id,
+                lap_time(l.lap_time),
+                if l.cuts > 0 { format!(" ({} cuts)", l.cuts) } else { String::new() },
+                l.grip_level,
+                board.join(", ")
+            )
+        }
+        Event::CollisionWithCar(c) => format!(
+            "car {} hit car {} at {:.1} km/h at ({:.1}, {:.1}, {:.1})",
+            c.car_id,
+            c.other_car_id,
+            c.impact_speed * 3.6,
+            c.world_position.x,
+            c.world_position.y,
+            c.world_position.z
+        ),
+        Event::CollisionWithEnv(c) => format!(
+            "car {} hit the environment at {:.1} km/h at ({:.1}, {:.1}, {:.1})",
+            c.car_id,
+            c.impact_speed * 3.6,
+            c.world_position.x,
+            c.world_position.y,
+            c.world_position.z
+        ),
+    };
+    format!("{:<18} {body}", event.name())
+}
+
+/// AC's gear convention: 0 = R, 1 = N, 2 = 1st.
+fn gear(g: u8) -> String {
+    match g {
+        0 => "R".to_owned(),
+        1 => "N".to_owned(),
+        g => (g - 1).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lap_times_read_like_a_timing_screen() {
+        assert_eq!(lap_time(80_902), "1:20.902");
+        assert_eq!(lap_time(5_004), "0:05.004");
+        assert_eq!(lap_time(NO_TIME), "-");
+    }
+
+    #[test]
+    fn gears_follow_ac_convention() {
+        assert_eq!(gear(0), "R");
+        assert_eq!(gear(1), "N");
+        assert_eq!(gear(2), "1");
+        assert_eq!(gear(7), "6");
+    }
+
+    #[test]
+    fn every_line_starts_with_the_type_name() {
+        let e = Event::Chat(acsp::Chat { car_id: 3, message: "gg è".into() });
+        assert_eq!(human(&e), format!("{:<18} car 3: gg è", "chat"));
+    }
+}

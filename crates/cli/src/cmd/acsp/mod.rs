@@ -1,0 +1,85 @@
+//! `pitwall acsp …`: listen to a server, send it commands, decode captures.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+
+mod capture;
+mod format;
+mod listen;
+mod send;
+
+/// Arguments of `pitwall acsp`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: AcspCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AcspCommand {
+    /// Print the server's events live (bind the port of the server's UDP_PLUGIN_ADDRESS).
+    Listen(listen::Args),
+    /// Send one of the ten plugin commands to the server's UDP_PLUGIN_LOCAL_PORT.
+    Send(send::Args),
+    /// Decode a capture: a pcap/pcapng file, or a raw concatenation of UDP payloads.
+    Decode(capture::Args),
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        AcspCommand::Listen(a) => runtime()?.block_on(listen::run(a)),
+        AcspCommand::Send(a) => runtime()?.block_on(send::run(a)),
+        AcspCommand::Decode(a) => capture::run(a),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")
+}
+
+/// Parses `HOST:PORT` or a bare port (meaning 127.0.0.1).
+pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    use std::net::ToSocketAddrs as _;
+    s.to_socket_addrs()
+        .map_err(|e| format!("`{s}` is not an address (HOST:PORT): {e}"))?
+        .next()
+        .ok_or_else(|| format!("`{s}` resolves to no address"))
+}
+
+/// Prints one event, as JSON or human-readable.
+pub(crate) fn print_event(event: &acsp::Event, json: bool) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let r = if json {
+        serde_json::to_writer(&mut out, event).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+    } else {
+        writeln!(out, "{}", format::human(event))
+    };
+    match r {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is a normal way to stop reading.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(anyhow::Error::new(BrokenPipe)),
+        Err(e) => Err(e).context("cannot write to stdout"),
+    }
+}
+
+/// Marker error: stdout was closed by the reader.
+#[derive(Debug)]
+pub(crate) struct BrokenPipe;
+
+impl std::fmt::Display for BrokenPipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout closed")
+    }
+}
+
+impl std::error::Error for BrokenPipe {}

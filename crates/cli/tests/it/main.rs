@@ -1,0 +1,22 @@
+//! End-to-end tests of the `pitwall` binary: real processes, real UDP sockets on loopback.
+
+// Test helpers outside `#[test]` functions may unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
+mod acsp_decode;
+mod acsp_listen;
+mod acsp_send;
+
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub fn pitwall() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pitwall"))
+}
+
+/// Runs to completion; panics with stderr when it failed.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("pitwall runs");
+    assert!(out.status.success(), "pitwall failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
