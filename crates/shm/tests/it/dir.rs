@@ -1,0 +1,160 @@
+//! Page files in a directory (the Proton bridges' `/dev/shm` layout).
+
+use std::fs;
+
+use shm::{
+    DirSource, DirWriter, GraphicsPage, Page, PageSource, PhysicsPage, ShmError, Snapshot, StaticPage,
+};
+
+use crate::support;
+
+fn write_all(dir: &std::path::Path, snapshot: &Snapshot) {
+    let mut writer = DirWriter::create(dir, shm::BRIDGE_FILE_LEN).unwrap();
+    writer.write_physics(&snapshot.physics).unwrap();
+    writer.write_graphics(&snapshot.graphics).unwrap();
+    writer.write_static(&snapshot.static_page).unwrap();
+}
+
+#[test]
+fn round_trip_through_bridge_sized_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = support::snapshot();
+    write_all(dir.path(), &expected);
+    for page in Page::ALL {
+        let len = fs::metadata(dir.path().join(page.file_name())).unwrap().len();
+        assert_eq!(len, 2048, "{page}: files keep the bridge's size, larger than the page");
+    }
+
+    let mut source = DirSource::open(dir.path()).unwrap();
+    let mut physics = PhysicsPage::new();
+    let mut graphics = GraphicsPage::new();
+    let mut statics = StaticPage::new();
+    assert_eq!(source.read_physics(&mut physics).unwrap().retries, 0);
+    source.read_graphics(&mut graphics).unwrap();
+    source.read_static(&mut statics).unwrap();
+    assert_eq!(physics, expected.physics);
+    assert_eq!(graphics, expected.graphics);
+    assert_eq!(statics, expected.static_page);
+    assert_eq!(physics.speed_kmh, 187.5);
+    assert_eq!(physics.wheels_pressure, [27.5, 27.75, 26.5, 26.25]);
+    assert_eq!(graphics.normalized_car_position, 0.4375);
+    // Non-ASCII names survive the files.
+    assert_eq!(statics.track(), "鈴鹿");
+    assert_eq!(statics.track_configuration(), "Nürburgring GP");
+    assert_eq!(statics.player_surname(), "Ødegård");
+    assert_eq!(statics.car_skin(), "00_official_マンタイ");
+
+    // Snapshot::capture over the files gives the same pages.
+    assert_eq!(Snapshot::capture(&mut source).unwrap(), expected);
+}
+
+#[test]
+fn writes_in_place_are_seen_by_an_open_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(dir.path(), &support::snapshot());
+    let mut source = DirSource::open(dir.path()).unwrap();
+    let mut writer = DirWriter::create(dir.path(), 0).unwrap();
+    writer.write_physics(&support::physics(1001)).unwrap();
+    let mut physics = PhysicsPage::new();
+    source.read_physics(&mut physics).unwrap();
+    assert_eq!(physics.packet_id, 1001);
+    assert_eq!(fs::metadata(source.path(Page::Physics)).unwrap().len(), 2048, "never truncated");
+}
+
+#[test]
+fn a_580_byte_physics_file_reads_without_its_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = support::snapshot();
+    write_all(dir.path(), &snapshot);
+    // Exactly the documented size: what a reader that trusts the AC doc would create.
+    fs::write(dir.path().join("acpmf_physics"), &snapshot.physics.as_bytes()[..580]).unwrap();
+
+    let mut source = DirSource::open(dir.path()).unwrap();
+    let mut physics = support::physics(1); // stale tail data must be cleared by the read
+    let info = source.read_physics(&mut physics).unwrap();
+    assert_eq!(info.source_len, 580);
+    assert!(!physics.has_tail());
+    assert_eq!(physics.local_velocity, snapshot.physics.local_velocity);
+    assert_eq!(physics.tyre_temp, [0.0; 4]);
+    assert_eq!(physics.decode().tyre_temp, None);
+}
+
+#[test]
+fn missing_files_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = DirSource::open(dir.path()).unwrap_err();
+    assert!(matches!(err, ShmError::Open { page: Page::Physics, .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&dir.path().join("acpmf_physics").display().to_string()), "{message}");
+
+    // With physics present, the next missing one is named.
+    fs::write(dir.path().join("acpmf_physics"), vec![0u8; 2048]).unwrap();
+    let message = DirSource::open(dir.path()).unwrap_err().to_string();
+    assert!(message.contains("acpmf_graphics") && message.contains("graphics page"), "{message}");
+}
+
+#[test]
+fn short_files_name_the_file_and_the_sizes() {
+    let cases =
+        [("acpmf_physics", 579u64, 580usize), ("acpmf_graphics", 100, 296), ("acpmf_static", 683, 684)];
+    for (name, len, needed) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path(), &support::snapshot());
+        let path = dir.path().join(name);
+        fs::File::options().write(true).open(&path).unwrap().set_len(len).unwrap();
+        let err = DirSource::open(dir.path()).unwrap_err();
+        match &err {
+            ShmError::PageTooShort { location, actual, needed: n, .. } => {
+                assert_eq!(location, &path.display().to_string());
+                assert_eq!((*actual, *n), (len, needed));
+            }
+            other => panic!("{name}: expected PageTooShort, got {other:?}"),
+        }
+        let message = err.to_string();
+        assert!(
+            message.contains(&path.display().to_string())
+                && message.contains(&len.to_string())
+                && message.contains(&needed.to_string()),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_file_truncated_after_opening_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(dir.path(), &support::snapshot());
+    let mut source = DirSource::open(dir.path()).unwrap();
+    let path = dir.path().join("acpmf_graphics");
+    fs::File::options().write(true).open(&path).unwrap().set_len(10).unwrap();
+    let err = source.read_graphics(&mut GraphicsPage::new()).unwrap_err();
+    assert!(
+        matches!(&err, ShmError::PageTooShort { page: Page::Graphics, actual: 10, needed: 296, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("acpmf_graphics"));
+    // A read past the end through the raw interface is also an error.
+    let err = source.read_at(Page::Physics, 2040, &mut [0u8; 16]).unwrap_err();
+    assert!(matches!(err, ShmError::PageTooShort { actual: 2048, needed: 2056, .. }), "{err:?}");
+}
+
+#[test]
+fn polling_files_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snapshot = support::snapshot();
+    write_all(dir.path(), &snapshot);
+    let clock = shm::ManualClock::new(0);
+    let mut poller = shm::Poller::new(DirSource::open(dir.path()).unwrap(), &clock);
+    let mut writer = DirWriter::create(dir.path(), 0).unwrap();
+    let mut seen = Vec::new();
+    for id in [1000, 1001, 1001, 1004, 1005] {
+        snapshot.physics.packet_id = id;
+        writer.write_physics(&snapshot.physics).unwrap();
+        clock.advance(3_000_000);
+        if let Some(sample) = poller.poll().unwrap() {
+            seen.push((sample.physics.packet_id, sample.missed_before));
+        }
+    }
+    assert_eq!(seen, [(1000, 0), (1001, 0), (1004, 2), (1005, 0)]);
+    assert_eq!(poller.static_page().unwrap().track(), "鈴鹿");
+}

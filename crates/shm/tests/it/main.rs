@@ -1,0 +1,11 @@
+//! Integration tests of `pitwall-shm`, one module per topic.
+
+// Test helpers outside `#[test]` functions may unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
+mod dir;
+mod layout;
+mod poller;
+mod snapshot;
+mod support;
+mod torn;
