@@ -1,11 +1,208 @@
-//! `pitwall sim …`: the simulators.
+//! `pitwall sim …`: the simulators. One subcommand per simulator: `server` (the dedicated
+//! server's UDP plugin interface) today, `game` (shared memory) later.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use sim::server::{ServerConfig, ServerSim, ServerSummary, SessionConfig, TrackConfig};
 
 /// Arguments of `pitwall sim`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    command: SimCommand,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not yet")
+#[derive(Debug, clap::Subcommand)]
+enum SimCommand {
+    /// Simulate an AC dedicated server's UDP plugin interface (ACSP) until Ctrl-C.
+    ///
+    /// Events go to --plugin (the server's UDP_PLUGIN_ADDRESS) from the command port --port
+    /// (its UDP_PLUGIN_LOCAL_PORT), so `pitwall acsp listen` with its defaults talks to it as is.
+    Server(ServerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServerArgs {
+    /// Drivers that join (entry-list slots 0..N).
+    #[arg(long, default_value_t = 8)]
+    cars: u8,
+    /// Entry-list slots, at least --cars; the extra slots stay empty. Defaults to --cars.
+    #[arg(long, value_name = "N")]
+    entry_list: Option<u8>,
+    /// Seed of everything random: the same seed gives the same events.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Time acceleration: simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Where events are sent: the plugin's address (UDP_PLUGIN_ADDRESS).
+    #[arg(long, default_value_t = SocketAddr::from((Ipv4Addr::LOCALHOST, 12000)))]
+    plugin: SocketAddr,
+    /// Port on which commands are received and from which events are sent
+    /// (UDP_PLUGIN_LOCAL_PORT).
+    #[arg(long, default_value_t = 11000)]
+    port: u16,
+    /// Address to bind the command port on (0.0.0.0 to accept plugins on other machines).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    listen: IpAddr,
+    /// Send CAR_UPDATE every MS from the start, as AssettoServer does. By default, as on the
+    /// stock server, updates start only when the plugin sends REALTIMEPOS_INTERVAL.
+    #[arg(long, value_name = "MS")]
+    realtime_interval: Option<u16>,
+    /// Simulated seconds between drivers joining; 0 makes everyone join at once.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    join_every: f64,
+    /// Drivers now and then leave and come back later.
+    #[arg(long)]
+    churn: bool,
+    /// Practice length in minutes; 0 leaves practice out.
+    #[arg(long, default_value_t = 10, value_name = "MIN")]
+    practice: u16,
+    /// Qualifying length in minutes; 0 leaves qualifying out.
+    #[arg(long, default_value_t = 10, value_name = "MIN")]
+    qualify: u16,
+    /// Race length in laps; 0 leaves the race out.
+    #[arg(long, default_value_t = 5, value_name = "LAPS")]
+    race_laps: u16,
+    /// Seconds on the grid before the race starts.
+    #[arg(long, default_value_t = 40, value_name = "SECS")]
+    race_wait: u32,
+    /// Server name in NEW_SESSION.
+    #[arg(long, default_value = "pitwall sim")]
+    server_name: String,
+    /// Track name.
+    #[arg(long, default_value = "ks_red_bull_ring")]
+    track: String,
+    /// Track layout (may be empty).
+    #[arg(long, default_value = "layout_gp")]
+    track_config: String,
+    /// Lap length in metres.
+    #[arg(long, default_value_t = 4318.0, value_name = "M")]
+    track_length: f64,
+    /// Accept commands only from the plugin's IP address (as AssettoServer does).
+    #[arg(long)]
+    strict_source: bool,
+    /// Stop after this many real seconds instead of waiting for Ctrl-C.
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+}
+
+impl ServerArgs {
+    fn config(&self) -> anyhow::Result<ServerConfig> {
+        let mut sessions = Vec::new();
+        if self.practice > 0 {
+            sessions.push(SessionConfig::practice(self.practice));
+        }
+        if self.qualify > 0 {
+            sessions.push(SessionConfig::qualify(self.qualify));
+        }
+        if self.race_laps > 0 {
+            sessions.push(SessionConfig::race(self.race_laps, self.race_wait));
+        }
+        if sessions.is_empty() {
+            anyhow::bail!("no sessions: --practice, --qualify and --race-laps are all 0");
+        }
+        let join_interval = Duration::try_from_secs_f64(self.join_every)
+            .with_context(|| format!("--join-every {} is not a number of seconds", self.join_every))?;
+        let config = ServerConfig {
+            cars: self.cars,
+            entry_list: self.entry_list,
+            seed: self.seed,
+            speed: self.speed,
+            plugin: self.plugin,
+            bind: SocketAddr::new(self.listen, self.port),
+            server_name: self.server_name.clone(),
+            track: TrackConfig {
+                name: self.track.clone(),
+                config: self.track_config.clone(),
+                length_m: self.track_length,
+            },
+            sessions,
+            realtime_interval_ms: self.realtime_interval,
+            join_interval,
+            churn: self.churn,
+            commands_from_plugin_ip_only: self.strict_source,
+            ..ServerConfig::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Runs `pitwall sim …` on a runtime of its own.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        SimCommand::Server(args) => run_server(args),
+    }
+}
+
+fn run_server(args: ServerArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config()?;
+    let stop_after = args
+        .duration
+        .map(|s| {
+            Duration::try_from_secs_f64(s)
+                .with_context(|| format!("--duration {s} is not a number of seconds"))
+        })
+        .transpose()?;
+    // One thread is plenty: the simulator is a single task.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let (cars, seed, speed) = (config.cars, config.seed, config.speed);
+        let server = ServerSim::bind(config).await.context("cannot start the server simulator")?;
+        eprintln!(
+            "pitwall sim server: commands on {}, events to {} ({cars} cars, seed {seed}, {speed}× real time); \
+             Ctrl-C stops",
+            server.local_addr(),
+            server.plugin_addr(),
+        );
+        let summary = server.run_until(shutdown(stop_after)).await.context("the server simulator failed")?;
+        eprintln!("pitwall sim server: {}", one_line(&summary));
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on Ctrl-C, or after `after` if given.
+async fn shutdown(after: Option<Duration>) {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            // Without a signal handler the simulator can still be stopped by --duration or by
+            // killing the process; stopping at once would be a surprise.
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    match after {
+        Some(d) => tokio::select! {
+            () = ctrl_c => {}
+            () = tokio::time::sleep(d) => {}
+        },
+        None => ctrl_c.await,
+    }
+}
+
+fn one_line(s: &ServerSummary) -> String {
+    let t = s.sim_time.as_secs();
+    let st = &s.stats;
+    format!(
+        "{} events sent ({} bytes, {} laps, {} send errors), {} commands received ({} malformed, \
+         {} from other addresses), {}:{:02}:{:02} simulated, ended in session {}",
+        st.events_sent,
+        st.bytes_sent,
+        st.sent("lap_completed"),
+        st.send_errors,
+        st.commands_received,
+        st.malformed_commands,
+        st.rejected_source,
+        t / 3600,
+        t / 60 % 60,
+        t % 60,
+        s.session,
+    )
 }
