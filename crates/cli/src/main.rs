@@ -23,6 +23,8 @@ enum Command {
     Acsp(cmd::acsp::Args),
     /// Simulators of the game and of the dedicated server.
     Sim(cmd::sim::Args),
+    /// The main job on the simulators: a simulated server and grid, followed live.
+    Demo(cmd::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Acsp(args) => cmd::acsp::run(args),
         Command::Sim(args) => cmd::sim::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     };
     match result {
         Ok(code) => code,

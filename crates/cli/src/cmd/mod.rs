@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
 pub mod acsp;
+pub mod demo;
 pub mod sim;

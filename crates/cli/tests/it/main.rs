@@ -6,6 +6,7 @@
 mod acsp_decode;
 mod acsp_listen;
 mod acsp_send;
+mod demo;
 
 use std::process::{Command, Output};
 

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 mod capture;
-mod format;
+pub(crate) mod format;
 mod listen;
 mod send;
 
