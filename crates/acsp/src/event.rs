@@ -172,25 +172,70 @@ struct Layout {
 /// assert_eq!(ev, acsp::Event::Version(acsp::Version { protocol_version: 4 }));
 /// ```
 pub fn decode(buf: &[u8]) -> Result<Event, DecodeError> {
-    decode_datagram(buf).map(|d| d.message)
+    // Not through `decode_datagram`: this is the hot path, and the warnings are not wanted here.
+    let (first, mut r) = reader(buf, 0)?;
+    message(first, &mut r, Layout::default())
 }
 
 /// Decodes one datagram, reporting trailing bytes and other oddities as warnings.
 pub fn decode_datagram(buf: &[u8]) -> Result<Decoded<Event>, DecodeError> {
-    let mut d = decode_with(buf, Layout::default(), 0)?;
-    if d.len < buf.len() {
-        d.warnings.push(Warning::TrailingBytes { count: buf.len() - d.len, offset: d.len });
+    // Not `decode_with` and then a push: that copies the ~180-byte result once more, and this
+    // is the client's hot path.
+    let (first, mut r) = reader(buf, 0)?;
+    let message = message(first, &mut r, Layout::default())?;
+    let len = r.pos();
+    let mut warnings = std::mem::take(&mut r.warnings);
+    if len < buf.len() {
+        warnings.push(Warning::TrailingBytes { count: buf.len() - len, offset: len });
     }
-    Ok(d)
+    Ok(Decoded { message, len, warnings })
 }
 
 /// Decodes the message at the start of `buf`, a concatenation of messages whose datagram
 /// boundaries were lost (the seed's tcpdump + tshark recipe). Where the layout depends on the
-/// datagram's length (leaderboard entry size, weather width), the layout chosen is the one after
-/// which the next byte is an event id or the end of the input. `offset` is `buf`'s position in
-/// the whole input, used in errors.
+/// datagram's length (leaderboard entry size, weather width), each layout is tried and the one
+/// after which the following messages decode, up to a few of them or the end of the input, wins;
+/// on a tie the modern (8-byte entries) or stock (narrow weather) layout. `offset` is `buf`'s
+/// position in the whole input, used in errors.
 pub fn decode_prefix(buf: &[u8], offset: usize) -> Result<Decoded<Event>, DecodeError> {
-    let candidates: &[Layout] = match buf.first() {
+    let candidates = layouts(buf);
+    if candidates.is_empty() {
+        return decode_with(buf, Layout::default(), offset);
+    }
+    let mut best: Option<(usize, Decoded<Event>)> = None;
+    let mut first_err = None;
+    for &layout in candidates {
+        match decode_with(buf, layout, offset) {
+            Ok(d) => {
+                let score = following_messages(&buf[d.len..]);
+                if score == LOOKAHEAD {
+                    return Ok(d);
+                }
+                if best.as_ref().is_none_or(|(s, _)| score > *s) {
+                    best = Some((score, d));
+                }
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match (best, first_err) {
+        (Some((_, d)), _) => Ok(d),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err(DecodeError::Empty),
+    }
+}
+
+/// How many messages after a candidate layout must decode (or the input end) for it to win at
+/// once. Checking only that the next byte is an event id is not enough: a 7-byte-entry
+/// leaderboard read as 8-byte entries ends a few bytes into the next message, where an id-like
+/// byte is common (a lap time's `3c`, say) and the permissive ERROR layout then decodes.
+const LOOKAHEAD: usize = 3;
+
+/// The layouts to try for the message at the start of `buf`; empty when it has only one.
+fn layouts(buf: &[u8]) -> &'static [Layout] {
+    match buf.first() {
         Some(&id::LAP_COMPLETED) => {
             &[Layout { entry: Some(8), weather: None }, Layout { entry: Some(7), weather: None }]
         }
@@ -198,42 +243,71 @@ pub fn decode_prefix(buf: &[u8], offset: usize) -> Result<Decoded<Event>, Decode
             Layout { entry: None, weather: Some(StringWidth::Narrow) },
             Layout { entry: None, weather: Some(StringWidth::Wide) },
         ],
-        _ => return decode_with(buf, Layout::default(), offset),
-    };
-    let mut first_ok = None;
-    let mut first_err = None;
-    for &layout in candidates {
-        match decode_with(buf, layout, offset) {
-            Ok(d) => {
-                if buf.get(d.len).is_none_or(|&b| is_event_id(b)) {
-                    return Ok(d);
-                }
-                first_ok.get_or_insert(d);
-            }
-            Err(e) => {
-                first_err.get_or_insert(e);
-            }
-        }
-    }
-    match (first_ok, first_err) {
-        (Some(d), _) => Ok(d),
-        (None, Some(e)) => Err(e),
-        (None, None) => Err(DecodeError::Empty),
+        _ => &[],
     }
 }
 
+/// The number of messages, at most [`LOOKAHEAD`], that decode one after another from the start of
+/// `buf`; reaching the end of the input counts as all of them. Ambiguous layouts are chosen here
+/// by the cheap rule (the next byte is an event id or the end), so the lookahead does not nest.
+fn following_messages(buf: &[u8]) -> usize {
+    let mut pos = 0;
+    for count in 0..LOOKAHEAD {
+        let rest = &buf[pos..];
+        if rest.is_empty() {
+            return LOOKAHEAD;
+        }
+        let candidates = layouts(rest);
+        let len = if candidates.is_empty() {
+            decode_with(rest, Layout::default(), 0).ok().map(|d| d.len)
+        } else {
+            let lens = candidates.iter().filter_map(|&l| decode_with(rest, l, 0).ok().map(|d| d.len));
+            let mut first = None;
+            let mut aligned = None;
+            for len in lens {
+                first.get_or_insert(len);
+                if rest.get(len).is_none_or(|&b| is_event_id(b)) {
+                    aligned = Some(len);
+                    break;
+                }
+            }
+            aligned.or(first)
+        };
+        match len {
+            Some(len) => pos += len,
+            None => return count,
+        }
+    }
+    LOOKAHEAD
+}
+
 fn decode_with(buf: &[u8], layout: Layout, base: usize) -> Result<Decoded<Event>, DecodeError> {
+    let (first, mut r) = reader(buf, base)?;
+    let message = message(first, &mut r, layout)?;
+    Ok(Decoded { message, len: r.pos(), warnings: std::mem::take(&mut r.warnings) })
+}
+
+/// Checks the id byte and starts a reader after it.
+fn reader(buf: &[u8], base: usize) -> Result<(u8, Reader<'_>), DecodeError> {
     let &first = buf.first().ok_or(DecodeError::Empty)?;
     if !is_event_id(first) {
         return Err(DecodeError::UnknownId { id: first, offset: base });
     }
     let mut r = Reader::new(buf, event_name_of(first));
     r.base = base;
-    let message = match first {
-        id::NEW_SESSION => Event::NewSession(session_info(&mut r, layout)?),
-        id::SESSION_INFO => Event::SessionInfo(session_info(&mut r, layout)?),
-        id::NEW_CONNECTION => Event::NewConnection(connection(&mut r)?),
-        id::CONNECTION_CLOSED => Event::ConnectionClosed(connection(&mut r)?),
+    Ok((first, r))
+}
+
+/// The fields after the id byte. Always inlined: an [`Event`] is about 150 bytes, and built in
+/// place in its caller's return value it is not copied again on the way out, which is a good
+/// part of the cost of decoding a 33-byte CAR_UPDATE.
+#[inline(always)]
+fn message(first: u8, r: &mut Reader<'_>, layout: Layout) -> Result<Event, DecodeError> {
+    Ok(match first {
+        id::NEW_SESSION => Event::NewSession(session_info(r, layout)?),
+        id::SESSION_INFO => Event::SessionInfo(session_info(r, layout)?),
+        id::NEW_CONNECTION => Event::NewConnection(connection(r)?),
+        id::CONNECTION_CLOSED => Event::ConnectionClosed(connection(r)?),
         id::CAR_UPDATE => Event::CarUpdate(CarUpdate {
             car_id: r.u8("car_id")?,
             position: r.vec3("position")?,
@@ -256,10 +330,9 @@ fn decode_with(buf: &[u8], layout: Layout, base: usize) -> Result<Decoded<Event>
         id::CHAT => Event::Chat(Chat { car_id: r.u8("car_id")?, message: r.strw("message")? }),
         id::CLIENT_LOADED => Event::ClientLoaded(ClientLoaded { car_id: r.u8("car_id")? }),
         id::ERROR => Event::Error(ErrorMessage { message: r.strw("message")? }),
-        id::LAP_COMPLETED => Event::LapCompleted(lap_completed(&mut r, layout)?),
-        _ => client_event(&mut r)?,
-    };
-    Ok(Decoded { message, len: r.pos(), warnings: std::mem::take(&mut r.warnings) })
+        id::LAP_COMPLETED => Event::LapCompleted(lap_completed(r, layout)?),
+        _ => client_event(r)?,
+    })
 }
 
 fn session_info(r: &mut Reader<'_>, layout: Layout) -> Result<SessionInfo, DecodeError> {
@@ -331,18 +404,11 @@ fn lap_completed(r: &mut Reader<'_>, layout: Layout) -> Result<LapCompleted, Dec
     let cuts = r.u8("cuts")?;
     let n = r.u8("leaderboard_count")? as usize;
     // AC 1.7 grew the entry from 7 to 8 bytes without a version bump: tell them apart by length.
+    // Only an exact fit means the old layout. Anything else is read as the modern one: longer is
+    // a newer server's trailing bytes, shorter (even between the two sizes) a damaged message,
+    // which must be an error rather than 7-byte entries read from 8-byte ones, all shifted.
     let rest = r.remaining();
-    let entry = layout.entry.unwrap_or(if rest == 8 * n + 4 {
-        8
-    } else if rest == 7 * n + 4 {
-        7
-    } else if rest > 8 * n + 4 || rest < 7 * n + 4 {
-        // Trailing bytes after a modern layout, or too short for either: the error (if any)
-        // then names the modern size.
-        8
-    } else {
-        7
-    });
+    let entry = layout.entry.unwrap_or(if n > 0 && rest == 7 * n + 4 { 7 } else { 8 });
     if rest < entry * n {
         return Err(r.truncated("leaderboard", entry * n + 4));
     }

@@ -22,18 +22,25 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 1, id: buf.first().copied().unwrap_or(0), name, base: 0, warnings: Vec::new() }
     }
 
+    #[inline]
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
+    #[inline]
     pub(crate) fn peek_u8(&self) -> Option<u8> {
         self.buf.get(self.pos).copied()
     }
 
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
+    // Cold and out of line: building the error is most of a read's code, and keeping it out
+    // lets every read on the hot path inline down to a length check and a load.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn truncated(&self, field: &'static str, expected: usize) -> DecodeError {
         DecodeError::Truncated {
             id: self.id,
@@ -46,6 +53,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
         if self.remaining() < n {
             return Err(self.truncated(field, n));
@@ -55,38 +63,54 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// The next `N` bytes as an array: one length check, and fixed-size loads after it.
+    #[inline]
     fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
-        let s = self.take(N, field)?;
-        let mut a = [0u8; N];
-        a.copy_from_slice(s);
-        Ok(a)
+        match self.buf.get(self.pos..).and_then(<[u8]>::first_chunk::<N>) {
+            Some(a) => {
+                self.pos += N;
+                Ok(*a)
+            }
+            None => Err(self.truncated(field, N)),
+        }
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
         Ok(self.array::<1>(field)?[0])
     }
+    #[inline]
     pub(crate) fn bool(&mut self, field: &'static str) -> Result<bool, DecodeError> {
         Ok(self.u8(field)? != 0)
     }
+    #[inline]
     pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
         Ok(u16::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub(crate) fn i16(&mut self, field: &'static str) -> Result<i16, DecodeError> {
         Ok(i16::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         Ok(u32::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub(crate) fn i32(&mut self, field: &'static str) -> Result<i32, DecodeError> {
         Ok(i32::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub(crate) fn f32(&mut self, field: &'static str) -> Result<f32, DecodeError> {
         Ok(f32::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub(crate) fn vec3(&mut self, field: &'static str) -> Result<Vec3, DecodeError> {
-        let b = self.take(12, field)?;
-        let f = |i: usize| f32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        Ok(Vec3 { x: f(0), y: f(4), z: f(8) })
+        let [x0, x1, x2, x3, y0, y1, y2, y3, z0, z1, z2, z3] = self.array::<12>(field)?;
+        Ok(Vec3 {
+            x: f32::from_le_bytes([x0, x1, x2, x3]),
+            y: f32::from_le_bytes([y0, y1, y2, y3]),
+            z: f32::from_le_bytes([z0, z1, z2, z3]),
+        })
     }
 
     /// Narrow string: a length byte, then that many bytes, decoded as UTF-8 with U+FFFD for
@@ -108,7 +132,7 @@ impl<'a> Reader<'a> {
 
 /// Decodes UTF-32LE leniently. Invalid code points become U+FFFD. Surrogate halves that a
 /// 16-bit `wchar_t` server might emit as separate units are paired back up. A leading
-/// byte-order mark (acudpclient's commands carry one) is dropped and reported.
+/// byte-order mark (acudpclient's commands carry one) is dropped and reported once.
 pub(crate) fn decode_utf32le(
     bytes: &[u8],
     field: &'static str,
@@ -117,14 +141,14 @@ pub(crate) fn decode_utf32le(
 ) -> String {
     let mut out = String::with_capacity(bytes.len() / 4);
     let mut units = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).peekable();
-    let mut first = true;
+    // Every leading mark goes, not just the first: a string decoded from "BOM BOM x" must not
+    // start with U+FEFF, or re-encoding it and decoding again would drop that one too and the
+    // decoded form would not be stable.
+    if units.peek() == Some(&0xFEFF) {
+        warnings.push(Warning::ByteOrderMark { field, offset });
+        while units.next_if_eq(&0xFEFF).is_some() {}
+    }
     while let Some(u) = units.next() {
-        if first && u == 0xFEFF {
-            warnings.push(Warning::ByteOrderMark { field, offset });
-            first = false;
-            continue;
-        }
-        first = false;
         let c = match u {
             0xD800..=0xDBFF => match units.peek() {
                 Some(&lo @ 0xDC00..=0xDFFF) => {
@@ -148,27 +172,35 @@ pub(crate) struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    #[inline]
     pub(crate) fn u8(&mut self, v: u8) {
         self.out.push(v);
     }
+    #[inline]
     pub(crate) fn bool(&mut self, v: bool) {
         self.out.push(u8::from(v));
     }
+    #[inline]
     pub(crate) fn u16(&mut self, v: u16) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub(crate) fn i16(&mut self, v: i16) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub(crate) fn u32(&mut self, v: u32) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub(crate) fn i32(&mut self, v: i32) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub(crate) fn f32(&mut self, v: f32) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub(crate) fn vec3(&mut self, v: Vec3) {
         self.f32(v.x);
         self.f32(v.y);
