@@ -1,0 +1,29 @@
+//! # pitwall-proto: the telemetry wire format
+//!
+//! The one definition of what travels between the bridge, the ingest server and recordings is
+//! `proto/telemetry/v1/telemetry.proto`; this crate holds the Rust types generated from it
+//! (prost) and the `TelemetryIngest` gRPC service (tonic). Only this crate knows protobuf: other
+//! crates convert at their edges.
+//!
+//! ```
+//! use prost::Message as _;
+//! use proto::telemetry::v1::{TelemetryFrame, Wheels};
+//!
+//! let frame = TelemetryFrame {
+//!     seq: 7,
+//!     speed_kmh: 212.5,
+//!     tyre_pressure_psi: Some(Wheels { fl: 27.1, fr: 27.3, rl: 26.8, rr: 26.9 }),
+//!     ..Default::default()
+//! };
+//! let bytes = frame.encode_to_vec();
+//! assert_eq!(TelemetryFrame::decode(bytes.as_slice()).unwrap(), frame);
+//! ```
+
+/// Generated code, by package.
+pub mod telemetry {
+    /// Package `telemetry.v1`.
+    pub mod v1 {
+        #![allow(missing_docs, missing_debug_implementations, unused_qualifications, clippy::all)]
+        include!(concat!(env!("OUT_DIR"), "/telemetry.v1.rs"));
+    }
+}
