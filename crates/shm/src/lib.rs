@@ -94,7 +94,7 @@ pub use source::{DEFAULT_MAX_RETRIES, PageSource, ReadInfo, read_page};
 pub use text::{decode_utf16, encode_utf16};
 pub use view::{Graphics, Pages, Physics, Static};
 #[cfg(windows)]
-pub use windows::MappingSource;
+pub use windows::{MappingSource, MappingWriter};
 
 /// Opens the live game's pages the usual way for this OS: the named mappings on Windows, the
 /// Proton bridge's files in `/dev/shm` elsewhere.
