@@ -114,6 +114,39 @@ pub fn read_page<S: PageSource + ?Sized>(
         source.read_at(page, 0, copy)?;
         return Ok(ReadInfo { retries: 0, source_len });
     };
+    // A second copy to compare with: a writer that updates packetId first and the rest after
+    // (or a reader on another core that is fast enough) can leave the id stable around a copy
+    // that still mixes two steps. Two identical copies bracketed by the same id rule that out
+    // unless the writer stalled mid-page for the whole read.
+    let mut second = [0u8; MAX_PAGE_LEN];
+    let Some(check) = second.get_mut(..copy.len()) else {
+        // Never for our pages (all shorter than MAX_PAGE_LEN); fall back to the id check alone.
+        return read_checked_by_id(source, page, copy, id_offset, max_retries, source_len);
+    };
+    for attempt in 0..=max_retries {
+        let before = read_id(source, page, id_offset)?;
+        source.read_at(page, 0, copy)?;
+        source.read_at(page, 0, check)?;
+        let after = read_id(source, page, id_offset)?;
+        let copied = copy.get(id_offset..id_offset + 4).and_then(|b| <[u8; 4]>::try_from(b).ok());
+        if before == after && copied == Some(before.to_le_bytes()) && copy == check {
+            return Ok(ReadInfo { retries: attempt, source_len });
+        }
+    }
+    Err(ShmError::Torn { page, attempts: max_retries.saturating_add(1) })
+}
+
+/// Longest page we copy (the physics page with its tail is 712 bytes).
+const MAX_PAGE_LEN: usize = 1024;
+
+fn read_checked_by_id<S: PageSource + ?Sized>(
+    source: &mut S,
+    page: Page,
+    copy: &mut [u8],
+    id_offset: usize,
+    max_retries: u32,
+    source_len: u64,
+) -> Result<ReadInfo, ShmError> {
     for attempt in 0..=max_retries {
         let before = read_id(source, page, id_offset)?;
         source.read_at(page, 0, copy)?;

@@ -122,6 +122,9 @@ pub enum Tear {
     /// Only the copy sees a different id; the ids read before and after agree with each other
     /// (the spec's fourth check: compare with the copy's own id too).
     InCopyOnly,
+    /// The id never changes, but the page's content does between the two copies of an attempt:
+    /// a writer that updated the id first and is still writing the rest.
+    ContentOnly,
 }
 
 /// A snapshot whose physics (and graphics) `packet_id` changes during the next `left` full
@@ -143,6 +146,14 @@ impl TearingSource {
         match page {
             Page::Physics => self.inner.physics.packet_id += 1,
             Page::Graphics => self.inner.graphics.packet_id += 1,
+            Page::Static => {}
+        }
+    }
+
+    fn nudge_content(&mut self, page: Page) {
+        match page {
+            Page::Physics => self.inner.physics.speed_kmh += 1.0,
+            Page::Graphics => self.inner.graphics.distance_traveled += 1.0,
             Page::Static => {}
         }
     }
@@ -176,7 +187,9 @@ impl PageSource for TearingSource {
         if full {
             self.full_copies[i] += 1;
         }
-        let tear = full && self.left[i] > 0;
+        // read_page copies the page twice per attempt and compares: tear the first copy of each
+        // attempt, so that k tears cost exactly k retries.
+        let tear = full && self.left[i] > 0 && self.full_copies[i] % 2 == 1;
         if tear {
             self.left[i] -= 1;
             if matches!(self.tear, Tear::BeforeCopy | Tear::InCopyOnly) {
@@ -188,6 +201,7 @@ impl PageSource for TearingSource {
             match self.tear {
                 Tear::AfterCopy => self.bump(page),
                 Tear::InCopyOnly => self.unbump(page),
+                Tear::ContentOnly => self.nudge_content(page),
                 Tear::BeforeCopy => {}
             }
         }

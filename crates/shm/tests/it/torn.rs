@@ -14,7 +14,7 @@ fn a_torn_copy_is_retried_until_consistent() {
             let mut physics = PhysicsPage::new();
             let info = source.read_physics(&mut physics).unwrap();
             assert_eq!(info.retries, k, "{tear:?}, {k} tears");
-            assert_eq!(source.full_copies[0], k + 1);
+            assert_eq!(source.full_copies[0], 2 * (k + 1), "two copies per attempt");
             // The copy kept is the page as it stands after the k writes.
             assert_eq!(physics.packet_id, 1000 + k as i32);
             assert_eq!(physics, source.inner.physics);
@@ -32,6 +32,18 @@ fn a_copy_whose_own_id_disagrees_is_retried() {
 }
 
 #[test]
+fn a_page_whose_content_changes_under_a_stable_id_is_retried() {
+    let mut source = TearingSource::new(support::snapshot(), Tear::ContentOnly, 3, 2);
+    let mut physics = PhysicsPage::new();
+    let info = source.read_physics(&mut physics).unwrap();
+    assert_eq!(info.retries, 3, "the id check alone would have accepted the first copy");
+    assert_eq!(physics, source.inner.physics, "the copy kept is the settled page");
+    let mut graphics = GraphicsPage::new();
+    assert_eq!(source.read_graphics(&mut graphics).unwrap().retries, 2);
+    assert_eq!(graphics, source.inner.graphics);
+}
+
+#[test]
 fn graphics_is_guarded_too() {
     let mut source = TearingSource::new(support::snapshot(), Tear::BeforeCopy, 0, 2);
     let mut graphics = GraphicsPage::new();
@@ -45,7 +57,7 @@ fn retries_are_bounded() {
     let mut physics = PhysicsPage::new();
     let err = read_page(&mut source, Page::Physics, physics.as_mut_bytes(), 3).unwrap_err();
     assert!(matches!(err, ShmError::Torn { page: Page::Physics, attempts: 4 }), "{err:?}");
-    assert_eq!(source.full_copies[0], 4, "one copy and three retries, no more");
+    assert_eq!(source.full_copies[0], 8, "one attempt and three retries of two copies, no more");
     assert!(err.to_string().contains("physics"));
 }
 
