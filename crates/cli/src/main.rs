@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// The dedicated server's UDP plugin protocol: listen, send commands, decode captures.
     Acsp(cmd::acsp::Args),
+    /// AC's shared-memory pages: dump a snapshot, or watch them live.
+    Shm(cmd::shm::ShmArgs),
     /// Simulators of the game and of the dedicated server.
     Sim(cmd::sim::Args),
     /// The main job on the simulators: a simulated server and grid, followed live.
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Acsp(args) => cmd::acsp::run(args),
+        Command::Shm(args) => cmd::shm::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Demo(args) => cmd::demo::run(args),
     };

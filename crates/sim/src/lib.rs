@@ -6,7 +6,9 @@
 //!   a pure state machine (simulated time and commands in, [`acsp::Event`]s out);
 //!   [`server::ServerSim`] runs it on a real UDP socket with accelerated time, configured by a
 //!   [`server::ServerConfig`], and [`server::ServerHandle`] watches and stops it.
-//! - A simulator of the game's shared memory will sit beside it as a `game` module.
+//! - [`game`]: the game's shared memory. [`game::GameSim`] is a pure state machine (one 3 ms
+//!   physics step in, the pages the game writes out); [`game::GameRunner`] writes them to page
+//!   files at an accelerated real time, with injectable faults.
 //!
 //! Both follow the workspace rule that time and randomness are injected: the same seed and
 //! configuration give the same events, and nothing needs a real clock to be tested.
@@ -64,6 +66,7 @@
 //! ```
 
 mod error;
+pub mod game;
 pub mod server;
 
 pub use error::SimError;

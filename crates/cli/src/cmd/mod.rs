@@ -2,4 +2,6 @@
 
 pub mod acsp;
 pub mod demo;
+pub mod shm;
 pub mod sim;
+pub mod sim_game;

@@ -22,6 +22,8 @@ enum SimCommand {
     /// Events go to --plugin (the server's UDP_PLUGIN_ADDRESS) from the command port --port
     /// (its UDP_PLUGIN_LOCAL_PORT), so `pitwall acsp listen` with its defaults talks to it as is.
     Server(ServerArgs),
+    /// Simulate the game's shared memory: write the physics, graphics and static pages.
+    Game(super::sim_game::GameArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -136,6 +138,7 @@ impl ServerArgs {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         SimCommand::Server(args) => run_server(args),
+        SimCommand::Game(args) => super::sim_game::run(args),
     }
 }
 

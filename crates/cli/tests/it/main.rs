@@ -7,6 +7,7 @@ mod acsp_decode;
 mod acsp_listen;
 mod acsp_send;
 mod demo;
+mod shm_cli;
 
 use std::process::{Command, Output};
 

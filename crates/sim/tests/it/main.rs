@@ -2,6 +2,7 @@
 //! loopback UDP, with accelerated time. Every wait has a timeout, so nothing can hang.
 
 mod commands;
+mod game;
 mod laps;
 mod lifecycle;
 mod robustness;

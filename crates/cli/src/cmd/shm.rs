@@ -1,0 +1,503 @@
+//! `pitwall shm …`: look at AC's shared-memory pages. `dump` prints one snapshot of all three
+//! pages, every field (text or JSON), and can save or load a snapshot file; `watch` is a live
+//! one-screen dashboard driven by the sampling poller.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use ::shm::{
+    DirSource, FlagType, MonotonicClock, PageSource, PollStats, Poller, SessionType, ShmError, Snapshot,
+    Status,
+};
+use anyhow::Context as _;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::sim_game::stop_on_ctrl_c;
+
+/// Arguments of `pitwall shm`.
+#[derive(Debug, clap::Args)]
+pub struct ShmArgs {
+    #[command(subcommand)]
+    command: ShmCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ShmCommand {
+    /// Print one snapshot of the physics, graphics and static pages, every field.
+    Dump(DumpArgs),
+    /// A live view of the pages, refreshed ten times a second, until Ctrl-C.
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DumpArgs {
+    /// Read the page files (acpmf_physics, acpmf_graphics, acpmf_static) in DIR. Default: the
+    /// live game (/dev/shm on Linux, the named mappings on Windows).
+    #[arg(long, value_name = "DIR", conflicts_with = "snapshot")]
+    shm_dir: Option<PathBuf>,
+    /// JSON (the decoded pages, spec field names in snake_case) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Read a snapshot file (from --save) instead of the live pages.
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+    /// Also write the snapshot to FILE (raw pages; load it again with --snapshot).
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct WatchArgs {
+    /// Read the page files in DIR. Default: the live game (/dev/shm on Linux, the named
+    /// mappings on Windows).
+    #[arg(long, value_name = "DIR")]
+    shm_dir: Option<PathBuf>,
+    /// Stop after this many seconds instead of waiting for Ctrl-C.
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+}
+
+/// Runs `pitwall shm …`.
+pub fn run(args: ShmArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        ShmCommand::Dump(args) => dump(args),
+        ShmCommand::Watch(args) => watch(args),
+    }
+}
+
+/// Opens the pages: the files in `dir`, or the live game's.
+fn open(dir: Option<&Path>) -> anyhow::Result<Box<dyn PageSource + Send>> {
+    match dir {
+        Some(dir) => {
+            let source = DirSource::open(dir)
+                .with_context(|| format!("cannot read the pages in {}", dir.display()))?;
+            Ok(Box::new(source))
+        }
+        None => ::shm::open_live()
+            .context("cannot read the game's pages (is AC, or `pitwall sim game`, running? --shm-dir picks a directory)"),
+    }
+}
+
+fn dump(args: DumpArgs) -> anyhow::Result<ExitCode> {
+    let snapshot = match &args.snapshot {
+        Some(file) => Snapshot::load(file).context("cannot load the snapshot")?,
+        None => {
+            let mut source = open(args.shm_dir.as_deref())?;
+            Snapshot::capture(&mut source).context("cannot copy the pages")?
+        }
+    };
+    if let Some(file) = &args.save {
+        snapshot.save(file).context("cannot save the snapshot")?;
+        eprintln!("pitwall shm dump: snapshot saved to {}", file.display());
+    }
+    let pages = snapshot.decode();
+    let text = if args.json {
+        // Straight from the view structs: serde_json prints each f32 in its shortest form.
+        serde_json::to_string_pretty(&pages).context("cannot encode the pages as JSON")? + "\n"
+    } else {
+        let json = serde_json::to_string(&pages).context("cannot encode the pages")?;
+        let tree: Node = serde_json::from_str(&json).context("cannot re-read the pages")?;
+        listing(&tree)
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // A reader that went away (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        result => {
+            result.context("cannot write to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The decoded pages as an ordered tree: JSON objects keep the views' field order (the spec's),
+/// which a `serde_json::Value` map would sort.
+#[derive(Debug)]
+enum Node {
+    /// A number, string, bool or null, already formatted.
+    Leaf(String),
+    List(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Leaf(v.to_string()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Leaf(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Leaf(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        // Every float in the pages is an f32, printed by serde_json in its shortest form, so
+        // going back to f32 prints the same digits.
+        Ok(Node::Leaf(format!("{:?}", v as f32)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Leaf(format!("{v:?}")))
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Leaf("null".to_owned()))
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Leaf("null".to_owned()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<String, Node>()? {
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+}
+
+/// One line per field, grouped by page: `name   value`.
+fn listing(tree: &Node) -> String {
+    let mut out = String::new();
+    let Node::Map(pages) = tree else { return out };
+    for (page, fields) in pages {
+        let _ = writeln!(out, "{page}:");
+        let Node::Map(fields) = fields else { continue };
+        let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (name, value) in fields {
+            let _ = writeln!(out, "  {name:<width$}  {}", inline(value));
+        }
+    }
+    out
+}
+
+/// A value on one line: `[1.0, 2.0]`, `{unknown: 9}`.
+fn inline(node: &Node) -> String {
+    match node {
+        Node::Leaf(s) => s.clone(),
+        Node::List(items) => format!("[{}]", items.iter().map(inline).collect::<Vec<_>>().join(", ")),
+        Node::Map(entries) => {
+            let parts: Vec<String> = entries.iter().map(|(k, v)| format!("{k}: {}", inline(v))).collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+    }
+}
+
+fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let limit = args
+        .duration
+        .map(|s| {
+            Duration::try_from_secs_f64(s)
+                .with_context(|| format!("--duration {s} is not a number of seconds"))
+        })
+        .transpose()?;
+    let location =
+        args.shm_dir.as_ref().map_or_else(|| "the live game".to_owned(), |d| d.display().to_string());
+    let source = open(args.shm_dir.as_deref())?;
+    let mut poller = Poller::new(source, MonotonicClock::new());
+    let stop = stop_on_ctrl_c();
+    let tty = std::io::stdout().is_terminal();
+    // A terminal gets a redrawn screen ten times a second; a pipe or a file, a line a second.
+    let every = if tty { Duration::from_millis(100) } else { Duration::from_secs(1) };
+    let started = Instant::now();
+    let mut next_draw = started;
+    let mut view: Option<Snapshot> = None;
+    let mut out = std::io::stdout();
+    if tty {
+        // Clear the screen and hide the cursor while we redraw.
+        write!(out, "\x1b[2J\x1b[?25l")?;
+    }
+    // Two kinds of failure: the outer one is stdout's (a closed pipe ends the watch quietly),
+    // the inner one the pages' (an error to report).
+    let result = (|| -> std::io::Result<anyhow::Result<()>> {
+        while !stop.load(Ordering::Relaxed) && limit.is_none_or(|l| started.elapsed() < l) {
+            if let Err(e) = poller.poll() {
+                return Ok(Err(
+                    anyhow::Error::new(e).context(format!("reading the pages of {location} failed"))
+                ));
+            }
+            let now = Instant::now();
+            if now >= next_draw {
+                match Snapshot::capture(poller.source_mut()) {
+                    Ok(s) => view = Some(s),
+                    // The game kept writing while we copied: show the last good copy.
+                    Err(ShmError::Torn { .. }) => {}
+                    Err(e) => {
+                        return Ok(Err(
+                            anyhow::Error::new(e).context(format!("reading the pages of {location} failed"))
+                        ));
+                    }
+                }
+                if let Some(view) = &view {
+                    let rate = poller.rate_hz();
+                    let stats = poller.stats();
+                    if tty {
+                        // Home, then each line cleared to its end, then the rest of the screen.
+                        let screen = screen(view, stats, rate, &location).replace('\n', "\x1b[K\n");
+                        write!(out, "\x1b[H{screen}\x1b[J")?;
+                    } else {
+                        writeln!(out, "{}", line(view, stats, rate, started.elapsed()))?;
+                    }
+                    out.flush()?;
+                }
+                next_draw += every;
+                if next_draw < now {
+                    next_draw = now + every;
+                }
+            }
+            // About 1 kHz: three times the game's physics rate, so no step is missed.
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(Ok(()))
+    })();
+    if tty {
+        // Show the cursor again, whatever happened.
+        let _ = writeln!(out, "\x1b[?25h").and_then(|()| out.flush());
+    }
+    match result {
+        // A reader that went away (`| head`) ends the watch quietly.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+        Ok(polled) => polled.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn gear(g: i32) -> String {
+    match g {
+        0 => "R".to_owned(),
+        1 => "N".to_owned(),
+        n => (n - 1).to_string(),
+    }
+}
+
+fn status_name(s: Status) -> String {
+    match s {
+        Status::Off => "OFF".to_owned(),
+        Status::Replay => "REPLAY".to_owned(),
+        Status::Live => "LIVE".to_owned(),
+        Status::Pause => "PAUSE".to_owned(),
+        Status::Unknown(c) => format!("status {c}"),
+    }
+}
+
+fn session_name(s: SessionType) -> String {
+    match s {
+        SessionType::Unknown(c) => format!("session {c}"),
+        other => format!("{other:?}").to_uppercase(),
+    }
+}
+
+fn flag_name(f: FlagType) -> String {
+    match f {
+        FlagType::NoFlag => "no flag".to_owned(),
+        FlagType::Unknown(c) => format!("flag {c}"),
+        other => format!("{other:?} flag").to_lowercase(),
+    }
+}
+
+/// A horizontal bar of `width` cells filled to `fraction` (0..1).
+fn bar(fraction: f32, width: usize) -> String {
+    let filled = ((fraction.clamp(0.0, 1.0) * width as f32).round() as usize).min(width);
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// A bar centred on 0 for a value in -1..1 (steering).
+fn centred_bar(value: f32, half: usize) -> String {
+    let cells = ((value.clamp(-1.0, 1.0).abs() * half as f32).round() as usize).min(half);
+    let (left, right) = if value < 0.0 { (cells, 0) } else { (0, cells) };
+    format!(
+        "{}{}|{}{}",
+        "░".repeat(half - left),
+        "█".repeat(left),
+        "█".repeat(right),
+        "░".repeat(half - right)
+    )
+}
+
+fn lap_time(ms: i32) -> String {
+    if ms <= 0 {
+        return "-:--.---".to_owned();
+    }
+    format!("{}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
+}
+
+/// The full-screen view.
+fn screen(view: &Snapshot, stats: &PollStats, rate: Option<f64>, location: &str) -> String {
+    let (p, g, s) = (&view.physics, &view.graphics, &view.static_page);
+    let mut o = String::new();
+    let _ = writeln!(o, "pitwall shm watch — {location}   (Ctrl-C quits)");
+    let config = s.track_configuration();
+    let _ = writeln!(
+        o,
+        "{} on {}{}   driver {} {} ({})",
+        s.car_model(),
+        s.track(),
+        if config.is_empty() { String::new() } else { format!(" [{config}]") },
+        s.player_name(),
+        s.player_surname(),
+        s.player_nick()
+    );
+    let _ = writeln!(
+        o,
+        "{}   {}   {}   position {}/{}",
+        status_name(g.status()),
+        session_name(g.session()),
+        flag_name(g.flag()),
+        g.position,
+        s.num_cars
+    );
+    let _ = writeln!(o);
+    let max_rpm = if s.max_rpm > 0 { s.max_rpm } else { 10_000 };
+    let _ = writeln!(
+        o,
+        "speed {:6.1} km/h   gear {:>2}   rpm {:5} / {max_rpm}  {}",
+        p.speed_kmh,
+        gear(p.gear),
+        p.rpms,
+        bar(p.rpms as f32 / max_rpm as f32, 30)
+    );
+    let _ = writeln!(o, "throttle {}  {:4.2}", bar(p.gas, 30), p.gas);
+    let _ = writeln!(o, "brake    {}  {:4.2}", bar(p.brake, 30), p.brake);
+    let _ = writeln!(o, "clutch   {}  {:4.2}", bar(p.clutch, 30), p.clutch);
+    let _ = writeln!(o, "steer    {}  {:+5.2}", centred_bar(p.steer_angle, 15), p.steer_angle);
+    let _ = writeln!(o, "g        lateral {:+5.2}   longitudinal {:+5.2}", p.acc_g[0], p.acc_g[2]);
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "lap {}   current {}   last {}   best {}   sector {}/{}   position on lap {:.4}",
+        g.completed_laps + 1,
+        lap_time(g.i_current_time),
+        lap_time(g.i_last_time),
+        lap_time(g.i_best_time),
+        g.current_sector_index + 1,
+        s.sector_count,
+        g.normalized_car_position
+    );
+    let _ = writeln!(
+        o,
+        "fuel {:5.1} / {:.0} l   distance {:.1} km   {}",
+        p.fuel,
+        s.max_fuel,
+        g.distance_traveled / 1000.0,
+        if g.is_in_pit() {
+            "in the pit box"
+        } else if g.is_in_pit_lane() {
+            "in the pit lane"
+        } else {
+            "on track"
+        }
+    );
+    let _ = writeln!(o);
+    let row = |name: &str, v: [f32; 4], prec: usize| {
+        format!("{name:<12}{}", v.iter().map(|x| format!("{x:>8.prec$}")).collect::<String>())
+    };
+    let _ = writeln!(o, "{:<12}{:>8}{:>8}{:>8}{:>8}", "tyres", "FL", "FR", "RL", "RR");
+    let _ = writeln!(o, "{}", row("core °C", p.tyre_core_temperature, 1));
+    let _ = writeln!(o, "{}", row("inner °C", p.tyre_temp_i, 1));
+    let _ = writeln!(o, "{}", row("middle °C", p.tyre_temp_m, 1));
+    let _ = writeln!(o, "{}", row("outer °C", p.tyre_temp_o, 1));
+    let _ = writeln!(o, "{}", row("psi", p.wheels_pressure, 1));
+    let _ = writeln!(o, "{}", row("wear %", p.tyre_wear, 2));
+    let _ = writeln!(o, "{}", row("brakes °C", p.brake_temp, 0));
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "poller {}   samples {}   missed steps {}   duplicates {}   torn retries {}   torn reads {}   sessions {}",
+        rate.map_or_else(|| "-".to_owned(), |r| format!("{r:.1} Hz")),
+        stats.samples,
+        stats.missed_steps,
+        stats.duplicates,
+        stats.retries,
+        stats.torn_reads,
+        stats.sessions
+    );
+    let _ = writeln!(o, "physics #{}   graphics #{}", p.packet_id, g.packet_id);
+    o
+}
+
+/// The one-line-per-second form, for pipes and files.
+fn line(view: &Snapshot, stats: &PollStats, rate: Option<f64>, elapsed: Duration) -> String {
+    let (p, g) = (&view.physics, &view.graphics);
+    format!(
+        "t={:.0}s status={} lap={} current={} last={} best={} pos={:.4} speed={:.1} gear={} rpm={} fuel={:.1} \
+         physics={} graphics={} rate={} samples={} missed={} duplicates={} retries={} torn={}",
+        elapsed.as_secs_f64(),
+        status_name(g.status()).to_lowercase(),
+        g.completed_laps + 1,
+        lap_time(g.i_current_time),
+        lap_time(g.i_last_time),
+        lap_time(g.i_best_time),
+        g.normalized_car_position,
+        p.speed_kmh,
+        gear(p.gear),
+        p.rpms,
+        p.fuel,
+        p.packet_id,
+        g.packet_id,
+        rate.map_or_else(|| "-".to_owned(), |r| format!("{r:.1}Hz")),
+        stats.samples,
+        stats.missed_steps,
+        stats.duplicates,
+        stats.retries,
+        stats.torn_reads
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listing_keeps_the_spec_order_and_shortest_floats() {
+        let mut snapshot = Snapshot::default();
+        snapshot.physics.packet_id = 7;
+        snapshot.physics.gas = 0.1;
+        snapshot.static_page.set_track_configuration("Südschleife");
+        let json = serde_json::to_string(&snapshot.decode()).unwrap();
+        let text = listing(&serde_json::from_str(&json).unwrap());
+        let packet = text.find("packet_id").unwrap();
+        let gas = text.find("gas").unwrap();
+        assert!(packet < gas, "struct order, not alphabetical");
+        assert!(text.contains("  gas "), "{text}");
+        assert!(text.lines().any(|l| l.starts_with("  gas") && l.ends_with(" 0.1")), "{text}");
+        assert!(text.contains("\"Südschleife\""));
+        assert!(text.contains("[0.0, 0.0, 0.0]"));
+        assert!(text.starts_with("physics:\n"));
+        assert!(text.contains("\nstatic:\n"));
+        assert!(text.contains("  tyre_temp") && text.contains("null"), "absent tail fields are null");
+    }
+
+    #[test]
+    fn bars_fill_and_centre() {
+        assert_eq!(bar(0.5, 4), "██░░");
+        assert_eq!(bar(2.0, 2), "██");
+        assert_eq!(centred_bar(-1.0, 2), "██|░░");
+        assert_eq!(centred_bar(0.0, 2), "░░|░░");
+        assert_eq!(centred_bar(0.5, 2), "░░|█░");
+        assert_eq!(gear(1), "N");
+        assert_eq!(gear(4), "3");
+        assert_eq!(lap_time(83_456), "1:23.456");
+        assert_eq!(lap_time(0), "-:--.---");
+    }
+}
