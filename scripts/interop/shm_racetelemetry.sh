@@ -60,7 +60,7 @@ if [ "$source" = cli ]; then
     echo "pages: pitwall sim game, JSON: pitwall shm dump --json"
     # The simulator runs for a second and leaves its last pages in the files; the dump and
     # RaceTelemetry then read the same, still bytes.
-    timeout 120 "$pitwall" sim game --shm-dir "$pages" --seed 7 --duration 1 >"$work/sim.out"
+    timeout 120 "$pitwall" sim game --shm-dir "$pages" --seed 7 --speed 40 --duration 1 >"$work/sim.out"
     "$pitwall" shm dump --shm-dir "$pages" --json >"$work/pages.json"
 else
     echo "pages and JSON: the shm crate's write_sample example"
