@@ -92,7 +92,7 @@ impl ClientConfig {
 #[derive(Debug, Error)]
 pub enum ClientError {
     /// Binding or configuring the socket failed.
-    #[error("cannot bind the ACSP socket on {addr}: {source}")]
+    #[error("cannot bind the ACSP socket on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -100,7 +100,7 @@ pub enum ClientError {
         source: std::io::Error,
     },
     /// Sending a command failed.
-    #[error("cannot send {command} to {server}: {source}")]
+    #[error("cannot send {command} to {server}")]
     Send {
         /// Command name.
         command: &'static str,

@@ -14,7 +14,7 @@ use crate::page::Page;
 pub enum ShmError {
     /// A page file could not be opened (most often: it does not exist because no bridge is
     /// running).
-    #[error("cannot open the {page} page file {}: {source}", path.display())]
+    #[error("cannot open the {page} page file {}", path.display())]
     Open {
         /// Which page.
         page: Page,
@@ -24,7 +24,7 @@ pub enum ShmError {
         source: io::Error,
     },
     /// Reading or writing a file failed.
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{op} {}", path.display())]
     Io {
         /// What was being done, e.g. "reading", "writing snapshot".
         op: &'static str,

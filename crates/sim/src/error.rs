@@ -17,7 +17,7 @@ pub enum SimError {
         reason: String,
     },
     /// The command socket could not be bound.
-    #[error("cannot bind the simulator's command socket on {addr}: {source}")]
+    #[error("cannot bind the simulator's command socket on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -25,7 +25,7 @@ pub enum SimError {
         source: std::io::Error,
     },
     /// The socket failed in a way that is not about one datagram (the simulator stops).
-    #[error("the simulator's socket on {addr} failed: {source}")]
+    #[error("the simulator's socket on {addr} failed")]
     Socket {
         /// The bound address.
         addr: SocketAddr,
