@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// The dedicated server's UDP plugin protocol: listen, send commands, decode captures.
     Acsp(cmd::acsp::Args),
+    /// The ingest server: telemetry frames in over gRPC, durable acks out.
+    Serve(cmd::serve::Args),
     /// AC's shared-memory pages: dump a snapshot, or watch them live.
     Shm(cmd::shm::ShmArgs),
     /// Simulators of the game and of the dedicated server.
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Acsp(args) => cmd::acsp::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Shm(args) => cmd::shm::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Demo(args) => cmd::demo::run(args),

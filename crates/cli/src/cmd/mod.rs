@@ -2,6 +2,7 @@
 
 pub mod acsp;
 pub mod demo;
+pub mod serve;
 pub mod shm;
 pub mod sim;
 pub mod sim_game;

@@ -1,0 +1,260 @@
+//! Server configuration: a TOML file, with command-line flags on top (the CLI applies those).
+//!
+//! ```toml
+//! listen = "0.0.0.0:50051"
+//! data_dir = "/var/lib/pitwall"
+//! token = "s3cret"                 # required unless listen is a loopback address
+//!
+//! [tls]                            # optional
+//! cert = "/etc/pitwall/cert.pem"
+//! key = "/etc/pitwall/key.pem"
+//!
+//! [wal]
+//! segment_bytes = 67108864         # rotate segments at 64 MiB
+//! commit_interval_ms = 2           # at most one group commit (write + fdatasync) per 2 ms
+//! group_max_bytes = 4194304        # commit early once 4 MiB are waiting; stop taking more
+//!
+//! [[sinks]]
+//! name = "bench"
+//! type = "null"
+//! ```
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::service::StreamLimits;
+use crate::sinks::SinkConfig;
+use crate::wal::writer::WriterConfig;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Data directory: `wal/`, `checkpoints/`, `sinks/<name>/`.
+    pub data_dir: PathBuf,
+    /// Bearer token clients must send (`authorization: Bearer <token>`). Required when `listen`
+    /// is not a loopback address.
+    pub token: Option<String>,
+    /// TLS certificate and key; plaintext HTTP/2 without it.
+    pub tls: Option<TlsConfig>,
+    /// Write-ahead log tuning.
+    pub wal: WalConfig,
+    /// Per-stream tuning.
+    pub streams: StreamConfig,
+    /// How long graceful shutdown waits for streams to drain and sinks to flush, ms.
+    pub shutdown_grace_ms: u64,
+    /// Sinks that materialise the log.
+    pub sinks: Vec<SinkConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 50051)),
+            data_dir: PathBuf::from("pitwall-data"),
+            token: None,
+            tls: None,
+            wal: WalConfig::default(),
+            streams: StreamConfig::default(),
+            shutdown_grace_ms: 10_000,
+            sinks: Vec::new(),
+        }
+    }
+}
+
+/// PEM files of the server's certificate (chain) and private key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain, PEM.
+    pub cert: PathBuf,
+    /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Write-ahead log tuning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WalConfig {
+    /// Start a new segment once the current one reaches this size, bytes.
+    pub segment_bytes: u64,
+    /// Shortest time between the starts of two group commits, ms. Bounds the fsync rate when
+    /// many slow streams each send a little; 0 commits as soon as the previous commit is done.
+    pub commit_interval_ms: u64,
+    /// Commit without waiting for the interval once this many bytes are waiting, and take no
+    /// more batches until the commit in progress is done (backpressure), bytes.
+    pub group_max_bytes: usize,
+    /// Batches queued between the streams and the writer.
+    pub queue_batches: usize,
+}
+
+impl Default for WalConfig {
+    fn default() -> Self {
+        WalConfig {
+            segment_bytes: 64 << 20,
+            commit_interval_ms: 2,
+            group_max_bytes: 4 << 20,
+            queue_batches: 64,
+        }
+    }
+}
+
+/// Per-stream tuning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamConfig {
+    /// Most frames a stream hands to the WAL writer at once.
+    pub batch_frames: usize,
+    /// Batches a stream may have waiting for their commit.
+    pub inflight_batches: usize,
+    /// Largest frame accepted, bytes.
+    pub max_frame_bytes: usize,
+    /// HTTP/2 flow-control window per stream, bytes. The default 64 KiB of HTTP/2 caps a stream
+    /// far below what one bridge can send on a fast link.
+    pub http2_stream_window: u32,
+    /// HTTP/2 flow-control window per connection, bytes.
+    pub http2_connection_window: u32,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            batch_frames: 1024,
+            inflight_batches: 8,
+            max_frame_bytes: 4 << 20,
+            http2_stream_window: 4 << 20,
+            http2_connection_window: 16 << 20,
+        }
+    }
+}
+
+impl Config {
+    /// Parses a config from TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.to_owned(), message: e.to_string() })
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Config::from_toml(&text, path)
+    }
+
+    /// Checks settings that cannot work or may not be combined.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let has_token = self.token.as_deref().is_some_and(|t| !t.is_empty());
+        if !self.listen.ip().is_loopback() && !has_token {
+            return Err(ConfigError::TokenRequired { listen: self.listen });
+        }
+        if let Some(t) = &self.token {
+            if t.is_empty() || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(ConfigError::Invalid(
+                    "token must be non-empty, without spaces or control characters".into(),
+                ));
+            }
+        }
+        if self.wal.segment_bytes < 4096 {
+            return Err(ConfigError::Invalid(format!(
+                "wal.segment_bytes = {} is below 4096",
+                self.wal.segment_bytes
+            )));
+        }
+        if self.wal.group_max_bytes == 0 || self.wal.queue_batches == 0 {
+            return Err(ConfigError::Invalid(
+                "wal.group_max_bytes and wal.queue_batches must be above 0".into(),
+            ));
+        }
+        if self.streams.batch_frames == 0 || self.streams.inflight_batches == 0 {
+            return Err(ConfigError::Invalid(
+                "streams.batch_frames and streams.inflight_batches must be above 0".into(),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for sink in &self.sinks {
+            let ok = !sink.name.is_empty()
+                && sink.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "sink name {:?}: use letters, digits, '-' and '_' (it names files)",
+                    sink.name
+                )));
+            }
+            if !names.insert(sink.name.as_str()) {
+                return Err(ConfigError::Invalid(format!("two sinks are named {:?}", sink.name)));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn writer_config(&self) -> WriterConfig {
+        WriterConfig {
+            segment_bytes: self.wal.segment_bytes,
+            commit_interval: Duration::from_millis(self.wal.commit_interval_ms),
+            group_max_bytes: self.wal.group_max_bytes,
+            queue_batches: self.wal.queue_batches,
+        }
+    }
+
+    pub(crate) fn stream_limits(&self) -> StreamLimits {
+        StreamLimits {
+            batch_frames: self.streams.batch_frames,
+            batch_bytes: 1 << 20,
+            inflight_batches: self.streams.inflight_batches,
+            max_frame_bytes: self.streams.max_frame_bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::SinkKind;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let text = r#"
+            listen = "0.0.0.0:50051"
+            data_dir = "/var/lib/pitwall"
+            token = "s3cret"
+            [tls]
+            cert = "c.pem"
+            key = "k.pem"
+            [wal]
+            segment_bytes = 1048576
+            commit_interval_ms = 5
+            [[sinks]]
+            name = "bench"
+            type = "null"
+            flush_interval_ms = 250
+        "#;
+        let c = Config::from_toml(text, Path::new("test.toml")).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:50051".parse().unwrap());
+        assert_eq!(c.wal.segment_bytes, 1 << 20);
+        assert_eq!(c.wal.group_max_bytes, WalConfig::default().group_max_bytes);
+        assert_eq!(c.sinks.len(), 1);
+        assert_eq!(c.sinks[0].flush_interval_ms, 250);
+        assert!(matches!(c.sinks[0].kind, SinkKind::Null(_)));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_open_listeners_without_token() {
+        let e = Config::from_toml("lisen = \"127.0.0.1:1\"", Path::new("x.toml")).unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+        let c = Config { listen: "0.0.0.0:50051".parse().unwrap(), ..Config::default() };
+        assert!(matches!(c.validate(), Err(ConfigError::TokenRequired { .. })));
+        let c = Config { listen: "[::1]:50051".parse().unwrap(), ..Config::default() };
+        c.validate().unwrap();
+        let e = Config::from_toml("[[sinks]]\nname = \"x\"\ntype = \"parquet-ish\"", Path::new("x.toml"))
+            .unwrap_err();
+        assert!(e.to_string().contains("parquet-ish"), "{e}");
+    }
+}

@@ -1,0 +1,60 @@
+//! # pitwall-ingest: the gRPC ingest server
+//!
+//! Bridges stream `TelemetryFrame`s over `TelemetryIngest.StreamFrames`; the server stores each
+//! frame exactly once and acks it only once it is durable, so a bridge can drop everything the
+//! server acked and resend everything else after any crash on either side.
+//!
+//! ```text
+//!  bridge ──frames──▶ stream task ──batch──▶ WAL writer ──write+fdatasync──▶ DATA/wal/*.wal
+//!         ◀──acks───  (decode,      (bounded  (dedupe by (session, seq),        │
+//!                      validate,     queue)    group commit, one ack per        │ read back
+//!                      frame)                  session per commit)              ▼
+//!                                                              sink pipelines ──▶ sinks
+//!                                                              (retry, flush, checkpoint;
+//!                                                               segments deleted behind them)
+//! ```
+//!
+//! - [`service`]: the tonic service. One task per stream decodes and validates frames
+//!   ([`validate`]) and hands batches to the writer; acks are cumulative per session
+//!   (`Ack { session_id, next_seq }`: every frame with a lower seq is durable) and follow the
+//!   group commit. `Resume` answers each session's durable next_seq.
+//! - [`wal`]: the write-ahead log — segment format, group-committing writer (the one place
+//!   that dedupes), replay with torn-tail repair, [`Wal::read_all`] for tools and tests.
+//! - [`sinks`]: the [`sinks::Sink`] trait, sink configs, the pipeline that feeds sinks from the
+//!   log and keeps their checkpoints, and the [`sinks::conformance`] test.
+//! - [`Server`] / [`Running`]: start-up (replay, writer, sinks, listener with bearer-token auth
+//!   and optional TLS) and graceful shutdown (drain streams, commit, ack, flush sinks).
+//! - [`Config`]: the TOML configuration.
+//!
+//! Not yet: Prometheus `/metrics` (the counters exist: [`Running::stats`]), the Parquet and
+//! recording sinks.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ingest::IngestError> {
+//! let config = ingest::Config { data_dir: "/tmp/pitwall".into(), ..Default::default() };
+//! let running = ingest::Server::new(config).start().await?;
+//! println!("listening on {}", running.local_addr());
+//! let stats = running.run_until(ingest::shutdown_signal()).await?;
+//! println!("{} frames stored", stats.frames_stored);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod config;
+pub mod error;
+mod server;
+pub mod service;
+mod session;
+pub mod sinks;
+mod stats;
+pub mod validate;
+pub mod wal;
+
+pub use config::{Config, StreamConfig, TlsConfig, WalConfig};
+pub use error::{ConfigError, IngestError, SinkError, WalError};
+pub use server::{Running, Server, ShutdownHandle, shutdown_signal};
+pub use service::{IngestServer, IngestService};
+pub use session::SessionId;
+pub use stats::StatsSnapshot;
+pub use validate::{Invalid, validate};
+pub use wal::{ReplayReport, TornTail, Wal, WalFrame, WalPosition};

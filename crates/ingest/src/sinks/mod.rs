@@ -1,0 +1,209 @@
+//! Sinks: where frames go after the WAL has made them durable (Parquet, recordings, …).
+//!
+//! Every sink has the same shape (after vector):
+//! - a config variant in [`SinkKind`] (TOML: `[[sinks]]` with `type = "…"`) that builds it;
+//! - an implementation of the small async trait [`Sink`]: `write` a batch, `flush` (= everything
+//!   written so far is durable);
+//! - one folder, `sinks/<name>/`;
+//! - a pass of the [`conformance`] test.
+//!
+//! The pipeline (one task per configured sink) reads committed frames back from the WAL, writes
+//! them in batches, retries failed writes and flushes with backoff, and after each successful
+//! flush stores the sink's checkpoint: the WAL position its output is durable up to. A WAL
+//! segment is deleted once every sink's checkpoint is past it. After a restart each sink resumes
+//! from its checkpoint, so frames the sink had not made durable are written again; a sink that
+//! records WAL positions in its own output can report them through [`Sink::durable_position`]
+//! so that nothing is written twice.
+//!
+//! A sink that needs the decoded frame calls [`WalFrame::decode`]; one that stores bytes as they
+//! came uses [`WalFrame::bytes`].
+//!
+//! ```
+//! use ingest::sinks::{Sink, WalFrame};
+//! use ingest::SinkError;
+//!
+//! /// Counts frames; "durable" trivially.
+//! #[derive(Debug, Default)]
+//! struct Count(u64);
+//!
+//! impl Sink for Count {
+//!     async fn write(&mut self, batch: &[WalFrame]) -> Result<(), SinkError> {
+//!         self.0 += batch.len() as u64;
+//!         Ok(())
+//!     }
+//!     async fn flush(&mut self) -> Result<(), SinkError> {
+//!         Ok(())
+//!     }
+//! }
+//! ```
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::error::SinkError;
+pub use crate::wal::{WalFrame, WalPosition};
+
+pub(crate) mod checkpoint;
+pub mod conformance;
+pub mod null;
+pub(crate) mod pipeline;
+
+pub use checkpoint::load_checkpoint;
+pub use pipeline::Backoff;
+
+/// A destination for stored frames.
+///
+/// Contract (checked by [`conformance::run`]):
+/// - `write` may buffer; `flush` returns only once everything written before it is durable
+///   (survives a SIGKILL of the server and a power cut, as far as the storage allows);
+/// - a failed `write` leaves the sink as if the batch had not been written (the pipeline writes
+///   the same batch again), and a failed `flush` may be retried;
+/// - errors are returned, never panics; frames arrive in WAL order, each once per run, but after
+///   a restart the frames since the last checkpoint arrive again unless
+///   [`Sink::durable_position`] says they are already in.
+pub trait Sink: Send + 'static {
+    /// Writes a batch of frames (possibly only into a buffer).
+    fn write(&mut self, batch: &[WalFrame]) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Makes everything written so far durable.
+    fn flush(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Where this sink's durable output ends, if the sink records WAL positions in its output
+    /// ([`WalFrame::end`] of the last frame it holds). Asked once, after opening; the pipeline
+    /// then starts from the later of this and the stored checkpoint. The default, `None`, means
+    /// "rely on the checkpoint".
+    fn durable_position(&mut self) -> impl Future<Output = Result<Option<WalPosition>, SinkError>> + Send {
+        async { Ok(None) }
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The object-safe twin of [`Sink`], implemented for every sink, so the pipeline can hold sinks
+/// of different types (built from config) behind one [`BoxSink`].
+trait DynSink: Send {
+    fn write_dyn<'a>(&'a mut self, batch: &'a [WalFrame]) -> BoxFuture<'a, Result<(), SinkError>>;
+    fn flush_dyn(&mut self) -> BoxFuture<'_, Result<(), SinkError>>;
+    fn durable_position_dyn(&mut self) -> BoxFuture<'_, Result<Option<WalPosition>, SinkError>>;
+}
+
+impl<S: Sink> DynSink for S {
+    fn write_dyn<'a>(&'a mut self, batch: &'a [WalFrame]) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(self.write(batch))
+    }
+
+    fn flush_dyn(&mut self) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(self.flush())
+    }
+
+    fn durable_position_dyn(&mut self) -> BoxFuture<'_, Result<Option<WalPosition>, SinkError>> {
+        Box::pin(self.durable_position())
+    }
+}
+
+/// Any sink, boxed.
+pub struct BoxSink(Box<dyn DynSink>);
+
+impl BoxSink {
+    /// Boxes a sink.
+    pub fn new(sink: impl Sink) -> Self {
+        BoxSink(Box::new(sink))
+    }
+}
+
+impl std::fmt::Debug for BoxSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BoxSink")
+    }
+}
+
+impl Sink for BoxSink {
+    async fn write(&mut self, batch: &[WalFrame]) -> Result<(), SinkError> {
+        self.0.write_dyn(batch).await
+    }
+
+    fn flush(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
+        self.0.flush_dyn()
+    }
+
+    fn durable_position(&mut self) -> impl Future<Output = Result<Option<WalPosition>, SinkError>> + Send {
+        self.0.durable_position_dyn()
+    }
+}
+
+/// One `[[sinks]]` entry of the config file.
+///
+/// ```toml
+/// [[sinks]]
+/// name = "bench"        # unique; names the checkpoint and the sink's data folder
+/// type = "null"
+/// flush_interval_ms = 1000
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SinkConfig {
+    /// Unique name: letters, digits, `-` and `_`.
+    pub name: String,
+    /// How often the pipeline flushes the sink and stores its checkpoint. Longer means fewer,
+    /// larger output files and more WAL kept around.
+    #[serde(default = "default_flush_interval_ms")]
+    pub flush_interval_ms: u64,
+    /// Most frames per `write` call.
+    #[serde(default = "default_batch_max_frames")]
+    pub batch_max_frames: usize,
+    /// The sink type and its settings.
+    #[serde(flatten)]
+    pub kind: SinkKind,
+}
+
+fn default_flush_interval_ms() -> u64 {
+    1000
+}
+
+fn default_batch_max_frames() -> usize {
+    4096
+}
+
+impl SinkConfig {
+    /// A sink of `kind` named `name` with the default intervals.
+    pub fn new(name: impl Into<String>, kind: SinkKind) -> Self {
+        SinkConfig {
+            name: name.into(),
+            flush_interval_ms: default_flush_interval_ms(),
+            batch_max_frames: default_batch_max_frames(),
+            kind,
+        }
+    }
+}
+
+/// The sink types. Adding one: a variant here, a folder `sinks/<type>/` with its config struct
+/// and [`Sink`] implementation, an arm in [`SinkKind::build`], and a conformance test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SinkKind {
+    /// Discards everything: for benchmarks, and to let the WAL be trimmed when no other sink is
+    /// wanted.
+    Null(null::NullConfig),
+}
+
+/// What a sink gets to build itself.
+#[derive(Debug, Clone)]
+pub struct SinkContext {
+    /// The sink's configured name.
+    pub name: String,
+    /// A folder of its own under the data directory (`DATA/sinks/<name>`); created on demand by
+    /// the sink.
+    pub dir: PathBuf,
+}
+
+impl SinkKind {
+    /// Builds the sink.
+    pub fn build(&self, ctx: &SinkContext) -> Result<BoxSink, SinkError> {
+        let _ = ctx;
+        match self {
+            SinkKind::Null(config) => Ok(BoxSink::new(null::NullSink::new(config))),
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The sink pipeline: one task per sink that follows the committed WAL, writes batches, retries,
+//! flushes and checkpoints.
+//!
+//! It reads the WAL files rather than taking frames from the writer in memory: replay after a
+//! restart and live delivery are then one code path, a slow sink never holds the writer back
+//! (it only keeps more WAL on disk), and the data it reads is what the acks promised.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::checkpoint::Checkpoints;
+use super::{BoxSink, Sink, SinkError, WalFrame, WalPosition};
+use crate::stats::Stats;
+use crate::wal::WalCursor;
+
+/// Retry schedule for failed writes and flushes: the delay doubles from `initial` up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Delay after the first failure.
+    pub initial: Duration,
+    /// Longest delay.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { initial: Duration::from_millis(50), max: Duration::from_secs(5) }
+    }
+}
+
+impl Backoff {
+    /// Delay after `failures` consecutive failures (1 = the first).
+    pub fn delay(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(20);
+        self.initial.saturating_mul(1 << doublings).min(self.max)
+    }
+}
+
+/// Writes `batch`, retrying with backoff until it succeeds. `None` when `abort` fired first;
+/// otherwise the number of failed attempts. Each failure is logged and counted.
+pub(crate) async fn write_with_retry<S: Sink>(
+    sink: &mut S,
+    name: &str,
+    batch: &[WalFrame],
+    backoff: Backoff,
+    abort: &CancellationToken,
+    stats: &Stats,
+) -> Option<u32> {
+    let mut failures = 0u32;
+    loop {
+        match sink.write(batch).await {
+            Ok(()) => return Some(failures),
+            Err(e) => {
+                failures += 1;
+                Stats::add(&stats.sink_write_failures, 1);
+                let delay = backoff.delay(failures);
+                tracing::warn!(sink = name, error = %e, failures, retry_in = ?delay, frames = batch.len(), "sink write failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = abort.cancelled() => return None,
+                }
+            }
+        }
+    }
+}
+
+/// Flushes, retrying with backoff until it succeeds; like [`write_with_retry`].
+pub(crate) async fn flush_with_retry<S: Sink>(
+    sink: &mut S,
+    name: &str,
+    backoff: Backoff,
+    abort: &CancellationToken,
+    stats: &Stats,
+) -> Option<u32> {
+    let mut failures = 0u32;
+    loop {
+        match sink.flush().await {
+            Ok(()) => return Some(failures),
+            Err(e) => {
+                failures += 1;
+                Stats::add(&stats.sink_flush_failures, 1);
+                let delay = backoff.delay(failures);
+                tracing::warn!(sink = name, error = %e, failures, retry_in = ?delay, "sink flush failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = abort.cancelled() => return None,
+                }
+            }
+        }
+    }
+}
+
+/// Pipeline settings of one sink.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    pub(crate) flush_interval: Duration,
+    pub(crate) batch_max_frames: usize,
+    pub(crate) backoff: Backoff,
+}
+
+/// One sink's pipeline.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub(crate) name: String,
+    pub(crate) sink: BoxSink,
+    pub(crate) settings: Settings,
+    pub(crate) wal_dir: PathBuf,
+    /// Where reading starts: the later of the stored checkpoint and the sink's own durable point.
+    pub(crate) start: WalPosition,
+    pub(crate) committed: watch::Receiver<WalPosition>,
+    pub(crate) checkpoints: Arc<Checkpoints>,
+    pub(crate) stats: Arc<Stats>,
+}
+
+impl Pipeline {
+    /// Runs until `stop` (catch up with the final committed end, flush, checkpoint, return) or
+    /// `abort` (return now; the WAL still holds whatever was not checkpointed).
+    pub(crate) async fn run(
+        self,
+        stop: CancellationToken,
+        abort: CancellationToken,
+    ) -> Result<(), SinkError> {
+        let Pipeline { name, mut sink, settings, wal_dir, start, mut committed, checkpoints, stats } = self;
+        let mut cursor = Some(WalCursor::new(&wal_dir, start));
+        let mut checkpointed = start;
+        let mut dirty = false;
+        let mut last_flush = Instant::now();
+        let mut writer_gone = false;
+        tracing::info!(sink = %name, from = %start, "sink pipeline started");
+        loop {
+            // Read `stop` before the committed end: once the writer has finished, its last end
+            // is then seen before the pipeline decides it has caught up for good.
+            let stopping = stop.is_cancelled();
+            let end = *committed.borrow_and_update();
+            let Some(mut c) = cursor.take() else { return Ok(()) };
+            let max = settings.batch_max_frames.max(1);
+            let (c, read) = tokio::task::spawn_blocking(move || {
+                let r = c.read(end, max, false);
+                (c, r)
+            })
+            .await
+            .map_err(|e| SinkError::other(format!("WAL reader task: {e}")))?;
+            let frames = read.map_err(|e| {
+                tracing::error!(sink = %name, error = %e, "reading the WAL failed; this sink stops (the WAL is kept)");
+                SinkError::other(e)
+            })?;
+            let consumed = c.position();
+            cursor = Some(c);
+
+            if !frames.is_empty() {
+                if write_with_retry(&mut sink, &name, &frames, settings.backoff, &abort, &stats)
+                    .await
+                    .is_none()
+                {
+                    return Ok(());
+                }
+                Stats::add(&stats.sink_frames, frames.len() as u64);
+                dirty = true;
+            }
+
+            let caught_up = consumed >= end;
+            let due = last_flush.elapsed() >= settings.flush_interval || (stopping && caught_up);
+            if consumed > checkpointed && due {
+                if dirty
+                    && flush_with_retry(&mut sink, &name, settings.backoff, &abort, &stats).await.is_none()
+                {
+                    return Ok(());
+                }
+                dirty = false;
+                last_flush = Instant::now();
+                let cp = Arc::clone(&checkpoints);
+                let n = name.clone();
+                let stored = tokio::task::spawn_blocking(move || cp.store(&n, consumed))
+                    .await
+                    .map_err(|e| SinkError::other(format!("checkpoint task: {e}")))?;
+                match stored {
+                    Ok(()) => checkpointed = consumed,
+                    Err(e) => {
+                        // The output is durable; only the record of it is not. Frames since the
+                        // old checkpoint are written again after a restart, the WAL is kept.
+                        tracing::warn!(sink = %name, error = %e, "storing the sink checkpoint failed");
+                        if stopping {
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+
+            if caught_up {
+                if stopping && consumed <= checkpointed {
+                    tracing::info!(sink = %name, at = %checkpointed, "sink pipeline stopped");
+                    return Ok(());
+                }
+                let flush_at = last_flush + settings.flush_interval;
+                let pending = consumed > checkpointed;
+                tokio::select! {
+                    changed = committed.changed(), if !writer_gone => {
+                        if changed.is_err() {
+                            writer_gone = true;
+                        }
+                    }
+                    _ = tokio::time::sleep_until(flush_at), if pending => {}
+                    _ = stop.cancelled(), if !stopping => {}
+                    _ = abort.cancelled() => return Ok(()),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let b = Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(100) };
+        assert_eq!(b.delay(1), Duration::from_millis(10));
+        assert_eq!(b.delay(2), Duration::from_millis(20));
+        assert_eq!(b.delay(4), Duration::from_millis(80));
+        assert_eq!(b.delay(5), Duration::from_millis(100));
+        assert_eq!(b.delay(1000), Duration::from_millis(100));
+    }
+}
