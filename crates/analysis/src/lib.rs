@@ -1,0 +1,1 @@
+//! # pitwall-analysis: laps and derived columns from telemetry frames (being built)

@@ -1,0 +1,1 @@
+//! # pitwall-motec: MoTeC i2 `.ld`/`.ldx` files (being built)

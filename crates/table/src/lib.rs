@@ -1,0 +1,1 @@
+//! # pitwall-table: one Arrow/Parquet schema for telemetry frames (being built)
