@@ -29,6 +29,8 @@ enum Command {
     Sim(cmd::sim::Args),
     /// The main job on the simulators: a simulated server and grid, followed live.
     Demo(cmd::demo::Args),
+    /// Load generators: measure the ingest server (and a baseline server) under load.
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Shm(args) => cmd::shm::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@
 //! listen = "0.0.0.0:50051"
 //! data_dir = "/var/lib/pitwall"
 //! token = "s3cret"                 # required unless listen is a loopback address
+//! metrics = "127.0.0.1:9464"       # Prometheus GET /metrics (optional)
 //!
 //! [tls]                            # optional
 //! cert = "/etc/pitwall/cert.pem"
@@ -51,6 +52,8 @@ pub struct Config {
     pub shutdown_grace_ms: u64,
     /// Sinks that materialise the log.
     pub sinks: Vec<SinkConfig>,
+    /// Address of the Prometheus `/metrics` endpoint (plain HTTP/1.1); none when unset.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             streams: StreamConfig::default(),
             shutdown_grace_ms: 10_000,
             sinks: Vec::new(),
+            metrics: None,
         }
     }
 }

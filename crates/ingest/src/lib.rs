@@ -42,6 +42,7 @@
 
 pub mod config;
 pub mod error;
+pub mod metrics;
 mod server;
 pub mod service;
 mod session;
@@ -52,6 +53,7 @@ pub mod wal;
 
 pub use config::{Config, StreamConfig, TlsConfig, WalConfig};
 pub use error::{ConfigError, IngestError, SinkError, WalError};
+pub use metrics::MetricsSource;
 pub use server::{Running, Server, ShutdownHandle, shutdown_signal};
 pub use service::{IngestServer, IngestService};
 pub use session::SessionId;

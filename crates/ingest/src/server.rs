@@ -16,6 +16,7 @@ use tonic::{Request, Status};
 
 use crate::config::Config;
 use crate::error::{IngestError, SinkError, WalError};
+use crate::metrics::{self, MetricsSource};
 use crate::service::IngestService;
 use crate::sinks::checkpoint::Checkpoints;
 use crate::sinks::pipeline::{Pipeline, Settings};
@@ -162,6 +163,23 @@ impl Server {
                 .tls_config(ServerTlsConfig::new().identity(identity))
                 .map_err(|e| IngestError::Tls(e.to_string()))?;
         }
+        let metrics_source = MetricsSource {
+            stats: Arc::clone(&stats),
+            checkpoints: Arc::clone(&checkpoints),
+            committed: committed.clone(),
+            wal_dir: wal_dir.clone(),
+        };
+        let metrics_stop = CancellationToken::new();
+        let (metrics_addr, metrics_task) = match config.metrics {
+            Some(addr) => {
+                let l = metrics::bind(addr).await?;
+                let bound = l.local_addr().map_err(|source| IngestError::Bind { addr, source })?;
+                let task = tokio::spawn(metrics::serve(l, metrics_source.clone(), metrics_stop.clone()));
+                tracing::info!(metrics = %bound, "Prometheus metrics at http://{bound}/metrics");
+                (Some(bound), Some(task))
+            }
+            None => (None, None),
+        };
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let serve = tokio::spawn(
             builder
@@ -177,6 +195,10 @@ impl Server {
         );
         Ok(Running {
             local_addr,
+            metrics_addr,
+            metrics_source,
+            metrics_stop,
+            metrics_task,
             replay,
             stats,
             shutdown,
@@ -195,6 +217,10 @@ impl Server {
 #[derive(Debug)]
 pub struct Running {
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+    metrics_source: MetricsSource,
+    metrics_stop: CancellationToken,
+    metrics_task: Option<JoinHandle<std::io::Result<()>>>,
     replay: ReplayReport,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
@@ -222,6 +248,16 @@ impl Running {
     /// The address the server listens on (with the real port when configured with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the `/metrics` endpoint, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// The metrics now, as `/metrics` serves them.
+    pub fn metrics(&self) -> String {
+        self.metrics_source.render()
     }
 
     /// What the WAL replay at start-up found.
@@ -299,6 +335,15 @@ impl Running {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(sink = %name, error = %e, "sink stopped with an error"),
                 Err(e) => tracing::warn!(sink = %name, error = %e, "sink task failed"),
+            }
+        }
+        // 4. The metrics endpoint last, so a scrape during the shutdown still answers.
+        self.metrics_stop.cancel();
+        if let Some(task) = self.metrics_task.take() {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "metrics endpoint failed"),
+                Err(e) => tracing::warn!(error = %e, "metrics task failed"),
             }
         }
         let stats = self.stats.snapshot();

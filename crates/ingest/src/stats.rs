@@ -1,5 +1,5 @@
 //! Counters, updated with relaxed atomics on the hot path and read as a [`StatsSnapshot`]. A
-//! Prometheus `/metrics` endpoint will expose the same numbers later.
+//! Prometheus `/metrics` endpoint ([`crate::metrics`]) exposes the same numbers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -20,6 +20,9 @@ pub(crate) struct Stats {
     pub(crate) sink_write_failures: AtomicU64,
     pub(crate) sink_flush_failures: AtomicU64,
     pub(crate) segments_deleted: AtomicU64,
+    pub(crate) sink_flushes: AtomicU64,
+    pub(crate) sink_flush_ns: AtomicU64,
+    pub(crate) sink_flush_ns_max: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -53,6 +56,12 @@ pub struct StatsSnapshot {
     pub sink_flush_failures: u64,
     /// WAL segments deleted after every sink covered them.
     pub segments_deleted: u64,
+    /// Successful sink flushes (summed over sinks).
+    pub sink_flushes: u64,
+    /// Time spent in successful sink flushes, ns (summed over sinks).
+    pub sink_flush_ns: u64,
+    /// Longest successful sink flush, ns.
+    pub sink_flush_ns_max: u64,
 }
 
 impl Stats {
@@ -77,6 +86,9 @@ impl Stats {
             sink_write_failures: g(&self.sink_write_failures),
             sink_flush_failures: g(&self.sink_flush_failures),
             segments_deleted: g(&self.segments_deleted),
+            sink_flushes: g(&self.sink_flushes),
+            sink_flush_ns: g(&self.sink_flush_ns),
+            sink_flush_ns_max: g(&self.sink_flush_ns_max),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod acsp;
+pub mod bench;
 pub mod demo;
 pub mod serve;
 pub mod shm;

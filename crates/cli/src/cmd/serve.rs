@@ -24,6 +24,9 @@ pub struct Args {
     /// Bearer token clients must send (`authorization: Bearer <token>`).
     #[arg(long, env = "PITWALL_TOKEN", hide_env_values = true, value_name = "T")]
     token: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
     /// TLS certificate chain, PEM (with --tls-key).
     #[arg(long, value_name = "F", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -45,6 +48,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(data) = args.data {
         config.data_dir = data;
     }
+    if let Some(m) = args.metrics {
+        config.metrics = Some(m);
+    }
     if let Some(token) = args.token {
         config.token = Some(token);
     }
@@ -61,6 +67,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let running = ingest::Server::new(config).start().await.context("starting the ingest server")?;
         eprintln!("pitwall serve: listening on {}", running.local_addr());
+        if let Some(m) = running.metrics_addr() {
+            eprintln!("pitwall serve: metrics at http://{m}/metrics");
+        }
         let stats = running.run_until(ingest::shutdown_signal()).await.context("ingest server")?;
         eprintln!(
             "pitwall serve: stopped; {} frames stored ({} duplicates dropped) in {} group commits",

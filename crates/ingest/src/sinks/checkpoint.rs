@@ -63,6 +63,11 @@ impl Checkpoints {
         self.positions.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_owned(), start);
     }
 
+    /// Where every sink is now (its last stored checkpoint, or where it started).
+    pub(crate) fn positions(&self) -> BTreeMap<String, WalPosition> {
+        self.positions.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     /// Stores `pos` for sink `name` durably, then deletes the segments every sink has passed.
     /// Blocking file I/O.
     pub(crate) fn store(&self, name: &str, pos: WalPosition) -> Result<(), SinkError> {

@@ -79,8 +79,15 @@ pub(crate) async fn flush_with_retry<S: Sink>(
 ) -> Option<u32> {
     let mut failures = 0u32;
     loop {
+        let started = std::time::Instant::now();
         match sink.flush().await {
-            Ok(()) => return Some(failures),
+            Ok(()) => {
+                let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                Stats::add(&stats.sink_flushes, 1);
+                Stats::add(&stats.sink_flush_ns, ns);
+                stats.sink_flush_ns_max.fetch_max(ns, std::sync::atomic::Ordering::Relaxed);
+                return Some(failures);
+            }
             Err(e) => {
                 failures += 1;
                 Stats::add(&stats.sink_flush_failures, 1);

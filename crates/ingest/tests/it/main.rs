@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod dedupe;
 mod invalid;
+mod metrics;
 mod shutdown;
 mod sinks;
 mod streams;
