@@ -19,6 +19,10 @@
 //! name = "bench"
 //! type = "null"
 //! ```
+//!
+//! A config file without `[[sinks]]` gets the default sink: Parquet, named `parquet`
+//! ([`default_sinks`]: `DATA/sinks/parquet/`). `sinks = []` asks for none (the WAL is then kept
+//! whole). The sink types and their settings are in [`crate::sinks`].
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -50,7 +54,10 @@ pub struct Config {
     pub streams: StreamConfig,
     /// How long graceful shutdown waits for streams to drain and sinks to flush, ms.
     pub shutdown_grace_ms: u64,
-    /// Sinks that materialise the log.
+    /// Sinks that materialise the log. Left out of a config file: [`default_sinks`]. The
+    /// programmatic default ([`Config::default`], for embedders and tests) has none; see
+    /// [`Config::serve_default`].
+    #[serde(default = "default_sinks")]
     pub sinks: Vec<SinkConfig>,
     /// Address of the Prometheus `/metrics` endpoint (plain HTTP/1.1); none when unset.
     pub metrics: Option<SocketAddr>,
@@ -70,6 +77,12 @@ impl Default for Config {
             metrics: None,
         }
     }
+}
+
+/// The sinks of a config that lists none: one Parquet sink named `parquet`, with its default
+/// settings (`DATA/sinks/parquet/`, flushed every 30 s).
+pub fn default_sinks() -> Vec<SinkConfig> {
+    vec![SinkConfig::new("parquet", crate::sinks::SinkKind::Parquet(Default::default()))]
 }
 
 /// PEM files of the server's certificate (chain) and private key.
@@ -139,6 +152,12 @@ impl Default for StreamConfig {
 }
 
 impl Config {
+    /// The configuration of a server started without a config file (`pitwall serve` with
+    /// flags only): the defaults, with [`default_sinks`].
+    pub fn serve_default() -> Config {
+        Config { sinks: default_sinks(), ..Config::default() }
+    }
+
     /// Parses a config from TOML text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
         toml::from_str(text)
@@ -260,5 +279,48 @@ mod tests {
         let e = Config::from_toml("[[sinks]]\nname = \"x\"\ntype = \"parquet-ish\"", Path::new("x.toml"))
             .unwrap_err();
         assert!(e.to_string().contains("parquet-ish"), "{e}");
+    }
+
+    #[test]
+    fn a_config_without_sinks_gets_parquet_and_sink_types_have_their_own_flush_intervals() {
+        let c = Config::from_toml("listen = \"127.0.0.1:1\"", Path::new("x.toml")).unwrap();
+        assert_eq!(c.sinks, default_sinks());
+        assert!(matches!(c.sinks[0].kind, SinkKind::Parquet(_)));
+        assert_eq!(c.sinks[0].name, "parquet");
+        assert_eq!(c.sinks[0].flush_interval_ms, crate::sinks::parquet::DEFAULT_FLUSH_INTERVAL_MS);
+        assert_eq!(Config::serve_default().sinks, default_sinks());
+        assert!(Config::default().sinks.is_empty(), "embedders list their sinks");
+        let c = Config::from_toml("sinks = []", Path::new("x.toml")).unwrap();
+        assert!(c.sinks.is_empty(), "an explicit empty list means no sink");
+
+        let text = r#"
+            [[sinks]]
+            name = "pq"
+            type = "parquet"
+            path = "/srv/telemetry"
+            max_file_rows = 1000
+            [[sinks]]
+            name = "rec"
+            type = "recording"
+            flush_interval_ms = 250
+            [[sinks]]
+            name = "pq2"
+            type = "parquet"
+            flush_interval_ms = 5000
+        "#;
+        let c = Config::from_toml(text, Path::new("x.toml")).unwrap();
+        let SinkKind::Parquet(pq) = &c.sinks[0].kind else { panic!("{:?}", c.sinks[0]) };
+        assert_eq!(pq.path.as_deref(), Some(Path::new("/srv/telemetry")));
+        assert_eq!(pq.max_file_rows, 1000);
+        assert_eq!(pq.zstd_level, 1);
+        assert_eq!(c.sinks[0].flush_interval_ms, 30_000);
+        assert!(matches!(c.sinks[1].kind, SinkKind::Recording(_)));
+        assert_eq!((c.sinks[1].flush_interval_ms, c.sinks[2].flush_interval_ms), (250, 5000));
+        let e = Config::from_toml(
+            "[[sinks]]\nname = \"x\"\ntype = \"parquet\"\nmax_rows = 3",
+            Path::new("x.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("max_rows"), "{e}");
     }
 }

@@ -26,8 +26,10 @@
 //!   and optional TLS) and graceful shutdown (drain streams, commit, ack, flush sinks).
 //! - [`Config`]: the TOML configuration.
 //!
-//! Not yet: Prometheus `/metrics` (the counters exist: [`Running::stats`]), the Parquet and
-//! recording sinks.
+//! - [`metrics`]: Prometheus `GET /metrics` on its own address.
+//! - Sinks shipped: `parquet` (the embedded default: `DATA/sinks/parquet/session=…/car=…/
+//!   part-N.parquet` with the `table` crate's schema, and `_catalogue.sqlite`), `recording`
+//!   (one `.pb.gz` per session, the bridge's format) and `null`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ingest::IngestError> {

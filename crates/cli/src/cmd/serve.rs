@@ -15,7 +15,8 @@ pub struct Args {
     /// Address to listen on [default: 127.0.0.1:50051]. Anything but loopback requires --token.
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
-    /// Data directory: write-ahead log, sink checkpoints, sink output [default: pitwall-data].
+    /// Data directory: write-ahead log, sink checkpoints, sink output (Parquet in
+    /// DIR/sinks/parquet unless --config says otherwise) [default: pitwall-data].
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// TOML config file; the flags given here override it.
@@ -40,7 +41,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = match &args.config {
         Some(path) => ingest::Config::load(path)?,
-        None => ingest::Config::default(),
+        None => ingest::Config::serve_default(),
     };
     if let Some(listen) = args.listen {
         config.listen = listen;

@@ -20,8 +20,8 @@ use sim::game::{
 #[derive(Debug, clap::Args)]
 pub struct GameArgs {
     /// Directory to write acpmf_physics, acpmf_graphics and acpmf_static in (created if
-    /// missing). Default: /dev/shm on Linux, where readers of a Proton bridge look; a
-    /// `pitwall-shm` directory in the temporary directory elsewhere.
+    /// missing). Default: /dev/shm on Linux, where readers of a Proton bridge look; on Windows
+    /// the game's own named mappings (Local\acpmf_*), where every AC tool looks.
     #[arg(long, value_name = "DIR")]
     shm_dir: Option<PathBuf>,
     /// Seed of everything random: the same seed gives the same pages.
@@ -82,6 +82,22 @@ fn default_dir() -> PathBuf {
     }
 }
 
+/// The page writer: the files in `dir`, or on Windows without `--shm-dir` the game's own named
+/// mappings. Also says where, for messages.
+fn open_writer(dir_given: bool, dir: &std::path::Path) -> anyhow::Result<(GameWriter, String)> {
+    #[cfg(windows)]
+    if !dir_given {
+        let writer =
+            GameWriter::create_mappings().context("cannot create the named mappings Local\\acpmf_*")?;
+        return Ok((writer, "into the named mappings Local\\acpmf_*".to_owned()));
+    }
+    let _ = dir_given;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let writer = GameWriter::create(dir)
+        .with_context(|| format!("cannot create the page files in {}", dir.display()))?;
+    Ok((writer, format!("in {}", dir.display())))
+}
+
 fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value).with_context(|| format!("{flag} {value} is not a number of seconds"))
 }
@@ -101,14 +117,11 @@ pub fn run(args: GameArgs) -> anyhow::Result<ExitCode> {
     let sim = GameSim::new(config).context("invalid game simulator settings")?;
     let run_config = RunConfig { speed: args.speed, every_step: args.every_step, ..RunConfig::default() };
     run_config.validate().context("invalid --speed")?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let writer = GameWriter::create(&dir)
-        .with_context(|| format!("cannot create the page files in {}", dir.display()))?;
+    let (writer, place) = open_writer(args.shm_dir.is_some(), &dir)?;
     let track = sim.track();
     eprintln!(
-        "pitwall sim game: writing acpmf_physics, acpmf_graphics and acpmf_static in {} — {} ({}, {:.0} m), \
+        "pitwall sim game: writing acpmf_physics, acpmf_graphics and acpmf_static {place} — {} ({}, {:.0} m), \
          seed {}, {}× real time, faults {}; {}",
-        dir.display(),
         track.name(),
         if track.configuration().is_empty() { "no layout" } else { track.configuration() },
         track.length(),
@@ -125,7 +138,7 @@ pub fn run(args: GameArgs) -> anyhow::Result<ExitCode> {
         .run(&stop, limit, status_every, |sim, run| {
             eprintln!("pitwall sim game: {}", status_line(sim, run, speed))
         })
-        .with_context(|| format!("writing the pages in {} failed", dir.display()))?;
+        .with_context(|| format!("writing the pages {place} failed"))?;
     eprintln!("pitwall sim game: stopped: {}", status_line(runner.sim(), runner.stats(), speed));
     for lap in runner.sim().laps() {
         let sectors: Vec<String> = lap.sectors_ms.iter().map(|&ms| format_lap_time(ms)).collect();

@@ -22,6 +22,15 @@ struct Args {
     /// Sinks by name, each a null sink.
     #[arg(long = "null-sink")]
     null_sinks: Vec<String>,
+    /// Parquet sinks by name (default settings, `DATA/sinks/<name>`).
+    #[arg(long = "parquet")]
+    parquet_sinks: Vec<String>,
+    /// Parquet flush interval, ms (default: the sink type's).
+    #[arg(long = "parquet-flush-ms")]
+    parquet_flush_ms: Option<u64>,
+    /// Recording sinks by name.
+    #[arg(long = "recording")]
+    recording_sinks: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -49,6 +58,22 @@ fn main() -> ExitCode {
         config.sinks.push(ingest::sinks::SinkConfig::new(
             name,
             ingest::sinks::SinkKind::Null(ingest::sinks::null::NullConfig::default()),
+        ));
+    }
+    for name in args.parquet_sinks {
+        let mut sc = ingest::sinks::SinkConfig::new(
+            name,
+            ingest::sinks::SinkKind::Parquet(ingest::sinks::parquet::ParquetConfig::default()),
+        );
+        if let Some(ms) = args.parquet_flush_ms {
+            sc.flush_interval_ms = ms;
+        }
+        config.sinks.push(sc);
+    }
+    for name in args.recording_sinks {
+        config.sinks.push(ingest::sinks::SinkConfig::new(
+            name,
+            ingest::sinks::SinkKind::Recording(ingest::sinks::recording::RecordingConfig::default()),
         ));
     }
     let rt = match tokio::runtime::Runtime::new() {

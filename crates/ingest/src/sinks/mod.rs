@@ -49,7 +49,9 @@ pub use crate::wal::{WalFrame, WalPosition};
 pub(crate) mod checkpoint;
 pub mod conformance;
 pub mod null;
+pub mod parquet;
 pub(crate) mod pipeline;
+pub mod recording;
 
 pub use checkpoint::load_checkpoint;
 pub use pipeline::Backoff;
@@ -142,20 +144,54 @@ impl Sink for BoxSink {
 /// type = "null"
 /// flush_interval_ms = 1000
 /// ```
+///
+/// The sinks of this crate (each module documents its settings):
+///
+/// ```toml
+/// [[sinks]]
+/// name = "parquet"      # the default when the config lists no sinks
+/// type = "parquet"      # DATA/sinks/parquet/session=<uuid>/car=<car>/part-N.parquet + catalogue
+///
+/// [[sinks]]
+/// name = "recordings"
+/// type = "recording"    # DATA/sinks/recordings/<uuid>.pb.gz, the bridge's recording format
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RawSinkConfig")]
 pub struct SinkConfig {
     /// Unique name: letters, digits, `-` and `_`.
     pub name: String,
     /// How often the pipeline flushes the sink and stores its checkpoint. Longer means fewer,
-    /// larger output files and more WAL kept around.
-    #[serde(default = "default_flush_interval_ms")]
+    /// larger output files and more WAL kept around. Default: the sink type's
+    /// ([`SinkKind::default_flush_interval_ms`]).
     pub flush_interval_ms: u64,
     /// Most frames per `write` call.
-    #[serde(default = "default_batch_max_frames")]
     pub batch_max_frames: usize,
     /// The sink type and its settings.
     #[serde(flatten)]
     pub kind: SinkKind,
+}
+
+/// [`SinkConfig`] as written in TOML: the intervals may be left out, and then depend on the
+/// sink type.
+#[derive(Deserialize)]
+struct RawSinkConfig {
+    name: String,
+    flush_interval_ms: Option<u64>,
+    batch_max_frames: Option<usize>,
+    #[serde(flatten)]
+    kind: SinkKind,
+}
+
+impl From<RawSinkConfig> for SinkConfig {
+    fn from(raw: RawSinkConfig) -> Self {
+        SinkConfig {
+            flush_interval_ms: raw.flush_interval_ms.unwrap_or_else(|| raw.kind.default_flush_interval_ms()),
+            batch_max_frames: raw.batch_max_frames.unwrap_or_else(default_batch_max_frames),
+            name: raw.name,
+            kind: raw.kind,
+        }
+    }
 }
 
 fn default_flush_interval_ms() -> u64 {
@@ -171,7 +207,7 @@ impl SinkConfig {
     pub fn new(name: impl Into<String>, kind: SinkKind) -> Self {
         SinkConfig {
             name: name.into(),
-            flush_interval_ms: default_flush_interval_ms(),
+            flush_interval_ms: kind.default_flush_interval_ms(),
             batch_max_frames: default_batch_max_frames(),
             kind,
         }
@@ -186,6 +222,11 @@ pub enum SinkKind {
     /// Discards everything: for benchmarks, and to let the WAL be trimmed when no other sink is
     /// wanted.
     Null(null::NullConfig),
+    /// The frame table as Parquet files, one folder per session and car, with a catalogue
+    /// ([`parquet`]).
+    Parquet(parquet::ParquetConfig),
+    /// One recording (`.pb.gz`, the bridge's format) per session ([`recording`]).
+    Recording(recording::RecordingConfig),
 }
 
 /// What a sink gets to build itself.
@@ -199,11 +240,24 @@ pub struct SinkContext {
 }
 
 impl SinkKind {
-    /// Builds the sink.
+    /// Builds the sink (blocking file I/O for sinks that open files).
     pub fn build(&self, ctx: &SinkContext) -> Result<BoxSink, SinkError> {
-        let _ = ctx;
         match self {
             SinkKind::Null(config) => Ok(BoxSink::new(null::NullSink::new(config))),
+            SinkKind::Parquet(config) => {
+                Ok(BoxSink::new(parquet::ParquetSink::open(config.root(ctx), config)?))
+            }
+            SinkKind::Recording(config) => {
+                Ok(BoxSink::new(recording::RecordingSink::open(config.root(ctx), config)?))
+            }
+        }
+    }
+
+    /// The flush interval used when a sink's config does not set one, ms.
+    pub fn default_flush_interval_ms(&self) -> u64 {
+        match self {
+            SinkKind::Parquet(_) => parquet::DEFAULT_FLUSH_INTERVAL_MS,
+            SinkKind::Null(_) | SinkKind::Recording(_) => default_flush_interval_ms(),
         }
     }
 }

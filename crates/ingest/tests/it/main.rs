@@ -8,6 +8,8 @@ mod crash;
 mod dedupe;
 mod invalid;
 mod metrics;
+mod parquet_sink;
+mod recording_sink;
 mod shutdown;
 mod sinks;
 mod streams;

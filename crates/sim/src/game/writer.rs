@@ -1,5 +1,6 @@
 //! [`GameWriter`]: puts the simulator's frames into `acpmf_*` files, the way the game (through
-//! a Proton bridge) fills `/dev/shm`, torn writes included.
+//! a Proton bridge) fills `/dev/shm`, torn writes included — or, on Windows, into the game's
+//! own named mappings `Local\acpmf_*` ([`GameWriter::create_mappings`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,18 +30,36 @@ pub struct PageWrite {
 #[derive(Debug)]
 pub struct GameWriter {
     dir: PathBuf,
-    files: DirWriter,
+    files: Target,
     /// The physics `packetId` in the file now (as far as our writes go).
     file_physics_id: i32,
     tear_pause: Duration,
+}
+
+/// Where the pages go.
+#[derive(Debug)]
+enum Target {
+    Files(DirWriter),
+    #[cfg(windows)]
+    Mappings(shm::MappingWriter),
 }
 
 impl GameWriter {
     /// Creates (or opens) the page files in `dir`, 2048 bytes each as a bridge makes them.
     pub fn create(dir: impl AsRef<Path>) -> Result<GameWriter, ShmError> {
         let dir = dir.as_ref().to_path_buf();
-        let files = DirWriter::create(&dir, BRIDGE_FILE_LEN)?;
+        let files = Target::Files(DirWriter::create(&dir, BRIDGE_FILE_LEN)?);
         Ok(GameWriter { dir, files, file_physics_id: 0, tear_pause: Duration::ZERO })
+    }
+
+    /// Creates the game's named mappings `Local\acpmf_physics`, `_graphics` and `_static`, as
+    /// Assetto Corsa does on Windows, so that any reader of the real game reads the simulator.
+    /// They live as long as this writer (or any reader holding them open). [`dir`](Self::dir)
+    /// is then empty.
+    #[cfg(windows)]
+    pub fn create_mappings() -> Result<GameWriter, ShmError> {
+        let files = Target::Mappings(shm::MappingWriter::create()?);
+        Ok(GameWriter { dir: PathBuf::new(), files, file_physics_id: 0, tear_pause: Duration::ZERO })
     }
 
     /// Sleeps this long in the middle of each torn write (default: none), widening the window
@@ -50,7 +69,7 @@ impl GameWriter {
         self
     }
 
-    /// The directory written.
+    /// The directory written (empty for the named mappings).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -82,7 +101,11 @@ impl GameWriter {
 
     /// Performs one write.
     pub fn apply(&mut self, write: &PageWrite) -> Result<(), ShmError> {
-        self.files.write_bytes(write.page, &write.bytes)
+        match &mut self.files {
+            Target::Files(f) => f.write_bytes(write.page, &write.bytes),
+            #[cfg(windows)]
+            Target::Mappings(m) => m.write_bytes(write.page, &write.bytes),
+        }
     }
 
     /// Writes a frame's pages; returns how many writes that took.

@@ -1,0 +1,193 @@
+//! Throughput of the frame table, in frames/s on one core, for realistic frames (every field the
+//! game fills set, values moving like a car lapping; the record crate's sample, ~650 bytes
+//! encoded).
+//!
+//! `cargo bench -p pitwall-table` measures, in one criterion group so the figures compare:
+//! - `prost_decode` — the baseline: decoding the same frames from protobuf, which the ingest
+//!   sink must do anyway;
+//! - `build` — appending the decoded frames to a [`FrameBuilder`] and finishing batches;
+//! - `build_write_zstd` — building and writing a whole Parquet file (zstd, footer) to memory;
+//! - `decode_build_write_zstd` — the ingest sink's whole CPU path from WAL bytes.
+//!
+//! It also prints the file size per frame and, after criterion, one line per stage with its
+//! speed as a ratio to prost decoding, measured in the same run.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+#[path = "../../record/tests/it/sample.rs"]
+#[allow(dead_code)]
+mod sample;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use prost::Message as _;
+use proto::telemetry::v1::TelemetryFrame;
+use std::sync::Arc;
+
+use arrow_schema::DataType;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use table::{FrameBuilder, FrameFileWriter, FrameSchema, Variant, WriteOptions, writer_properties};
+
+/// One minute of one car at 333 Hz.
+const FRAMES: u64 = 20_000;
+
+fn decode(encoded: &[Vec<u8>], out: &mut Vec<TelemetryFrame>) {
+    out.clear();
+    out.extend(encoded.iter().map(|b| TelemetryFrame::decode(b.as_slice()).unwrap()));
+}
+
+fn build(frames: &[TelemetryFrame], builder: &mut FrameBuilder) -> usize {
+    let mut rows = 0;
+    for chunk in frames.chunks(8192) {
+        builder.append(chunk).unwrap();
+        rows += builder.finish().unwrap().num_rows();
+    }
+    rows
+}
+
+fn write(frames: &[TelemetryFrame], out: &mut Vec<u8>) -> usize {
+    out.clear();
+    let mut w = FrameFileWriter::new(out, Variant::Frames, &WriteOptions::default()).unwrap();
+    for chunk in frames.chunks(4096) {
+        w.append(chunk).unwrap();
+    }
+    w.finish().unwrap().file_metadata().num_rows() as usize
+}
+
+fn bench(c: &mut Criterion) {
+    let frames: Vec<TelemetryFrame> = (0..FRAMES).map(|i| sample::frame(1, i)).collect();
+    let encoded: Vec<Vec<u8>> = frames.iter().map(|f| f.encode_to_vec()).collect();
+    let raw: usize = encoded.iter().map(Vec::len).sum();
+    let mut file = Vec::new();
+    write(&frames, &mut file);
+    println!(
+        "{FRAMES} frames, {:.0} bytes each encoded; Parquet (zstd 1): {:.0} bytes per frame, {:.1}% of protobuf",
+        raw as f64 / FRAMES as f64,
+        file.len() as f64 / FRAMES as f64,
+        100.0 * file.len() as f64 / raw as f64
+    );
+
+    if std::env::var_os("TABLE_BENCH_QUICK").is_some() {
+        quick(&frames, &encoded);
+        return;
+    }
+    let mut g = c.benchmark_group("table");
+    g.throughput(Throughput::Elements(FRAMES)).sample_size(10).measurement_time(Duration::from_secs(5));
+    let mut decoded = Vec::with_capacity(FRAMES as usize);
+    g.bench_function("prost_decode", |b| {
+        b.iter(|| {
+            decode(&encoded, &mut decoded);
+            black_box(decoded.len())
+        })
+    });
+    let mut builder = FrameBuilder::new(Variant::Frames);
+    g.bench_function("build", |b| b.iter(|| black_box(build(&frames, &mut builder))));
+    let mut out = Vec::new();
+    g.bench_function("build_write_zstd", |b| b.iter(|| black_box(write(&frames, &mut out))));
+    g.bench_function("decode_build_write_zstd", |b| {
+        b.iter(|| {
+            decode(&encoded, &mut decoded);
+            black_box(write(&decoded, &mut out))
+        })
+    });
+    g.finish();
+
+    quick(&frames, &encoded);
+}
+
+/// The stages timed directly, as frames/s and as a ratio to decoding, and the writer
+/// properties' choices each against ours. `TABLE_BENCH_QUICK=1` runs only this.
+fn quick(frames: &[TelemetryFrame], encoded: &[Vec<u8>]) {
+    let mut decoded = Vec::with_capacity(frames.len());
+    let mut builder = FrameBuilder::new(Variant::Frames);
+    let mut out = Vec::new();
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        let mut runs = 0u32;
+        while start.elapsed() < Duration::from_secs(2) {
+            f();
+            runs += 1;
+        }
+        FRAMES as f64 * f64::from(runs) / start.elapsed().as_secs_f64()
+    };
+    let base = time(&mut || decode(encoded, &mut decoded));
+    let stages: [(&str, f64); 3] = [
+        (
+            "build",
+            time(&mut || {
+                black_box(build(frames, &mut builder));
+            }),
+        ),
+        (
+            "build_write_zstd",
+            time(&mut || {
+                black_box(write(frames, &mut out));
+            }),
+        ),
+        (
+            "decode_build_write_zstd",
+            time(&mut || {
+                decode(encoded, &mut decoded);
+                black_box(write(&decoded, &mut out));
+            }),
+        ),
+    ];
+    println!("prost_decode (baseline): {:.2} M frames/s", base / 1e6);
+    for (name, rate) in stages {
+        println!("{name}: {:.2} M frames/s, {:.2}x prost decoding", rate / 1e6, rate / base);
+    }
+
+    // The writer properties' choices, each against ours: speed and size.
+    let schema = FrameSchema::new(Variant::Frames);
+    let ours = writer_properties(&schema, &WriteOptions::default()).unwrap();
+    let mut batches = Vec::new();
+    for chunk in frames.chunks(8192) {
+        builder.append(chunk).unwrap();
+        batches.push(builder.finish().unwrap());
+    }
+    let floats: Vec<String> = schema
+        .columns()
+        .iter()
+        .filter(|c| c.data_type == DataType::Float32)
+        .map(|c| c.name.clone())
+        .collect();
+    let mut plain = ours.clone().into_builder();
+    for c in &floats {
+        plain = plain.set_column_encoding(ColumnPath::from(c.as_str()), Encoding::PLAIN);
+    }
+    let variants: [(&str, WriterProperties); 5] = [
+        ("ours (zstd 1, chunk statistics, dictionaries for strings, byte-stream-split floats)", ours.clone()),
+        ("uncompressed", ours.clone().into_builder().set_compression(Compression::UNCOMPRESSED).build()),
+        (
+            "no statistics",
+            ours.clone().into_builder().set_statistics_enabled(EnabledStatistics::None).build(),
+        ),
+        ("dictionaries for every column", ours.clone().into_builder().set_dictionary_enabled(true).build()),
+        ("plain floats", plain.build()),
+    ];
+    for (name, props) in variants {
+        let mut size = 0;
+        let rate = time(&mut || {
+            out.clear();
+            let mut w =
+                ArrowWriter::try_new(&mut out, Arc::clone(schema.arrow()), Some(props.clone())).unwrap();
+            for b in &batches {
+                w.write(b).unwrap();
+            }
+            w.close().unwrap();
+            size = out.len();
+        });
+        println!(
+            "write only, {name}: {:.2} M frames/s, {:.0} bytes per frame",
+            rate / 1e6,
+            size as f64 / FRAMES as f64
+        );
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
