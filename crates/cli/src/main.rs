@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// The dedicated server's UDP plugin protocol: listen, send commands, decode captures.
     Acsp(cmd::acsp::Args),
+    /// The bridge: shared memory (or the simulator, or a recording) → gRPC, loss-free, recorded.
+    Bridge(cmd::bridge::Args),
     /// The ingest server: telemetry frames in over gRPC, durable acks out.
     Serve(cmd::serve::Args),
     /// AC's shared-memory pages: dump a snapshot, or watch them live.
@@ -29,6 +31,10 @@ enum Command {
     Sim(cmd::sim::Args),
     /// The main job on the simulators: a simulated server and grid, followed live.
     Demo(cmd::demo::Args),
+    /// Convert a recording (or a Parquet dataset) to Parquet, CSV or MoTeC i2.
+    Convert(cmd::convert::Args),
+    /// The lap table of a recording (or a Parquet dataset): times, sectors, validity, speeds.
+    Laps(cmd::laps::Args),
     /// Load generators: measure the ingest server (and a baseline server) under load.
     Bench(cmd::bench::Args),
 }
@@ -41,11 +47,14 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Acsp(args) => cmd::acsp::run(args),
+        Command::Bridge(args) => cmd::bridge::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Shm(args) => cmd::shm::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Convert(args) => cmd::convert::run(args),
+        Command::Laps(args) => cmd::laps::run(args),
     };
     match result {
         Ok(code) => code,

@@ -11,9 +11,10 @@
 //!   `unit` and `description`, which pyarrow, polars and DuckDB show.
 //! - [`FrameBuilder`]: appends `&[TelemetryFrame]` into typed column buffers and returns Arrow
 //!   record batches.
-//! - [`FrameFileWriter`] and [`writer_properties`]: Parquet with zstd, row groups of 128 Ki
-//!   rows, chunk statistics and dictionaries for the string columns; the session's metadata
-//!   goes into the file's key-value metadata ([`KV_SESSION`], [`session_metadata_json`]).
+//! - [`FrameFileWriter`] and [`writer_properties`]: Parquet with zstd (or [`Codec::Lz4Raw`],
+//!   faster), row groups of 128 Ki rows, chunk statistics and dictionaries for the string
+//!   columns; the session's metadata goes into the file's key-value metadata ([`KV_SESSION`],
+//!   [`session_metadata_json`]). [`WriteOptions::threads`] encodes columns on several threads.
 //!
 //! ## Column conventions
 //!
@@ -74,8 +75,8 @@ pub use schema::{
     enum_type, string_type,
 };
 pub use write::{
-    FrameFileWriter, KV_SCHEMA_VERSION, KV_SESSION, KV_SESSION_ID, WriteOptions, session_metadata_json,
-    writer_properties,
+    Codec, FrameFileWriter, KV_SCHEMA_VERSION, KV_SESSION, KV_SESSION_ID, WriteOptions,
+    session_metadata_json, writer_properties,
 };
 
 #[cfg(test)]

@@ -19,7 +19,12 @@ pub const META_DESCRIPTION: &str = "description";
 
 /// The derived columns the converter fills, in schema order: name, type, unit, description.
 pub const DERIVED_COLUMNS: [(&str, DataType, &str, &str); 4] = [
-    ("lap", DataType::UInt32, "", "Lap the frame belongs to, 0 = the first lap of the session (derived)"),
+    (
+        "lap",
+        DataType::UInt32,
+        "",
+        "Lap the frame belongs to, 1 = the first lap of the session, as the game counts (derived)",
+    ),
     ("lap_time_ms", DataType::Int64, "ms", "Time into that lap, from the monotonic clock (derived)"),
     ("lap_distance_m", DataType::Float32, "m", "Distance into that lap along the track (derived)"),
     (
@@ -33,7 +38,7 @@ pub const DERIVED_COLUMNS: [(&str, DataType, &str, &str); 4] = [
 /// Values of the derived columns for one row (see [`DERIVED_COLUMNS`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Derived {
-    /// Lap the frame belongs to, 0 = the first lap of the session.
+    /// Lap the frame belongs to, 1 = the first lap of the session, as the game counts.
     pub lap: u32,
     /// Time into that lap, ms.
     pub lap_time_ms: i64,

@@ -481,3 +481,67 @@ fn writer_properties_compress_with_zstd_and_use_dictionaries_only_for_strings() 
     assert_eq!(props.encoding(&path("seq")), None);
     assert!(writer_properties(&schema, &WriteOptions { zstd_level: 99, ..Default::default() }).is_err());
 }
+
+#[test]
+fn writing_on_several_threads_gives_the_same_file_as_one_thread() {
+    let p = proto();
+    let frame = TelemetryFrame::decode(distinctive_frame(&p).as_slice()).unwrap();
+    let frames: Vec<TelemetryFrame> = (0..2500u64)
+        .map(|seq| TelemetryFrame {
+            seq,
+            speed_kmh: seq as f32 * 0.37,
+            velocity: if seq % 7 == 0 { None } else { frame.velocity },
+            car_damage: if seq % 5 == 0 { vec![1.0] } else { frame.car_damage.clone() },
+            ..frame.clone()
+        })
+        .collect();
+    let write = |threads: usize| {
+        let options = WriteOptions { row_group_rows: 1000, batch_rows: 300, threads, ..Default::default() };
+        let mut out = Vec::new();
+        let mut w = FrameFileWriter::new(&mut out, Variant::Frames, &options).unwrap();
+        for chunk in frames.chunks(77) {
+            w.append(chunk).unwrap();
+        }
+        assert!(w.size_estimate() > 0);
+        w.add_metadata(KV_SESSION, "{}");
+        let meta = w.finish().unwrap();
+        assert_eq!(meta.num_row_groups(), 3, "row groups of at most 1000 rows ({threads} threads)");
+        drop(w);
+        out
+    };
+    let one = write(1);
+    for threads in [2, 3] {
+        assert!(write(threads) == one, "{threads} threads wrote a different file");
+    }
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(one)).unwrap();
+    let rows: usize = reader.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 2500);
+}
+
+#[test]
+fn lz4_raw_files_read_back_with_the_same_values_as_zstd_files() {
+    use parquet::basic::Compression;
+    let p = proto();
+    let frame = TelemetryFrame::decode(distinctive_frame(&p).as_slice()).unwrap();
+    let frames: Vec<TelemetryFrame> =
+        (0..500u64).map(|seq| TelemetryFrame { seq, ..frame.clone() }).collect();
+    let read = |codec: Codec| {
+        let mut out = Vec::new();
+        let mut w =
+            FrameFileWriter::new(&mut out, Variant::Frames, &WriteOptions { codec, ..Default::default() })
+                .unwrap();
+        w.append(&frames).unwrap();
+        let meta = w.finish().unwrap();
+        let compression = meta.row_group(0).column(1).compression();
+        drop(w);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out)).unwrap();
+        let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+        (compression, batches)
+    };
+    let (zstd_codec, zstd) = read(Codec::Zstd);
+    let (lz4_codec, lz4) = read(Codec::Lz4Raw);
+    assert!(matches!(zstd_codec, Compression::ZSTD(_)));
+    assert_eq!(lz4_codec, Compression::LZ4_RAW);
+    assert_eq!(zstd, lz4);
+    assert_eq!(lz4.iter().map(RecordBatch::num_rows).sum::<usize>(), 500);
+}

@@ -1,11 +1,16 @@
-//! `pitwall demo`: the main job, on the simulators. A simulated dedicated server runs a grid of
-//! cars through practice, qualifying and a race; pitwall follows it over the real UDP plugin
-//! protocol and keeps a live timing board.
+//! `pitwall demo`: the main job, on the simulators, in one process.
 //!
-//! The car side (game simulator → bridge → ingest server) joins this demo as it is built.
+//! - **Server side:** a simulated dedicated server runs a grid through practice, qualifying and
+//!   a race; pitwall follows it over the real UDP plugin protocol and keeps a live timing board.
+//! - **Car side:** an ingest server (write-ahead log, Parquet sink, catalogue) and, for each of a
+//!   few cars, the game simulator and a bridge that samples every physics step, records it and
+//!   streams it over gRPC, loss-free.
+//!
+//! At the end it prints where the data landed and the commands to look at it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -21,13 +26,13 @@ use super::acsp::format::lap_time;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Cars on the grid.
+    /// Cars on the simulated server's grid.
     #[arg(long, default_value_t = 10)]
     cars: u8,
     /// Simulator seed: the same seed plays the same sessions.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Time acceleration of the simulator.
+    /// Time acceleration of the server simulator.
     #[arg(long, default_value_t = 60.0)]
     speed: f64,
     /// How long to run, in real seconds.
@@ -36,10 +41,31 @@ pub struct Args {
     /// Seconds between timing boards.
     #[arg(long, default_value_t = 5.0)]
     board_every: f64,
+    /// Cars with a simulated game and a bridge streaming telemetry (0: server side only).
+    #[arg(long, default_value_t = 3)]
+    telemetry_cars: u8,
+    /// Time acceleration of the simulated games (physics steps at 333 Hz × this).
+    #[arg(long, default_value_t = 4.0)]
+    game_speed: f64,
+    /// Where the data goes: DIR/server (the ingest server's WAL and Parquet dataset) and
+    /// DIR/recordings (each bridge's recording).
+    #[arg(long, value_name = "DIR", default_value = "pitwall-demo")]
+    data: PathBuf,
 }
 
+/// Drivers of the telemetry cars, with their nicknames.
+const DRIVERS: [(&str, &str, &str); 6] = [
+    ("Ayrton", "Moreira", "AYR"),
+    ("Käthe", "Lindqvist", "KAT"),
+    ("Juan", "Fangio", "JMF"),
+    ("Mika", "Hakkarainen", "MIK"),
+    ("Sofía", "Núñez", "SOF"),
+    ("Niki", "Lauder", "NIK"),
+];
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?
@@ -47,6 +73,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn demo(args: Args) -> anyhow::Result<ExitCode> {
+    if !(args.game_speed > 0.0 && args.game_speed <= 100.0) {
+        anyhow::bail!(
+            "--game-speed {} is out of range: give a factor above 0 and at most 100",
+            args.game_speed
+        );
+    }
+    let duration = Duration::try_from_secs_f64(args.duration.max(1.0))
+        .with_context(|| format!("--duration {} is not a number of seconds", args.duration))?;
+    let car_side = if args.telemetry_cars > 0 { Some(CarSide::start(&args, duration).await?) } else { None };
+
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     // The simulator binds its command port first; the client then listens on a port of its own
     // and the simulator is pointed at it (a real server has both in server_cfg.ini).
@@ -77,7 +113,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     client.broadcast_chat("pitwall is watching: good luck everybody").await?;
 
     let mut board = Timing::default();
-    let end = tokio::time::Instant::now() + Duration::from_secs_f64(args.duration.max(1.0));
+    let end = tokio::time::Instant::now() + duration;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(args.board_every.max(0.5)));
     tick.tick().await;
     loop {
@@ -90,7 +126,12 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
                     client.get_car_info(c.car_id).await?;
                 }
             }
-            _ = tick.tick() => board.print(),
+            _ = tick.tick() => {
+                board.print();
+                if let Some(c) = &car_side {
+                    c.print_status();
+                }
+            }
             () = tokio::time::sleep_until(end) => break,
             _ = tokio::signal::ctrl_c() => break,
         }
@@ -108,8 +149,149 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         s.rejected_source,
         counts.join(", ")
     );
-    println!("Next: `pitwall sim server` and `pitwall acsp listen` in two terminals (see README).");
+    if let Some(c) = car_side {
+        c.finish().await?;
+    }
+    println!("\nNext: `pitwall sim server` and `pitwall acsp listen` in two terminals (see README).");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The car side: an ingest server, and per car a simulated game with its bridge.
+struct CarSide {
+    server: ingest::Running,
+    bridges: Vec<(String, bridge::Running)>,
+    data: PathBuf,
+    parquet: PathBuf,
+}
+
+impl CarSide {
+    async fn start(args: &Args, duration: Duration) -> anyhow::Result<CarSide> {
+        let server_dir = args.data.join("server");
+        let recordings = args.data.join("recordings");
+        std::fs::create_dir_all(&recordings)
+            .with_context(|| format!("cannot create {}", recordings.display()))?;
+        let config = ingest::Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: server_dir.clone(),
+            ..ingest::Config::serve_default()
+        };
+        let parquet = server_dir.join("sinks").join("parquet");
+        let server = ingest::Server::new(config).start().await.context("cannot start the ingest server")?;
+        let url = format!("http://{}", server.local_addr());
+        println!(
+            "pitwall demo: ingest server on {} (WAL and Parquet in {}); {} simulated cars with bridges at {}× real time",
+            server.local_addr(),
+            server_dir.display(),
+            args.telemetry_cars,
+            args.game_speed,
+        );
+        let mut bridges = Vec::new();
+        for i in 0..usize::from(args.telemetry_cars) {
+            let (name, surname, nick) = DRIVERS[i % DRIVERS.len()];
+            let game = sim::game::GameConfig {
+                seed: args.seed.wrapping_add(i as u64),
+                player_name: name.to_owned(),
+                player_surname: surname.to_owned(),
+                player_nick: nick.to_owned(),
+                cars: i32::from(args.telemetry_cars),
+                position: i as i32 + 1,
+                ..sim::game::GameConfig::default()
+            };
+            let mut config = bridge::BridgeConfig::new(bridge::SourceConfig::Sim {
+                game,
+                speed: bridge::Speed::Factor(args.game_speed),
+            });
+            config.record = recordings.join(format!("car-{}.pb.gz", i + 1));
+            config.server = Some(bridge::ServerConfig::new(&url));
+            config.duration = Some(duration);
+            let label = format!("car-{} {name} {surname}", i + 1);
+            let running = bridge::Bridge::start(config)
+                .with_context(|| format!("cannot start the bridge of {label}"))?;
+            bridges.push((label, running));
+        }
+        Ok(CarSide { server, bridges, data: args.data.clone(), parquet })
+    }
+
+    fn print_status(&self) {
+        for (label, b) in &self.bridges {
+            let s = b.status();
+            println!(
+                "  telemetry {label:<26} {:>6.0} Hz  {:>8} frames  {:>8} acked  backlog {:>5}  {}",
+                s.rate_hz, s.frames, s.frames_acked, s.backlog_frames, s.connection
+            );
+        }
+        let st = self.server.stats();
+        println!(
+            "  ingest server: {} frames durable, {} duplicates dropped\n",
+            st.frames_stored, st.duplicates
+        );
+    }
+
+    async fn finish(self) -> anyhow::Result<()> {
+        let CarSide { server, bridges, data, parquet } = self;
+        let mut recordings = Vec::new();
+        let mut sent = 0u64;
+        for (label, b) in bridges {
+            b.stop();
+            let summary = tokio::task::spawn_blocking(move || b.wait())
+                .await
+                .context("a bridge thread failed")?
+                .with_context(|| format!("the bridge of {label} failed"))?;
+            let s = &summary.status;
+            println!(
+                "telemetry {label}: {} frames in {} session(s), {} acked by the server, {} missed physics steps; recorded in {}",
+                s.frames,
+                s.sessions,
+                s.frames_acked,
+                s.missed_steps,
+                summary.record.display()
+            );
+            sent += s.frames;
+            recordings.push(summary.record);
+        }
+        let stats = server.shutdown().await.context("the ingest server failed")?;
+        println!(
+            "ingest server: {} frames stored exactly once (of {} recorded by the bridges; {} duplicates dropped)",
+            stats.frames_stored, sent, stats.duplicates
+        );
+        match ingest::sinks::parquet::list_sessions(&parquet) {
+            Ok(sessions) => {
+                for s in sessions {
+                    println!(
+                        "  session {} — {} on {}{}, {}: {} frames, {} laps, {} missed steps",
+                        s.session_id,
+                        s.driver,
+                        s.track,
+                        if s.layout.is_empty() { String::new() } else { format!(" ({})", s.layout) },
+                        s.car,
+                        s.frames,
+                        s.laps,
+                        s.missed_steps
+                    );
+                }
+            }
+            Err(e) => println!("  (cannot read the Parquet catalogue: {e})"),
+        }
+        print_next_steps(&data, &parquet, &recordings);
+        Ok(())
+    }
+}
+
+fn print_next_steps(data: &Path, parquet: &Path, recordings: &[PathBuf]) {
+    let first = recordings.first().map_or_else(|| data.join("recordings/car-1.pb.gz"), Clone::clone);
+    println!("\nThe data is in {}:", data.display());
+    println!("  {}/session=…/car=…/part-N.parquet   the ingest server's dataset", parquet.display());
+    println!("  {}   each bridge's recording (gzip, length-delimited TelemetryFrame)", first.display());
+    println!("Look at it:");
+    println!("  pitwall laps {}", first.display());
+    println!(
+        "  pitwall convert {} car-1.parquet      (or car-1.csv, car-1.ld for MoTeC i2)",
+        first.display()
+    );
+    println!(
+        "  python3 -c \"import pandas as pd; print(pd.read_parquet('{}').describe())\"",
+        parquet.display()
+    );
 }
 
 /// A live timing board, fed as an ACSP subscriber.

@@ -2,7 +2,10 @@
 
 pub mod acsp;
 pub mod bench;
+pub mod bridge;
+pub mod convert;
 pub mod demo;
+pub mod laps;
 pub mod serve;
 pub mod shm;
 pub mod sim;

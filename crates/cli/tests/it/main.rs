@@ -6,6 +6,8 @@
 mod acsp_decode;
 mod acsp_listen;
 mod acsp_send;
+mod bridge;
+mod convert;
 mod demo;
 mod shm_cli;
 

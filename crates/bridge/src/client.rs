@@ -1,0 +1,466 @@
+//! The gRPC side: connect, ask where to resume, stream frames, apply acks, reconnect.
+//!
+//! One connection at a time. On each (re)connect the client calls `Resume` for every session
+//! with unacknowledged frames, takes the server's durable `next_seq` as acked, and then streams
+//! from there: first whatever only the recording still holds (a catch-up pass over its
+//! members), then the in-memory window, then new frames as they come. Acks are cumulative per
+//! session; the spool drops acked frames from memory and never sends them again. A failed or
+//! ended connection is retried after an exponential backoff with jitter.
+//!
+//! Frames travel as the bytes the sampler encoded (and the recording stores): the stream uses a
+//! codec that writes them as they are, so a frame is encoded once, whether it is sent from
+//! memory or read back from the recording.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use prost::Message as _;
+use proto::telemetry::v1::telemetry_ingest_client::TelemetryIngestClient;
+use proto::telemetry::v1::{Ack, ResumeRequest, TelemetryFrame};
+use record::{ReadOptions, RecordReader};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::{Request, Status, Streaming};
+
+use crate::backoff::{Backoff, BackoffConfig};
+use crate::error::BridgeError;
+use crate::metrics::{ConnectionState, Metrics};
+use crate::runner::Shared;
+use crate::spool::{CatchUp, Decision, Live};
+
+/// The gRPC method frames go to.
+const STREAM_FRAMES: &str = "/telemetry.v1.TelemetryIngest/StreamFrames";
+/// Frames taken from the spool per lock.
+const BATCH: usize = 256;
+/// How long new frames gather before they are sent.
+const LINGER: Duration = Duration::from_millis(20);
+/// Frames queued between the spool and the HTTP/2 stream.
+const QUEUE: usize = 512;
+
+/// Where and how to reach the ingest server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// `http://host:port` or `https://host:port`.
+    pub url: String,
+    /// Bearer token, sent as `authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// A PEM certificate (or several) to trust for `https://`, besides the system's roots: for
+    /// a server with a self-signed certificate.
+    pub ca_cert: Option<PathBuf>,
+    /// Reconnection delays.
+    pub backoff: BackoffConfig,
+    /// Seed of the backoff's jitter.
+    pub backoff_seed: u64,
+    /// Longest wait for a TCP (and TLS) connection.
+    pub connect_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// A server at `url` with default settings.
+    pub fn new(url: impl Into<String>) -> Self {
+        ServerConfig {
+            url: url.into(),
+            token: None,
+            ca_cert: None,
+            backoff: BackoffConfig::default(),
+            backoff_seed: seed_from_time(),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+fn seed_from_time() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    now.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+type NetError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The connection loop of one bridge.
+#[derive(Debug)]
+pub(crate) struct Client {
+    endpoint: Endpoint,
+    auth: Option<MetadataValue<Ascii>>,
+    backoff: Backoff,
+}
+
+impl Client {
+    /// Checks the configuration (URL, token, certificate) without connecting.
+    pub(crate) fn new(config: &ServerConfig) -> Result<Client, BridgeError> {
+        let https = if config.url.starts_with("https://") {
+            true
+        } else if config.url.starts_with("http://") {
+            false
+        } else {
+            return Err(BridgeError::config(
+                "--server",
+                format!("`{}` must start with http:// or https://", config.url),
+            ));
+        };
+        let mut endpoint = Endpoint::from_shared(config.url.clone())
+            .map_err(|e| BridgeError::config("--server", format!("`{}`: {e}", config.url)))?
+            .connect_timeout(config.connect_timeout)
+            .tcp_nodelay(true)
+            // A half-dead connection (a server whose host vanished) is noticed within seconds,
+            // not when the kernel's TCP timeout gives up minutes later.
+            .http2_keep_alive_interval(Duration::from_secs(5))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .keep_alive_while_idle(true)
+            .initial_stream_window_size(Some(4 << 20))
+            .initial_connection_window_size(Some(8 << 20));
+        if https {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(path) = &config.ca_cert {
+                let pem =
+                    std::fs::read(path).map_err(|source| BridgeError::File { path: path.clone(), source })?;
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint =
+                endpoint.tls_config(tls).map_err(|e| BridgeError::config("--server", e.to_string()))?;
+        } else if config.ca_cert.is_some() {
+            return Err(BridgeError::config("--ca", "is only used with an https:// server"));
+        }
+        let auth = match &config.token {
+            Some(token) if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) => {
+                return Err(BridgeError::config("--token", "must be printable ASCII without spaces"));
+            }
+            Some(token) => Some(
+                format!("Bearer {token}")
+                    .parse::<MetadataValue<Ascii>>()
+                    .map_err(|_| BridgeError::config("--token", "must be printable ASCII"))?,
+            ),
+            None => None,
+        };
+        Ok(Client { endpoint, auth, backoff: Backoff::new(config.backoff, config.backoff_seed) })
+    }
+
+    fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        if let Some(auth) = &self.auth {
+            request.metadata_mut().insert("authorization", auth.clone());
+        }
+        request
+    }
+
+    /// Connects, streams and reconnects until the input is closed and everything is acked, or
+    /// until the deadline that closing the input set.
+    pub(crate) async fn run(mut self, shared: Arc<Shared>) {
+        loop {
+            if shared.finished() {
+                break;
+            }
+            shared.metrics.set_state(ConnectionState::Connecting);
+            let outcome = tokio::select! {
+                r = self.connection(&shared) => r,
+                () = shared.deadline() => break,
+            };
+            if shared.finished() {
+                break;
+            }
+            if let Err(e) = &outcome {
+                if let Some((session, seq, reason)) = e.downcast_ref::<Status>().and_then(refused_frame) {
+                    // Sending it again would be refused again, forever, and hold up every
+                    // session behind it: that session stops here, the others go on.
+                    shared.spool().mark_stuck(&session, &format!("the server refused seq {seq}: {reason}"));
+                }
+            }
+            Metrics::add(&shared.metrics.disconnects, 1);
+            let delay = self.backoff.next_delay();
+            // The first failure after a working connection is a warning; the retries that
+            // follow (every few seconds for as long as the server is away) are debug noise.
+            match outcome {
+                Ok(()) => tracing::info!(retry_in = ?delay, "the server ended the stream"),
+                Err(e) if self.backoff.failures() == 1 => {
+                    tracing::warn!(error = %e, url = %self.endpoint.uri(), "connection failed; retrying with backoff")
+                }
+                Err(e) => tracing::debug!(error = %e, retry_in = ?delay, "connection failed again"),
+            }
+            shared.metrics.set_state(ConnectionState::Backoff);
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = shared.deadline() => break,
+            }
+        }
+        shared.metrics.set_state(ConnectionState::Stopped);
+    }
+
+    /// One connection, from connect to its end.
+    async fn connection(&mut self, shared: &Arc<Shared>) -> Result<(), NetError> {
+        let channel = self.endpoint.connect().await?;
+        self.resume(shared, channel.clone()).await?;
+        self.backoff.reset();
+        shared.metrics.set_state(ConnectionState::Connected);
+        tracing::info!(url = %self.endpoint.uri(), "connected");
+
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let feeder = tokio::spawn(feed(shared.clone(), tx));
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await?;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(STREAM_FRAMES);
+        let response = grpc.streaming(self.request(ReceiverStream::new(rx)), path, RawCodec).await;
+        let result = match response {
+            Ok(response) => read_acks(shared, response.into_inner()).await,
+            Err(status) => Err(status.into()),
+        };
+        feeder.abort();
+        result
+    }
+
+    /// Asks the server where each unfinished session stands and takes its answer as acked.
+    async fn resume(&self, shared: &Arc<Shared>, channel: Channel) -> Result<(), NetError> {
+        let ids = shared.spool().resume_sessions();
+        if !ids.is_empty() {
+            let mut client = TelemetryIngestClient::new(channel);
+            let asked = ids.len();
+            let reply = client.resume(self.request(ResumeRequest { session_ids: ids })).await?.into_inner();
+            if reply.sessions.len() != asked {
+                return Err(
+                    format!("Resume answered {} sessions for {asked} asked", reply.sessions.len()).into()
+                );
+            }
+            let mut spool = shared.spool();
+            for ack in reply.sessions {
+                let newly = spool.ack(&ack.session_id, ack.next_seq);
+                Metrics::add(&shared.metrics.frames_acked, newly);
+            }
+        }
+        shared.spool().reset_for_connect();
+        Ok(())
+    }
+}
+
+/// The frame the server refused as invalid, from its INVALID_ARGUMENT status: `invalid frame
+/// (session <uuid>, seq <n>): <why>`.
+fn refused_frame(status: &Status) -> Option<(Bytes, u64, String)> {
+    if status.code() != tonic::Code::InvalidArgument {
+        return None;
+    }
+    let message = status.message();
+    let rest = message.split_once("invalid frame (session ")?.1;
+    let (session, rest) = rest.split_once(", seq ")?;
+    let (seq, why) = rest.split_once(')')?;
+    let session = uuid::Uuid::parse_str(session).ok()?;
+    let why = why.trim_start_matches(':').trim();
+    Some((Bytes::copy_from_slice(session.as_bytes()), seq.parse().ok()?, why.to_owned()))
+}
+
+async fn read_acks(shared: &Arc<Shared>, mut acks: Streaming<Ack>) -> Result<(), NetError> {
+    loop {
+        match acks.message().await? {
+            Some(ack) => {
+                let newly = shared.spool().ack(&ack.session_id, ack.next_seq);
+                Metrics::add(&shared.metrics.frames_acked, newly);
+            }
+            None => return Ok(()),
+        }
+    }
+}
+
+/// The connection's queue closed: the call ended.
+#[derive(Debug)]
+struct Closed;
+
+/// Moves frames from the spool (memory or recording) into the call, until the input is closed
+/// and everything is sent (then the request stream ends, and the server acks and ends the call).
+async fn feed(shared: Arc<Shared>, tx: mpsc::Sender<Bytes>) -> Result<(), Closed> {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        loop {
+            let plan = shared.spool().plan_catch_up();
+            let Some(pass) = plan else { break };
+            tracing::info!(
+                from = pass.start,
+                to = pass.end,
+                sessions = pass.sessions.len(),
+                "sending from the recording"
+            );
+            catch_up(&shared, &tx, &pass).await?;
+            shared.spool().after_catch_up(&pass);
+        }
+        loop {
+            let live = shared.spool().take_live(&mut batch, BATCH);
+            let n = batch.len() as u64;
+            for frame in batch.drain(..) {
+                tx.send(frame).await.map_err(|_| Closed)?;
+            }
+            Metrics::add(&shared.metrics.frames_sent, n);
+            match live {
+                Live::More => {}
+                Live::NeedCatchUp => break,
+                Live::Idle => {
+                    if tokio::time::timeout(Duration::from_millis(100), shared.notify.notified())
+                        .await
+                        .is_ok()
+                    {
+                        // Let a few frames gather: one wake-up and one write per batch rather
+                        // than per frame, for a few ms of latency.
+                        tokio::time::sleep(LINGER).await;
+                    }
+                }
+                Live::Done => return Ok(()),
+            }
+        }
+    }
+}
+
+/// One frame read back from the recording: its bytes and identity.
+type ReadFrame = (Bytes, Bytes, u64);
+
+/// Sends what `pass` finds in the recording and the spool allows.
+async fn catch_up(shared: &Arc<Shared>, tx: &mpsc::Sender<Bytes>, pass: &CatchUp) -> Result<(), Closed> {
+    let (btx, mut brx) = mpsc::channel::<Vec<ReadFrame>>(4);
+    let reading = pass.clone();
+    let reader = tokio::task::spawn_blocking(move || read_pass(&reading, &btx));
+    while let Some(frames) = brx.recv().await {
+        let mut send = Vec::with_capacity(frames.len());
+        {
+            let mut spool = shared.spool();
+            for (bytes, session, seq) in frames {
+                if spool.decide(&session, seq) == Decision::Send {
+                    send.push(bytes);
+                }
+            }
+        }
+        let n = send.len() as u64;
+        for frame in send {
+            tx.send(frame).await.map_err(|_| Closed)?;
+        }
+        Metrics::add(&shared.metrics.frames_sent, n);
+        Metrics::add(&shared.metrics.frames_from_recording, n);
+    }
+    if let Err(e) = reader.await {
+        tracing::error!(error = %e, "the recording reader failed");
+    }
+    Ok(())
+}
+
+/// Reads the members of `pass` (on a blocking thread) into `out`, in batches.
+fn read_pass(pass: &CatchUp, out: &mpsc::Sender<Vec<ReadFrame>>) {
+    let options = ReadOptions { start: pass.start, end: Some(pass.end), ..ReadOptions::default() };
+    let mut reader = match RecordReader::open_with(&pass.path, options) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the recording back");
+            return;
+        }
+    };
+    let mut batch = Vec::with_capacity(64);
+    while let Some(raw) = reader.next_raw() {
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(e) => {
+                tracing::error!(error = %e, "the recording is damaged; frames past the damage cannot be re-sent");
+                break;
+            }
+        };
+        // The identity is all we need, but a full decode is the one way to read it that
+        // protobuf guarantees (fields may come in any order); it costs microseconds.
+        let frame = match TelemetryFrame::decode(raw.clone()) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, offset = reader.complete_end(), "a frame in the recording does not decode");
+                break;
+            }
+        };
+        // Copied: the raw bytes share the member's whole buffer.
+        batch.push((Bytes::copy_from_slice(&raw), frame.session_id, frame.seq));
+        if batch.len() == 64 && out.blocking_send(std::mem::take(&mut batch)).is_err() {
+            return;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = out.blocking_send(batch);
+    }
+}
+
+/// Sends already-encoded frames as they are; decodes acks with prost.
+#[derive(Debug, Clone, Copy, Default)]
+struct RawCodec;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct RawEncoder;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct AckDecoder;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Ack;
+    type Encoder = RawEncoder;
+    type Decoder = AckDecoder;
+
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> AckDecoder {
+        AckDecoder
+    }
+}
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl Decoder for AckDecoder {
+    type Item = Ack;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Ack>, Status> {
+        Ack::decode(src).map(Some).map_err(|e| Status::internal(format!("bad ack from the server: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_frame_is_read_from_the_servers_status() {
+        let message = "invalid frame (session 01932b6e-4000-7000-8000-000000000007, seq 42): field `throttle` = NaN \
+                       must be finite; frames acked before it stay stored (after session x seq 41)";
+        let (session, seq, why) = refused_frame(&Status::invalid_argument(message)).unwrap();
+        assert_eq!(
+            session.as_ref(),
+            uuid::Uuid::parse_str("01932b6e-4000-7000-8000-000000000007").unwrap().as_bytes()
+        );
+        assert_eq!(seq, 42);
+        assert!(why.starts_with("field `throttle` = NaN must be finite"), "{why}");
+        assert_eq!(refused_frame(&Status::unavailable(message)), None, "only INVALID_ARGUMENT means refused");
+        assert_eq!(
+            refused_frame(&Status::invalid_argument("a message of 3 bytes is not a TelemetryFrame")),
+            None
+        );
+    }
+
+    #[test]
+    fn urls_tokens_and_certificates_are_checked_before_connecting() {
+        let err = |c: ServerConfig| Client::new(&c).unwrap_err().to_string();
+        assert!(err(ServerConfig::new("127.0.0.1:50051")).contains("http://"));
+        assert!(err(ServerConfig::new("ftp://x")).contains("--server"));
+        let mut c = ServerConfig::new("http://127.0.0.1:50051");
+        c.token = Some("é".into());
+        assert!(err(c).contains("--token"));
+        let mut c = ServerConfig::new("https://localhost:50051");
+        c.ca_cert = Some("/nonexistent/ca.pem".into());
+        assert!(err(c).contains("/nonexistent/ca.pem"));
+        let mut c = ServerConfig::new("http://localhost:50051");
+        c.ca_cert = Some("/x.pem".into());
+        assert!(err(c).contains("--ca"));
+        assert!(Client::new(&ServerConfig::new("https://localhost:50051")).is_ok());
+        let mut c = ServerConfig::new("http://[::1]:50051");
+        c.token = Some("secret".into());
+        assert!(Client::new(&c).is_ok());
+    }
+}

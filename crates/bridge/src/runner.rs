@@ -1,0 +1,427 @@
+//! Running a bridge: the sampler thread, the network thread, and a graceful stop.
+//!
+//! ```text
+//!  source ──▶ sampler thread ──append──▶ Spool (recording + window) ◀──acks── network thread
+//!             (poll, sessions,            behind one mutex              (tokio, current-thread:
+//!              frame, encode)                    │                        connect, Resume, stream)
+//!                                                └────frames (memory or recording)────▶ server
+//! ```
+//!
+//! The sampler is a plain thread that sleeps between polls (the tightest timing in the bridge,
+//! kept away from any async scheduler); the network side is a single-threaded tokio runtime
+//! on its own thread. They meet only in the [`Spool`] and a [`Notify`].
+//!
+//! Stopping ([`Running::stop`], a `--duration`, or a replay reaching its end): the sampler
+//! finishes the recording's member and fsyncs it, closes the spool's input, and the network
+//! thread gets [`BridgeConfig::ack_grace`] to send the rest and collect the acks. Whatever is
+//! unacked then stays in the recording, and the next run sends it.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use prost::Message as _;
+use proto::telemetry::v1::TelemetryFrame;
+use record::{RecordOptions, Repair};
+use tokio::sync::Notify;
+
+use crate::client::{Client, ServerConfig};
+use crate::error::BridgeError;
+use crate::metrics::{ConnectionState, Metrics, Status};
+use crate::source::{Input, SourceConfig};
+use crate::spool::{Spool, SpoolConfig, hex};
+
+/// Default recording file, as the original bridge names it.
+pub const DEFAULT_RECORD: &str = "telemetry_record.pb.gz";
+/// Default server, as the original bridge's.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
+
+/// Everything a bridge needs.
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    /// Where frames come from.
+    pub source: SourceConfig,
+    /// The recording (appended to if it exists).
+    pub record: PathBuf,
+    /// How the recording is cut into members.
+    pub record_options: RecordOptions,
+    /// The ingest server; `None` records only.
+    pub server: Option<ServerConfig>,
+    /// Unacked frames kept in memory beyond the recording's open member.
+    pub window_frames: usize,
+    /// Stop after this long (of real time).
+    pub duration: Option<Duration>,
+    /// On stop, how long to wait for the server to ack the last frames.
+    pub ack_grace: Duration,
+}
+
+impl BridgeConfig {
+    /// A bridge from `source`, recording to [`DEFAULT_RECORD`], streaming to
+    /// [`DEFAULT_SERVER`].
+    pub fn new(source: SourceConfig) -> Self {
+        BridgeConfig {
+            source,
+            record: PathBuf::from(DEFAULT_RECORD),
+            record_options: RecordOptions::default(),
+            server: Some(ServerConfig::new(DEFAULT_SERVER)),
+            window_frames: SpoolConfig::default().window_frames,
+            duration: None,
+            ack_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// State shared by the sampler and network threads.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    spool: Mutex<Spool>,
+    pub(crate) notify: Notify,
+    pub(crate) metrics: Metrics,
+    /// Set when the input closes: the network side gives up waiting for acks then.
+    deadline: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    /// The spool. A panic elsewhere while holding it leaves consistent counters (every method
+    /// is short and panic-free), so a poisoned lock is taken over rather than propagated.
+    pub(crate) fn spool(&self) -> MutexGuard<'_, Spool> {
+        self.spool.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn deadline_at(&self) -> Option<Instant> {
+        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Input closed and everything acked, or the grace period over.
+    pub(crate) fn finished(&self) -> bool {
+        if self.deadline_at().is_some_and(|d| Instant::now() >= d) {
+            return true;
+        }
+        let spool = self.spool();
+        spool.is_closed() && spool.all_acked()
+    }
+
+    /// Resolves once the deadline has passed (never before the input closes).
+    pub(crate) async fn deadline(&self) {
+        loop {
+            match self.deadline_at() {
+                Some(d) => {
+                    tokio::time::sleep_until(d.into()).await;
+                    return;
+                }
+                None => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+}
+
+/// What the sampler loop uses: stop checks, emitting frames, the recording's clock.
+#[derive(Debug)]
+pub(crate) struct Sampling<'a> {
+    shared: &'a Shared,
+    stop: &'a AtomicBool,
+    until: Option<Instant>,
+    recorder_clock: Instant,
+    rate_window: (Instant, u64),
+    frames: u64,
+    record_error_logged: bool,
+    batch: Vec<(Bytes, Bytes, u64)>,
+    batch_started: Instant,
+}
+
+/// Frames gathered before they go to the spool together.
+const BATCH_FRAMES: usize = 16;
+/// Longest a frame waits in a batch.
+const BATCH_AGE: Duration = Duration::from_millis(20);
+
+impl Sampling<'_> {
+    pub(crate) fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.until.is_some_and(|u| Instant::now() >= u)
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// Sleeps up to `d`, less when the stop time comes first.
+    pub(crate) fn sleep(&self, d: Duration) {
+        let d = match self.until {
+            Some(u) => d.min(u.saturating_duration_since(Instant::now())),
+            None => d,
+        };
+        if !d.is_zero() {
+            std::thread::sleep(d);
+        }
+    }
+
+    pub(crate) fn new_session(&self, frame: &TelemetryFrame, why: &str) {
+        Metrics::add(&self.shared.metrics.sessions, 1);
+        let track = frame.session.as_ref().map(|m| m.track.as_str()).unwrap_or_default();
+        let car = frame.session.as_ref().map(|m| m.car_model.as_str()).unwrap_or_default();
+        tracing::info!(session = %hex(&frame.session_id), track, car, why, "new session");
+    }
+
+    /// Encodes and records a frame, and hands it to the network side.
+    pub(crate) fn emit(&mut self, frame: &TelemetryFrame) {
+        let bytes = Bytes::from(frame.encode_to_vec());
+        self.emit_encoded(bytes, &frame.session_id, frame.seq);
+    }
+
+    pub(crate) fn emit_encoded(&mut self, bytes: Bytes, session: &Bytes, seq: u64) {
+        if self.batch.is_empty() {
+            self.batch_started = Instant::now();
+        }
+        self.batch.push((bytes, session.clone(), seq));
+        self.frames += 1;
+        if self.batch.len() >= BATCH_FRAMES {
+            self.flush();
+        }
+    }
+
+    /// Hands the frames gathered so far to the spool: one lock, one wake-up of the network
+    /// side, and the compressor's tables still warm from one frame to the next. Batches are
+    /// [`BATCH_AGE`] old at most, a small addition to the crash loss window (the open member).
+    pub(crate) fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let n = self.batch.len() as u64;
+        {
+            let mut spool = self.shared.spool();
+            for (bytes, session, seq) in self.batch.drain(..) {
+                if let Err(e) = spool.append(bytes, &session, seq) {
+                    if !self.record_error_logged {
+                        tracing::error!(error = %e, "the recording refused a frame; it is kept in memory for the server only");
+                        self.record_error_logged = true;
+                    }
+                }
+            }
+        }
+        Metrics::add(&self.shared.metrics.frames, n);
+        self.shared.notify.notify_one();
+    }
+
+    /// Flushes a batch that is old enough, lets the recording finish a member by age, and
+    /// updates the rate.
+    pub(crate) fn housekeeping(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.batch_started) >= BATCH_AGE {
+            self.flush();
+        }
+        let ns = now.saturating_duration_since(self.recorder_clock).as_nanos() as u64;
+        let ticked = self.shared.spool().tick(ns);
+        if let Err(e) = ticked {
+            if !self.record_error_logged {
+                tracing::error!(error = %e, "writing the recording");
+                self.record_error_logged = true;
+            }
+        }
+        let (since, frames) = self.rate_window;
+        let span = now.saturating_duration_since(since);
+        if span >= Duration::from_secs(1) {
+            self.shared.metrics.set_rate_hz((self.frames - frames) as f64 / span.as_secs_f64());
+            self.rate_window = (now, self.frames);
+        }
+    }
+}
+
+/// Starts bridges.
+#[derive(Debug)]
+pub struct Bridge;
+
+impl Bridge {
+    /// Opens the source and the recording, checks the server settings, and starts the sampler
+    /// and network threads. Errors here are configuration or start-up errors.
+    pub fn start(config: BridgeConfig) -> Result<Running, BridgeError> {
+        let input = Input::open(&config.source, &config.record)?;
+        let client = config.server.as_ref().map(Client::new).transpose()?;
+        let spool_config = SpoolConfig { window_frames: config.window_frames, keep_window: client.is_some() };
+        let (spool, repair) = Spool::open(&config.record, config.record_options.clone(), spool_config)?;
+        if let Some(r) = &repair {
+            tracing::warn!(
+                path = %config.record.display(),
+                offset = r.damage.offset,
+                dropped_bytes = r.dropped_bytes,
+                dropped_frames = r.dropped_frames,
+                "the recording had a damaged tail (a crash?); it was cut back to its last complete member"
+            );
+        }
+        let shared = Arc::new(Shared {
+            spool: Mutex::new(spool),
+            notify: Notify::new(),
+            metrics: Metrics::default(),
+            deadline: Mutex::new(None),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+
+        let net = match client {
+            Some(client) => {
+                shared.metrics.set_state(ConnectionState::Connecting);
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .thread_name("bridge-net")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| BridgeError::Runtime(format!("cannot start the network runtime: {e}")))?;
+                let shared = shared.clone();
+                let handle = std::thread::Builder::new()
+                    .name("bridge-net".into())
+                    .spawn(move || rt.block_on(client.run(shared)))
+                    .map_err(|e| BridgeError::Runtime(format!("cannot start the network thread: {e}")))?;
+                Some(handle)
+            }
+            None => None,
+        };
+
+        let sampler = {
+            let shared = shared.clone();
+            let stop = stop.clone();
+            let until = config.duration.map(|d| started + d);
+            let grace = config.ack_grace;
+            std::thread::Builder::new()
+                .name("bridge-sampler".into())
+                .spawn(move || {
+                    let mut ctx = Sampling {
+                        shared: &shared,
+                        stop: &stop,
+                        until,
+                        recorder_clock: started,
+                        rate_window: (Instant::now(), 0),
+                        frames: 0,
+                        record_error_logged: false,
+                        batch: Vec::with_capacity(BATCH_FRAMES),
+                        batch_started: Instant::now(),
+                    };
+                    input.run(&mut ctx);
+                    ctx.flush();
+                    let synced = shared.spool().sync();
+                    if let Err(e) = &synced {
+                        tracing::error!(error = %e, "finishing the recording");
+                    }
+                    shared.spool().close_input();
+                    *shared.deadline.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some(Instant::now() + grace);
+                    shared.notify.notify_one();
+                    synced
+                })
+                .map_err(|e| BridgeError::Runtime(format!("cannot start the sampler thread: {e}")))?
+        };
+        Ok(Running { shared, stop, sampler: Some(sampler), net, started, repair, record: config.record })
+    }
+}
+
+/// A running bridge.
+#[derive(Debug)]
+pub struct Running {
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<JoinHandle<Result<(), record::RecordError>>>,
+    net: Option<JoinHandle<()>>,
+    started: Instant,
+    repair: Option<Repair>,
+    record: PathBuf,
+}
+
+/// Stops a running bridge from anywhere (a signal handler's task, another thread).
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    /// Asks the bridge to stop: it finishes the recording's member, waits (bounded) for the
+    /// last acks, and ends.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// How a bridge ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The last status.
+    pub status: Status,
+    /// The recording.
+    pub record: PathBuf,
+}
+
+impl Running {
+    /// A snapshot of the counters and the spool.
+    pub fn status(&self) -> Status {
+        let spool = self.shared.spool().status();
+        let m = &self.shared.metrics;
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        Status {
+            uptime_s: self.started.elapsed().as_secs_f64(),
+            rate_hz: get(&m.rate_mhz) as f64 / 1000.0,
+            frames: get(&m.frames),
+            sessions: get(&m.sessions),
+            missed_steps: get(&m.missed_steps),
+            torn_reads: get(&m.torn_reads),
+            source_errors: get(&m.source_errors),
+            frames_sent: get(&m.frames_sent),
+            frames_acked: get(&m.frames_acked),
+            frames_from_recording: get(&m.frames_from_recording),
+            // Without a server nothing is ever acked: there is no backlog to speak of.
+            backlog_frames: if m.state() == ConnectionState::Disabled { 0 } else { spool.backlog_frames },
+            window_frames: spool.window_frames,
+            window_bytes: spool.window_bytes,
+            record_bytes: spool.record_bytes,
+            record_errors: spool.record_errors,
+            stuck_sessions: spool.stuck_sessions,
+            disconnects: get(&m.disconnects),
+            connection: m.state(),
+        }
+    }
+
+    /// A handle that stops the bridge.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.stop.clone())
+    }
+
+    /// Asks the bridge to stop (see [`StopHandle::stop`]).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether both threads have ended (the source ended or the bridge was stopped, and the
+    /// last acks are in or the grace period is over).
+    pub fn is_finished(&self) -> bool {
+        self.sampler.as_ref().is_none_or(JoinHandle::is_finished)
+            && self.net.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// What `open_append` cut off a damaged recording at start-up.
+    pub fn repair(&self) -> Option<&Repair> {
+        self.repair.as_ref()
+    }
+
+    /// Waits for the bridge to end (call [`stop`](Self::stop) first, or rely on a duration or
+    /// a replay's end) and returns how it went.
+    pub fn wait(mut self) -> Result<Summary, BridgeError> {
+        let sampled = self.sampler.take().map(JoinHandle::join);
+        if let Some(net) = self.net.take() {
+            net.join().map_err(|_| BridgeError::Runtime("the network thread panicked".into()))?;
+        }
+        match sampled {
+            Some(Ok(Ok(()))) | None => {}
+            Some(Ok(Err(e))) => return Err(e.into()),
+            Some(Err(_)) => return Err(BridgeError::Runtime("the sampler thread panicked".into())),
+        }
+        let status = self.status();
+        if status.backlog_frames > 0 && status.connection != ConnectionState::Disabled {
+            tracing::warn!(
+                frames = status.backlog_frames,
+                "frames not acknowledged by the server when stopping; they are in the recording and the next run sends them"
+            );
+        }
+        Ok(Summary { status, record: self.record.clone() })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A bridge dropped without `wait` still stops its threads rather than running on.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,100 @@
+//! `pitwall convert IN OUT`: a recording (or a Parquet dataset or file) to Parquet, CSV or MoTeC
+//! i2, streaming on two threads (see the `convert` crate). The format comes from OUT's extension
+//! (`.parquet`, `.csv`, `.ld`) or `--to`.
+//!
+//! A damaged recording converts up to the damage: the output is complete and valid, a warning
+//! names the damaged member's byte offset and the frames kept, and the exit status is 0 (a torn
+//! tail is the normal result of a crash; what was durable is converted). `--strict` makes
+//! damage exit with status 2, the output still written, for scripts that must not accept a
+//! short conversion silently.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use convert::{ConvertOptions, Format, Progress, ProgressUnit};
+
+/// Arguments of `pitwall convert`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The input: a recording (.pb.gz), a Parquet file, or a Parquet dataset folder as the
+    /// ingest server writes it (session=…/car=…/part-N.parquet).
+    #[arg(value_name = "IN")]
+    input: PathBuf,
+    /// The output. MoTeC writes OUT and OUT with the extension .ldx; an input with several
+    /// sessions gives OUT-1.ld, OUT-2.ld, … (one log per session).
+    #[arg(value_name = "OUT")]
+    output: PathBuf,
+    /// The output format; default: from OUT's extension (.parquet, .csv, .ld).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    to: Option<Format>,
+    /// A damaged input (torn or corrupt tail) is an error (exit status 2) rather than a
+    /// warning; the frames before the damage are still written.
+    #[arg(long)]
+    strict: bool,
+    /// No progress bar, even on a terminal.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// Runs `pitwall convert`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let options = ConvertOptions { format: args.to, ..ConvertOptions::default() };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(progress_bar);
+    let mut on_progress = |p: Progress| {
+        if let Some(bar) = &bar {
+            update(bar, p);
+        }
+    };
+    let report = convert::convert(&args.input, &args.output, &options, &mut on_progress)
+        .with_context(|| format!("converting {} to {}", args.input.display(), args.output.display()))?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    for w in &report.warnings {
+        eprintln!("pitwall convert: warning: {w}");
+    }
+    if let Some(d) = &report.damage {
+        eprintln!(
+            "pitwall convert: warning: {} is damaged at byte {}: {}; converted the {} frames before it \
+             (anything after that byte is lost)",
+            args.input.display(),
+            d.offset,
+            d.kind,
+            report.rows
+        );
+    }
+    let written = match report.outputs.as_slice() {
+        [one] => one.display().to_string(),
+        many => many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+    };
+    println!("Wrote {written} with {} rows", report.rows);
+    Ok(if report.damage.is_some() && args.strict { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+pub(crate) fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+pub(crate) fn update(bar: &indicatif::ProgressBar, p: Progress) {
+    if bar.length() != Some(p.total) && p.total > 0 {
+        bar.set_length(p.total);
+        let template = match p.unit {
+            ProgressUnit::Bytes => "{bar:40} {bytes}/{total_bytes} {msg} ({eta})",
+            ProgressUnit::Rows => "{bar:40} {pos}/{len} rows {msg} ({eta})",
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+    }
+    bar.set_position(p.done);
+    bar.set_message(format!("{} frames", p.frames));
+}
