@@ -378,15 +378,19 @@ fn read_pass(pass: &CatchUp, out: &mpsc::Sender<Vec<ReadFrame>>) {
     }
 }
 
-/// Sends already-encoded frames as they are; decodes acks with prost.
+/// The `StreamFrames` codec of a sender that holds frames already encoded (the bytes it
+/// recorded): sends them as they are, decodes acks with prost. Also used by the ingest load
+/// generator (`pitwall bench ingest`).
 #[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
+pub struct RawCodec;
 
+/// [`RawCodec`]'s encoder: the bytes as they are.
 #[derive(Debug, Clone, Copy, Default)]
-struct RawEncoder;
+pub struct RawEncoder;
 
+/// [`RawCodec`]'s decoder: an `Ack`.
 #[derive(Debug, Clone, Copy, Default)]
-struct AckDecoder;
+pub struct AckDecoder;
 
 impl Codec for RawCodec {
     type Encode = Bytes;

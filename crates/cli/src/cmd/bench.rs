@@ -21,11 +21,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use bridge::client::RawCodec;
 use bytes::{BufMut as _, Bytes, BytesMut};
 use prost::Message as _;
-use proto::telemetry::v1::{Ack, TelemetryFrame, Vec3, Wheels};
-use tonic::Status;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use proto::telemetry::v1::{TelemetryFrame, Vec3, Wheels};
 
 /// Arguments of `pitwall bench`.
 #[derive(Debug, clap::Args)]
@@ -391,43 +390,6 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-#[derive(Debug, Clone, Copy, Default)]
-struct RawEncoder;
-#[derive(Debug, Clone, Copy, Default)]
-struct AckDecoder;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Ack;
-    type Encoder = RawEncoder;
-    type Decoder = AckDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> AckDecoder {
-        AckDecoder
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Bytes;
-    type Error = Status;
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for AckDecoder {
-    type Item = Ack;
-    type Error = Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Ack>, Status> {
-        Ack::decode(src).map(Some).map_err(|e| Status::internal(e.to_string()))
-    }
 }
 
 /// A realistic frame without its `seq`: a car at speed mid-lap, every group of fields filled.
