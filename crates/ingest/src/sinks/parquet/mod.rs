@@ -41,6 +41,7 @@
 //! # max_file_rows = 1048576        # finish a part file early at this many rows…
 //! # max_file_bytes = 268435456     # …or this many bytes
 //! # row_group_rows = 131072
+//! # compression = "lz4_raw"       # or "zstd" (smaller files, slower to write)
 //! # zstd_level = 1
 //! ```
 
@@ -72,8 +73,23 @@ pub struct ParquetConfig {
     pub max_file_bytes: u64,
     /// Most rows per row group.
     pub row_group_rows: usize,
-    /// zstd level.
+    /// Compression of the column chunks: `lz4_raw` (default: the fastest to write, files
+    /// about 10 % larger than zstd 1; pyarrow, polars and DuckDB read it) or `zstd`.
+    pub compression: Compression,
+    /// zstd level, when `compression = "zstd"`.
     pub zstd_level: i32,
+}
+
+/// Compression of the Parquet sink's column chunks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// `LZ4_RAW`: cheapest to write. The ingest server's CPU is shared with the ack path, so the
+    /// sink takes the fast codec by default.
+    #[default]
+    Lz4Raw,
+    /// zstd at `zstd_level`: the smallest files.
+    Zstd,
 }
 
 impl Default for ParquetConfig {
@@ -83,6 +99,7 @@ impl Default for ParquetConfig {
             max_file_rows: 1 << 20,
             max_file_bytes: 256 << 20,
             row_group_rows: 128 * 1024,
+            compression: Compression::default(),
             zstd_level: 1,
         }
     }
