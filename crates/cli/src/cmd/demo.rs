@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     telemetry_cars: u8,
     /// Time acceleration of the simulated games (physics steps at 333 Hz × this).
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = 8.0)]
     game_speed: f64,
     /// Where the data goes: DIR/server (the ingest server's WAL and Parquet dataset) and
     /// DIR/recordings (each bridge's recording).
