@@ -54,112 +54,112 @@ impl MetricsSource {
     /// The metrics now, in Prometheus' text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let s = self.stats.snapshot();
+        let sizes = segment_sizes(&self.wal_dir);
+        let flush_s = |ns: u64| (ns as f64 / 1e9).to_string();
+        // Single-valued series, in exposition order: name, type, help, value.
+        let series: [(&str, &str, &str, String); 17] = [
+            (
+                "pitwall_ingest_frames_received_total",
+                "counter",
+                "Frames decoded from streams.",
+                s.frames_received.to_string(),
+            ),
+            (
+                "pitwall_ingest_frames_stored_total",
+                "counter",
+                "Frames committed (fsync'd) to the write-ahead log.",
+                s.frames_stored.to_string(),
+            ),
+            (
+                "pitwall_ingest_bytes_stored_total",
+                "counter",
+                "Bytes committed to the write-ahead log.",
+                s.bytes_committed.to_string(),
+            ),
+            (
+                "pitwall_ingest_duplicates_total",
+                "counter",
+                "Frames dropped because their (session, seq) was already stored.",
+                s.duplicates.to_string(),
+            ),
+            (
+                "pitwall_ingest_rejected_frames_total",
+                "counter",
+                "Frames refused by validation (each ends its stream).",
+                s.invalid_frames.to_string(),
+            ),
+            ("pitwall_ingest_gaps_total", "counter", "Streams ended by a seq gap.", s.gaps.to_string()),
+            ("pitwall_ingest_commits_total", "counter", "Group commits.", s.commits.to_string()),
+            ("pitwall_ingest_acks_total", "counter", "Acks sent.", s.acks_sent.to_string()),
+            (
+                "pitwall_ingest_streams_active",
+                "gauge",
+                "StreamFrames calls open now.",
+                s.streams_opened.saturating_sub(s.streams_closed).to_string(),
+            ),
+            (
+                "pitwall_ingest_streams_opened_total",
+                "counter",
+                "StreamFrames calls accepted.",
+                s.streams_opened.to_string(),
+            ),
+            (
+                "pitwall_ingest_sink_frames_total",
+                "counter",
+                "Frames written to sinks (summed over sinks).",
+                s.sink_frames.to_string(),
+            ),
+            (
+                "pitwall_ingest_sink_write_failures_total",
+                "counter",
+                "Failed sink writes (each retried).",
+                s.sink_write_failures.to_string(),
+            ),
+            (
+                "pitwall_ingest_sink_flush_failures_total",
+                "counter",
+                "Failed sink flushes (each retried).",
+                s.sink_flush_failures.to_string(),
+            ),
+            (
+                "pitwall_ingest_sink_flush_seconds_max",
+                "gauge",
+                "Longest sink flush so far.",
+                flush_s(s.sink_flush_ns_max),
+            ),
+            (
+                "pitwall_ingest_wal_segments_deleted_total",
+                "counter",
+                "WAL segments deleted once every sink had materialised them.",
+                s.segments_deleted.to_string(),
+            ),
+            (
+                "pitwall_ingest_wal_bytes",
+                "gauge",
+                "Size of the write-ahead log segments on disk.",
+                sizes.values().sum::<u64>().to_string(),
+            ),
+            (
+                "pitwall_ingest_wal_segments",
+                "gauge",
+                "Write-ahead log segments on disk.",
+                sizes.len().to_string(),
+            ),
+        ];
         let mut out = String::with_capacity(4096);
-        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        for (name, kind, help, value) in series {
             let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n");
-        };
-        metric(
-            "pitwall_ingest_frames_received_total",
-            "counter",
-            "Frames decoded from streams.",
-            s.frames_received.to_string(),
-        );
-        metric(
-            "pitwall_ingest_frames_stored_total",
-            "counter",
-            "Frames committed (fsync'd) to the write-ahead log.",
-            s.frames_stored.to_string(),
-        );
-        metric(
-            "pitwall_ingest_bytes_stored_total",
-            "counter",
-            "Bytes committed to the write-ahead log.",
-            s.bytes_committed.to_string(),
-        );
-        metric(
-            "pitwall_ingest_duplicates_total",
-            "counter",
-            "Frames dropped because their (session, seq) was already stored.",
-            s.duplicates.to_string(),
-        );
-        metric(
-            "pitwall_ingest_rejected_frames_total",
-            "counter",
-            "Frames refused by validation (each ends its stream).",
-            s.invalid_frames.to_string(),
-        );
-        metric("pitwall_ingest_gaps_total", "counter", "Streams ended by a seq gap.", s.gaps.to_string());
-        metric("pitwall_ingest_commits_total", "counter", "Group commits.", s.commits.to_string());
-        metric("pitwall_ingest_acks_total", "counter", "Acks sent.", s.acks_sent.to_string());
-        metric(
-            "pitwall_ingest_streams_active",
-            "gauge",
-            "StreamFrames calls open now.",
-            s.streams_opened.saturating_sub(s.streams_closed).to_string(),
-        );
-        metric(
-            "pitwall_ingest_streams_opened_total",
-            "counter",
-            "StreamFrames calls accepted.",
-            s.streams_opened.to_string(),
-        );
-        metric(
-            "pitwall_ingest_sink_frames_total",
-            "counter",
-            "Frames written to sinks (summed over sinks).",
-            s.sink_frames.to_string(),
-        );
-        metric(
-            "pitwall_ingest_sink_write_failures_total",
-            "counter",
-            "Failed sink writes (each retried).",
-            s.sink_write_failures.to_string(),
-        );
-        metric(
-            "pitwall_ingest_sink_flush_failures_total",
-            "counter",
-            "Failed sink flushes (each retried).",
-            s.sink_flush_failures.to_string(),
-        );
+        }
         let _ = write!(
             out,
             "# HELP pitwall_ingest_sink_flush_seconds Sink flush latency.\n\
              # TYPE pitwall_ingest_sink_flush_seconds summary\n\
              pitwall_ingest_sink_flush_seconds_sum {}\n\
              pitwall_ingest_sink_flush_seconds_count {}\n",
-            s.sink_flush_ns as f64 / 1e9,
+            flush_s(s.sink_flush_ns),
             s.sink_flushes,
         );
-        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-            let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n");
-        };
-        metric(
-            "pitwall_ingest_sink_flush_seconds_max",
-            "gauge",
-            "Longest sink flush so far.",
-            (s.sink_flush_ns_max as f64 / 1e9).to_string(),
-        );
-        metric(
-            "pitwall_ingest_wal_segments_deleted_total",
-            "counter",
-            "WAL segments deleted once every sink had materialised them.",
-            s.segments_deleted.to_string(),
-        );
-
-        // The WAL on disk, and each sink's distance behind the committed end.
-        let sizes = segment_sizes(&self.wal_dir);
-        metric(
-            "pitwall_ingest_wal_bytes",
-            "gauge",
-            "Size of the write-ahead log segments on disk.",
-            sizes.values().sum::<u64>().to_string(),
-        );
-        metric(
-            "pitwall_ingest_wal_segments",
-            "gauge",
-            "Write-ahead log segments on disk.",
-            sizes.len().to_string(),
-        );
+        // Each sink's distance behind the committed end.
         let committed = *self.committed.borrow();
         let _ = write!(
             out,
