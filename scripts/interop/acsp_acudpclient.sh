@@ -7,7 +7,7 @@
 # non-zero on any disagreement; the last line is `acudpclient interop: N passed, M failed`.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 cd "$root"
 
 # The project venv with acudpclient. scripts/venv exits early (set -e + pipefail on its
@@ -16,9 +16,7 @@ if ! scripts/venv 'acudpclient==1.1.0' || ! .venv/bin/python -c 'import acudpcli
     .venv/bin/python -m pip install --quiet 'acudpclient==1.1.0'
 fi
 
-cargo build -q -p pitwall-acsp --example interop
-target_dir=${CARGO_TARGET_DIR:-$root/target}
-case "$target_dir" in /*) ;; *) target_dir=$root/$target_dir ;; esac
+build_native
 interop=$target_dir/debug/examples/interop
 [ -x "$interop" ] || { echo "interop binary not found at $interop" >&2; exit 1; }
 

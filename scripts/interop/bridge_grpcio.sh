@@ -12,7 +12,7 @@
 # `bridge grpcio: N passed, M failed`.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 cd "$root"
 
 # Pinned as in record_python.sh (grpcio-tools 1.76.0 wants protobuf 6.31+).
@@ -37,10 +37,8 @@ cp -r proto "$stubs/proto"
 )
 touch "$stubs/telemetry/__init__.py" "$stubs/telemetry/v1/__init__.py"
 
-cargo build -q -p pitwall
-target=${CARGO_TARGET_DIR:-target}
-case $target in /*) ;; *) target=$root/$target ;; esac
-pitwall=$target/debug/pitwall
+build_native
+pitwall=$target_dir/debug/pitwall
 
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 addr=127.0.0.1:$port

@@ -10,14 +10,12 @@
 # `bridge windows: N passed, M failed`.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 cd "$root"
 target=x86_64-pc-windows-gnu
 scripts/windows/setup
 scripts/venv 'pyarrow'
 
-target_dir=${CARGO_TARGET_DIR:-$root/target}
-case "$target_dir" in /*) ;; *) target_dir=$root/$target_dir ;; esac
 wine_run=$root/scripts/windows/wine-run
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-bridge-windows.XXXXXX")
@@ -43,7 +41,7 @@ finish() {
 
 # --- build: the Windows pitwall.exe, and the Linux one for the server ------------------------
 cargo build -q --locked --target "$target" -p pitwall
-cargo build -q --locked -p pitwall
+build_native
 exe=$target_dir/$target/debug/pitwall.exe
 linux=$target_dir/debug/pitwall
 

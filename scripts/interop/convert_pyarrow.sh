@@ -9,7 +9,7 @@
 # is `convert pyarrow: N passed, M failed`.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 cd "$root"
 
 scripts/venv 'protobuf==6.33.6' 'grpcio==1.76.0' 'grpcio-tools==1.76.0' pandas pyarrow
@@ -23,11 +23,10 @@ mkdir -p "$stubs"
 touch "$stubs/telemetry/__init__.py" "$stubs/telemetry/v1/__init__.py"
 
 # 20 simulated seconds, the session restarted at 12 s: two sessions, ~6700 frames.
-cargo run -q -p pitwall-convert --example sim_recording -- "$work/run.pb.gz" 20 --restart-at 12 >/dev/null
-cargo build -q -p pitwall
-target=${CARGO_TARGET_DIR:-$root/target}
-"$target/debug/pitwall" convert "$work/run.pb.gz" "$work/run.parquet"
-"$target/debug/pitwall" convert "$work/run.pb.gz" "$work/run.csv"
+build_native
+"$target_dir/debug/examples/sim_recording" "$work/run.pb.gz" 20 --restart-at 12 >/dev/null
+"$target_dir/debug/pitwall" convert "$work/run.pb.gz" "$work/run.parquet"
+"$target_dir/debug/pitwall" convert "$work/run.pb.gz" "$work/run.csv"
 
 # Not exec: the trap must still remove the work directory.
 .venv/bin/python "$root/scripts/interop/convert_pyarrow.py" "$stubs" "$work/run.pb.gz" "$work/run.parquet" "$work/run.csv"

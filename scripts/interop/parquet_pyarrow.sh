@@ -9,7 +9,7 @@
 # disagreement; the last line is `parquet pyarrow: N passed, M failed`.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 cd "$root"
 
 scripts/venv 'protobuf==6.33.6' 'grpcio==1.76.0' 'grpcio-tools==1.76.0' 'pyarrow==26.0.1' 'pandas==3.1.1'
@@ -32,9 +32,8 @@ cp -r proto "$stubs/proto"
 )
 touch "$stubs/telemetry/__init__.py" "$stubs/telemetry/v1/__init__.py"
 
-cargo build -q -p pitwall-ingest --bin pitwall-ingest-test-server
-target=${CARGO_TARGET_DIR:-$root/target}
-server=$target/debug/pitwall-ingest-test-server
+build_native
+server=$target_dir/debug/pitwall-ingest-test-server
 
 data=$work/data
 mkdir -p "$data"

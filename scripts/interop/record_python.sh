@@ -10,7 +10,7 @@
 # `record python: N passed, M failed`.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 cd "$root"
 
 # Python protobuf and the protoc bundled with grpcio-tools, pinned together (grpcio-tools
@@ -31,7 +31,8 @@ cp -r proto "$stubs/proto"
 )
 touch "$stubs/telemetry/__init__.py" "$stubs/telemetry/v1/__init__.py"
 
-cargo run -q -p pitwall-record --example write_sample -- "$work" >"$work/summary.json"
+build_native
+"$target_dir/debug/examples/write_sample" "$work" >"$work/summary.json"
 
 # Not exec: the trap must still remove the work directory.
 .venv/bin/python "$root/scripts/interop/record_python.py" "$stubs" "$work" "$work/summary.json"

@@ -5,7 +5,7 @@ compares every field it defines with pitwall's decoded JSON of the same files.
 Usage: shm_racetelemetry.py PAGE_DIR PAGES_JSON [--corrupt PAGE.FIELD]
 
 PAGE_DIR holds acpmf_physics, acpmf_graphics and acpmf_static; PAGES_JSON is what
-`pitwall shm dump --json` (or the shm crate's write_sample example) printed for them.
+`pitwall shm dump --json` (or the shm crate's write_pages example) printed for them.
 --corrupt changes one value of our JSON first (floats by one float32 step), to show that a
 disagreement is caught. Exits non-zero on any disagreement; the last line is
 `shm racetelemetry: N passed, M failed`.

@@ -9,13 +9,13 @@
 # Usage: scripts/interop/shm_racetelemetry.sh [--source auto|cli|example] [--corrupt PAGE.FIELD]
 #   --source cli      pages from `pitwall sim game --shm-dir DIR`, JSON from
 #                     `pitwall shm dump --shm-dir DIR --json`;
-#   --source example  pages and JSON from the shm crate's write_sample example;
+#   --source example  pages and JSON from the shm crate's write_pages example;
 #   --source auto     (default) cli when the pitwall binary has both subcommands, else example.
 #   --corrupt P.F     change our JSON's field P.F (e.g. physics.speed_kmh) before comparing:
 #                     the check must then fail (a self-test of the comparison).
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 cd "$root"
 
 source=auto
@@ -35,8 +35,6 @@ if ! scripts/venv "$spec" || ! .venv/bin/python -m pip show RaceTelemetry >/dev/
     .venv/bin/python -m pip install --quiet "$spec"
 fi
 
-target_dir=${CARGO_TARGET_DIR:-$root/target}
-case "$target_dir" in /*) ;; *) target_dir=$root/$target_dir ;; esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-shm-racetelemetry.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 pages=$work/pages
@@ -44,7 +42,7 @@ mkdir "$pages"
 
 if [ "$source" != example ]; then
     pitwall=$target_dir/debug/pitwall
-    if cargo build -q -p pitwall 2>"$work/build.err" \
+    if build_native 2>"$work/build.err" \
         && "$pitwall" sim game --help >/dev/null 2>&1 && "$pitwall" shm dump --help >/dev/null 2>&1; then
         source=cli
     elif [ "$source" = cli ]; then
@@ -63,8 +61,9 @@ if [ "$source" = cli ]; then
     timeout 120 "$pitwall" sim game --shm-dir "$pages" --seed 7 --speed 40 --duration 1 >"$work/sim.out"
     "$pitwall" shm dump --shm-dir "$pages" --json >"$work/pages.json"
 else
-    echo "pages and JSON: the shm crate's write_sample example"
-    cargo run -q -p pitwall-shm --example write_sample -- "$pages" >"$work/pages.json"
+    echo "pages and JSON: the shm crate's write_pages example"
+    build_native
+    "$target_dir/debug/examples/write_pages" "$pages" >"$work/pages.json"
 fi
 
 # Not exec: the trap must still remove the pages.

@@ -13,15 +13,13 @@
 # `shm windows: N passed, M failed`.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 cd "$root"
 start=$(date +%s.%N)
 target=x86_64-pc-windows-gnu
 
 scripts/windows/setup
 
-target_dir=${CARGO_TARGET_DIR:-$root/target}
-case "$target_dir" in /*) ;; *) target_dir=$root/$target_dir ;; esac
 wine_run=$root/scripts/windows/wine-run
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-shm-windows.XXXXXX")

@@ -5,7 +5,7 @@
 //! A stand-in for `pitwall sim game` + `pitwall shm dump --json` in
 //! scripts/interop/shm_racetelemetry.sh.
 //!
-//! Usage: `cargo run -p pitwall-shm --example write_sample -- DIR`
+//! Usage: `cargo run -p pitwall-shm --example write_pages -- DIR`
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,13 +17,13 @@ mod support;
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     let (Some(dir), None) = (args.next(), args.next()) else {
-        eprintln!("usage: write_sample DIR");
+        eprintln!("usage: write_pages DIR");
         return ExitCode::from(2);
     };
     match run(&dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("write_sample: error: {e}");
+            eprintln!("write_pages: error: {e}");
             ExitCode::FAILURE
         }
     }
