@@ -37,8 +37,6 @@ use crate::spool::{CatchUp, Decision, Live};
 const STREAM_FRAMES: &str = "/telemetry.v1.TelemetryIngest/StreamFrames";
 /// Frames taken from the spool per lock.
 const BATCH: usize = 256;
-/// How long new frames gather before they are sent.
-const LINGER: Duration = Duration::from_millis(20);
 /// Frames queued between the spool and the HTTP/2 stream.
 const QUEUE: usize = 512;
 
@@ -293,14 +291,9 @@ async fn feed(shared: Arc<Shared>, tx: mpsc::Sender<Bytes>) -> Result<(), Closed
                 Live::More => {}
                 Live::NeedCatchUp => break,
                 Live::Idle => {
-                    if tokio::time::timeout(Duration::from_millis(100), shared.notify.notified())
-                        .await
-                        .is_ok()
-                    {
-                        // Let a few frames gather: one wake-up and one write per batch rather
-                        // than per frame, for a few ms of latency.
-                        tokio::time::sleep(LINGER).await;
-                    }
+                    // The sampler hands frames over in batches (up to 100 ms of them): one
+                    // wake-up and one write per batch.
+                    let _ = tokio::time::timeout(Duration::from_millis(100), shared.notify.notified()).await;
                 }
                 Live::Done => return Ok(()),
             }

@@ -186,7 +186,8 @@ impl Spool {
     /// Records a frame (its encoded bytes, `session`, `seq`) and keeps it for sending. A frame
     /// the recording refuses is still kept in memory (and returned as the error).
     pub fn append(&mut self, bytes: Bytes, session: &Bytes, seq: u64) -> Result<(), RecordError> {
-        let result = self.writer.append_encoded(&bytes);
+        // The sampler encoded the frame from a TelemetryFrame with this session and seq.
+        let result = self.writer.append_encoded_as(&bytes, session, seq);
         let recorded = match result {
             Ok(()) => {
                 self.recorded += 1;
