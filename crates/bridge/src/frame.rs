@@ -128,13 +128,41 @@ pub fn session_metadata(
     }
 }
 
+/// The graphics page's tyre compound as text, decoded again only when its UTF-16 changes (it
+/// changes at a pit stop; decoding it for every frame was a twenty-fifth of the sampling CPU).
+#[derive(Debug)]
+pub struct CompoundText {
+    raw: [u16; 33],
+    text: String,
+}
+
+impl Default for CompoundText {
+    fn default() -> Self {
+        // All zeros decodes to "": the cache starts consistent.
+        CompoundText { raw: [0; 33], text: String::new() }
+    }
+}
+
+impl CompoundText {
+    /// The compound of `g`.
+    pub fn get(&mut self, g: &GraphicsPage) -> String {
+        if self.raw != g.tyre_compound {
+            self.raw = g.tyre_compound;
+            self.text = g.tyre_compound();
+        }
+        self.text.clone()
+    }
+}
+
 /// One frame from a physics step and the graphics page current with it. `session` is set on
-/// the first frame of a session and whenever the metadata changes.
+/// the first frame of a session and whenever the metadata changes; `tyre_compound` is the
+/// graphics page's, decoded (see [`CompoundText`]).
 pub fn frame(
     p: &PhysicsPage,
     g: &GraphicsPage,
     ids: FrameIds,
     session: Option<pb::SessionMetadata>,
+    tyre_compound: String,
 ) -> pb::TelemetryFrame {
     // The tail past the documented 580 bytes is not written by every game version: absent
     // fields stay absent rather than reading as zeros.
@@ -244,7 +272,7 @@ pub fn frame(
         flag: flag(g.flag()).into(),
         penalty_time_s: g.penalty_time,
         surface_grip: g.surface_grip,
-        tyre_compound: g.tyre_compound(),
+        tyre_compound,
         mandatory_pit_done: g.mandatory_pit_done(),
         ideal_line_on: g.ideal_line_on(),
         air_temp_c: p.air_temp,
@@ -303,10 +331,21 @@ mod tests {
     }
 
     #[test]
+    fn the_compound_text_follows_the_page() {
+        let (_, mut g, _) = pages();
+        let mut text = CompoundText::default();
+        assert_eq!(text.get(&g), "Semislicks (SM)");
+        g.set_tyre_compound("Street (ST)");
+        assert_eq!(text.get(&g), "Street (ST)");
+        g.set_tyre_compound("");
+        assert_eq!(text.get(&g), "");
+    }
+
+    #[test]
     fn pages_map_to_the_frame() {
         let (p, g, s) = pages();
         let meta = session_metadata(&s, g.session(), "test", 5);
-        let f = frame(&p, &g, ids(3), Some(meta));
+        let f = frame(&p, &g, ids(3), Some(meta), g.tyre_compound());
         assert_eq!((f.seq, f.physics_packet_id, f.graphics_packet_id, f.missed_steps), (3, 1234, 99, 2));
         assert_eq!(f.gear, -1);
         assert_eq!(f.throttle, 0.75);
@@ -333,12 +372,12 @@ mod tests {
     fn an_absent_physics_tail_stays_absent() {
         let (mut p, g, _) = pages();
         assert!(!p.has_tail());
-        let f = frame(&p, &g, ids(0), None);
+        let f = frame(&p, &g, ids(0), None, g.tyre_compound());
         assert_eq!((f.slip_ratio, f.tyre_temp_c, f.current_max_rpm), (None, None, 0));
         p.slip_ratio = [0.1, 0.2, 0.3, 0.4];
         p.current_max_rpm = 8000;
         assert!(p.has_tail());
-        let f = frame(&p, &g, ids(1), None);
+        let f = frame(&p, &g, ids(1), None, g.tyre_compound());
         assert_eq!(f.slip_ratio, Some(pb::Wheels { fl: 0.1, fr: 0.2, rl: 0.3, rr: 0.4 }));
         assert_eq!(f.current_max_rpm, 8000);
         assert!(f.session.is_none());

@@ -37,6 +37,7 @@ pub struct Sessionizer {
     source: String,
     current: Option<Current>,
     sessions: u64,
+    compound: frame::CompoundText,
 }
 
 #[derive(Debug)]
@@ -50,7 +51,12 @@ impl Sessionizer {
     /// A sessionizer; `source` goes into each session's metadata (e.g. `pitwall-bridge 0.1.0
     /// (shm)`).
     pub fn new(source: impl Into<String>) -> Self {
-        Sessionizer { source: source.into(), current: None, sessions: 0 }
+        Sessionizer {
+            source: source.into(),
+            current: None,
+            sessions: 0,
+            compound: frame::CompoundText::default(),
+        }
     }
 
     /// The frame for `sample`. `static_page` is the page of the sample's session (the poller's,
@@ -94,7 +100,8 @@ impl Sessionizer {
             missed_steps: u32::try_from(sample.missed_before).unwrap_or(u32::MAX),
         };
         current.next_seq += 1;
-        (frame::frame(&sample.physics, &sample.graphics, ids, metadata), reason)
+        let compound = self.compound.get(&sample.graphics);
+        (frame::frame(&sample.physics, &sample.graphics, ids, metadata, compound), reason)
     }
 
     /// Whether `page` differs from the static page the current session started with (false

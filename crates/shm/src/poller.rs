@@ -13,7 +13,7 @@ use crate::enums::{SessionType, Status};
 use crate::error::ShmError;
 use crate::layout::{GraphicsPage, PhysicsPage, StaticPage};
 use crate::page::Page;
-use crate::source::{DEFAULT_MAX_RETRIES, PageSource, ReadInfo, read_page};
+use crate::source::{DEFAULT_MAX_RETRIES, PageSource, ReadInfo, read_id, read_page};
 
 /// Settings of a [`Poller`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +23,22 @@ pub struct PollerConfig {
     pub max_retries: u32,
     /// Window over which [`Poller::rate_hz`] is measured, in nanoseconds.
     pub rate_window_ns: u64,
+    /// The game writes the graphics page at its frame rate (about 60 Hz), physics at 333 Hz,
+    /// and its `packetId` "increases by one per write of that page" (spec §5d): a poll that
+    /// finds the graphics `packetId` of the copy it holds keeps that copy instead of copying
+    /// the page again (two copies and two id reads with the torn-read guard; most of a poll's
+    /// reads). The copy is refreshed anyway once it is this old (ns), in case a restarted game
+    /// reuses an id.
+    pub graphics_refresh_ns: u64,
 }
 
 impl Default for PollerConfig {
     fn default() -> Self {
-        PollerConfig { max_retries: DEFAULT_MAX_RETRIES, rate_window_ns: 1_000_000_000 }
+        PollerConfig {
+            max_retries: DEFAULT_MAX_RETRIES,
+            rate_window_ns: 1_000_000_000,
+            graphics_refresh_ns: 100_000_000,
+        }
     }
 }
 
@@ -96,6 +107,8 @@ pub struct PollStats {
     pub sessions: u64,
     /// Reads of the static page.
     pub static_reads: u64,
+    /// Polls that kept the graphics copy they held (its `packetId` unchanged).
+    pub graphics_kept: u64,
 }
 
 /// Reads a [`PageSource`] repeatedly and yields each new physics step exactly once.
@@ -116,6 +129,8 @@ pub struct Poller<S, C> {
     stats: PollStats,
     physics: PhysicsPage,
     graphics: GraphicsPage,
+    /// The `packetId` of the graphics copy held, and when (clock ns) it was copied.
+    graphics_read: Option<(i32, u64)>,
     static_page: Option<StaticPage>,
     session: u64,
     /// The session type and last yielded physics id of the current session; `None` when no
@@ -139,6 +154,7 @@ impl<S: PageSource, C: Clock> Poller<S, C> {
             stats: PollStats::default(),
             physics: PhysicsPage::new(),
             graphics: GraphicsPage::new(),
+            graphics_read: None,
             static_page: None,
             session: 0,
             current: None,
@@ -158,9 +174,21 @@ impl<S: PageSource, C: Clock> Poller<S, C> {
         if !self.count_read(physics)? {
             return Ok(None);
         }
-        let graphics = read_page(&mut self.source, Page::Graphics, self.graphics.as_mut_bytes(), retries);
-        if !self.count_read(graphics)? {
-            return Ok(None);
+        let kept = match self.graphics_read {
+            Some((id, at)) if now.saturating_sub(at) < self.config.graphics_refresh_ns => {
+                read_id(&mut self.source, Page::Graphics, 0)? == id
+            }
+            _ => false,
+        };
+        if kept {
+            self.stats.graphics_kept += 1;
+        } else {
+            self.graphics_read = None;
+            let graphics = read_page(&mut self.source, Page::Graphics, self.graphics.as_mut_bytes(), retries);
+            if !self.count_read(graphics)? {
+                return Ok(None);
+            }
+            self.graphics_read = Some((self.graphics.packet_id, now));
         }
 
         if self.graphics.status() == Status::Off {

@@ -159,7 +159,11 @@ fn read_checked_by_id<S: PageSource + ?Sized>(
     Err(ShmError::Torn { page, attempts: max_retries.saturating_add(1) })
 }
 
-fn read_id<S: PageSource + ?Sized>(source: &mut S, page: Page, offset: usize) -> Result<i32, ShmError> {
+pub(crate) fn read_id<S: PageSource + ?Sized>(
+    source: &mut S,
+    page: Page,
+    offset: usize,
+) -> Result<i32, ShmError> {
     let mut id = [0u8; 4];
     source.read_at(page, offset as u64, &mut id)?;
     Ok(i32::from_le_bytes(id))

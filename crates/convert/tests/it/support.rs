@@ -85,7 +85,7 @@ pub fn run(
                 mono_time_ns: mono,
                 missed_steps: missed,
             };
-            each(frame(p, g, ids, meta.take()));
+            each(frame(p, g, ids, meta.take(), g.tyre_compound()));
             seq += 1;
             missed = 0;
         }

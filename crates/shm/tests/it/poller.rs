@@ -1,17 +1,25 @@
 //! The poller: each step once, missed steps and duplicates counted, sessions detected.
 
-use shm::{ManualClock, Poller, SessionStart, SessionType, Snapshot, Status};
+use shm::{ManualClock, Poller, PollerConfig, Sample, SessionStart, SessionType, Snapshot, Status};
 
 use crate::support;
 
 /// Feeds the poller one physics packet id per poll, 3 ms apart; returns the ids yielded.
 fn feed(poller: &mut Poller<Snapshot, &ManualClock>, clock: &ManualClock, ids: &[i32]) -> Vec<i32> {
+    feed_samples(poller, clock, ids).iter().map(|s| s.physics.packet_id).collect()
+}
+
+fn feed_samples(
+    poller: &mut Poller<Snapshot, &ManualClock>,
+    clock: &ManualClock,
+    ids: &[i32],
+) -> Vec<Sample> {
     let mut out = Vec::new();
     for &id in ids {
         poller.source_mut().physics.packet_id = id;
         clock.advance(3_000_000);
         if let Some(sample) = poller.poll().unwrap() {
-            out.push(sample.physics.packet_id);
+            out.push(sample);
         }
     }
     out
@@ -81,7 +89,9 @@ fn a_session_type_change_starts_a_session() {
     let clock = ManualClock::new(0);
     let mut poller = Poller::new(support::snapshot(), &clock);
     feed(&mut poller, &clock, &[1, 2]);
+    // The game writes the graphics page with the next packetId (spec §5d).
     poller.source_mut().graphics.set_session(SessionType::Qualify);
+    poller.source_mut().graphics.packet_id += 1;
     let yielded = feed(&mut poller, &clock, &[3, 4]);
     assert_eq!(yielded, [3, 4]);
     assert_eq!(poller.session(), 2);
@@ -105,14 +115,17 @@ fn nothing_is_yielded_while_off_and_leaving_off_starts_a_session() {
     assert!(poller.static_page().is_none(), "static is not read in the menus");
 
     poller.source_mut().graphics.set_status(Status::Live);
+    poller.source_mut().graphics.packet_id += 1;
     poller.source_mut().physics.packet_id = 3;
     let first = poller.poll().unwrap().unwrap();
     assert_eq!(first.session_start, Some(SessionStart::First));
 
     // Back to the menus and out again, same packet id: a new session.
     poller.source_mut().graphics.set_status(Status::Off);
+    poller.source_mut().graphics.packet_id += 1;
     assert_eq!(poller.poll().unwrap(), None);
     poller.source_mut().graphics.set_status(Status::Pause);
+    poller.source_mut().graphics.packet_id += 1;
     let again = poller.poll().unwrap().unwrap();
     assert_eq!(again.session_start, Some(SessionStart::LeftOff));
     assert_eq!(again.session, 2);
@@ -177,4 +190,24 @@ fn the_rate_is_measured_on_the_injected_clock() {
     let rate = poller.rate_hz().unwrap();
     assert!((rate - 125.0).abs() < 1e-9, "{rate}");
     assert_eq!(poller.stats().missed_steps, 250);
+}
+
+#[test]
+fn a_graphics_page_with_the_same_packet_id_is_not_copied_again_until_it_is_old() {
+    let clock = ManualClock::new(0);
+    let mut poller = Poller::new(support::snapshot(), &clock);
+    feed(&mut poller, &clock, &[1]);
+    // Changed under the same id (the game never does this): the held copy is kept…
+    poller.source_mut().graphics.position = 7;
+    let kept = feed_samples(&mut poller, &clock, &[2]);
+    assert_eq!(kept[0].graphics.position, support::snapshot().graphics.position);
+    assert_eq!(poller.stats().graphics_kept, 1);
+    // …until it is older than `graphics_refresh_ns`,
+    clock.advance(PollerConfig::default().graphics_refresh_ns);
+    assert_eq!(feed_samples(&mut poller, &clock, &[3])[0].graphics.position, 7);
+    // and a new id is copied at once.
+    poller.source_mut().graphics.position = 8;
+    poller.source_mut().graphics.packet_id += 1;
+    assert_eq!(feed_samples(&mut poller, &clock, &[4])[0].graphics.position, 8);
+    assert_eq!(poller.stats().graphics_kept, 1);
 }
