@@ -299,6 +299,7 @@ mod tests {
             type = "parquet"
             path = "/srv/telemetry"
             max_file_rows = 1000
+            encode_threads = 2
             [[sinks]]
             name = "rec"
             type = "recording"
@@ -313,6 +314,7 @@ mod tests {
         assert_eq!(pq.path.as_deref(), Some(Path::new("/srv/telemetry")));
         assert_eq!(pq.max_file_rows, 1000);
         assert_eq!(pq.zstd_level, 1);
+        assert_eq!(pq.encode_threads, 2);
         assert_eq!(c.sinks[0].flush_interval_ms, 30_000);
         assert!(matches!(c.sinks[1].kind, SinkKind::Recording(_)));
         assert_eq!((c.sinks[1].flush_interval_ms, c.sinks[2].flush_interval_ms), (250, 5000));

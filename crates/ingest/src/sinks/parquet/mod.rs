@@ -78,6 +78,10 @@ pub struct ParquetConfig {
     pub compression: Compression,
     /// zstd level, when `compression = "zstd"`.
     pub zstd_level: i32,
+    /// Threads that encode a batch's columns (1: the sink's own blocking task). More lets the
+    /// sink keep up with more frames per second where cores are free; on a machine the acks
+    /// and the streams already keep busy it only moves the work around.
+    pub encode_threads: usize,
 }
 
 /// Compression of the Parquet sink's column chunks.
@@ -101,6 +105,7 @@ impl Default for ParquetConfig {
             row_group_rows: 128 * 1024,
             compression: Compression::default(),
             zstd_level: 1,
+            encode_threads: 1,
         }
     }
 }

@@ -334,6 +334,7 @@ impl Core {
         let options = WriteOptions {
             row_group_rows: config.row_group_rows.max(1),
             zstd_level: config.zstd_level,
+            threads: config.encode_threads.max(1),
             codec: match config.compression {
                 super::Compression::Lz4Raw => table::Codec::Lz4Raw,
                 super::Compression::Zstd => table::Codec::Zstd,
