@@ -239,6 +239,17 @@ fn refused_frame(status: &Status) -> Option<(Bytes, u64, String)> {
         return None;
     }
     let message = status.message();
+    // The identity as metadata (proto::REFUSED_*); the message is for people.
+    let meta = status.metadata();
+    let session = meta.get(proto::REFUSED_SESSION_ID).and_then(|v| v.to_str().ok());
+    let seq = meta.get(proto::REFUSED_SEQ).and_then(|v| v.to_str().ok());
+    if let (Some(session), Some(seq)) = (session, seq) {
+        // Our session ids are UUIDs, whose 32-digit hex form uuid parses.
+        let session = uuid::Uuid::try_parse(session).ok()?;
+        let why = message.split_once("): ").map_or(message, |(_, why)| why);
+        return Some((Bytes::copy_from_slice(session.as_bytes()), seq.parse().ok()?, why.to_owned()));
+    }
+    // A server without the metadata: the identity from the message.
     let rest = message.split_once("invalid frame (session ")?.1;
     let (session, rest) = rest.split_once(", seq ")?;
     let (seq, why) = rest.split_once(')')?;
@@ -439,6 +450,25 @@ mod tests {
             refused_frame(&Status::invalid_argument("a message of 3 bytes is not a TelemetryFrame")),
             None
         );
+    }
+
+    #[test]
+    fn a_refused_frame_is_read_from_the_status_metadata_first() {
+        // The metadata names the frame even where the message says something else entirely.
+        let mut status =
+            Status::invalid_argument("invalid frame (session x, seq 1): field `gear` is out of range");
+        status
+            .metadata_mut()
+            .insert(proto::REFUSED_SESSION_ID, "01932b6e400070008000000000000007".parse().unwrap());
+        status.metadata_mut().insert(proto::REFUSED_SEQ, "9".parse().unwrap());
+        let (session, seq, why) = refused_frame(&status).unwrap();
+        assert_eq!(
+            session.as_ref(),
+            uuid::Uuid::parse_str("01932b6e-4000-7000-8000-000000000007").unwrap().as_bytes()
+        );
+        assert_eq!((seq, why.as_str()), (9, "field `gear` is out of range"));
+        status.metadata_mut().insert(proto::REFUSED_SEQ, "nine".parse().unwrap());
+        assert_eq!(refused_frame(&status), None, "garbage metadata is not a frame");
     }
 
     #[test]

@@ -118,8 +118,30 @@ pub(crate) struct Incoming {
     raw: Bytes,
     session: SessionId,
     seq: u64,
-    /// The INVALID_ARGUMENT message, when the frame failed validation.
-    invalid: Option<Box<str>>,
+    /// Why the frame failed validation, when it did.
+    invalid: Option<Box<Refusal>>,
+}
+
+/// A refused frame: the INVALID_ARGUMENT message, and the frame's session id as sent (hex).
+#[derive(Debug)]
+struct Refusal {
+    message: String,
+    session_hex: String,
+}
+
+impl Refusal {
+    /// The status that ends the call: the message for people, the frame's identity as metadata
+    /// for programs ([`proto::REFUSED_SESSION_ID`], [`proto::REFUSED_SEQ`]).
+    fn status(self, seq: u64) -> Status {
+        let mut status = Status::invalid_argument(self.message);
+        if let Ok(session) = self.session_hex.parse() {
+            status.metadata_mut().insert(proto::REFUSED_SESSION_ID, session);
+        }
+        if let Ok(seq) = seq.to_string().parse() {
+            status.metadata_mut().insert(proto::REFUSED_SEQ, seq);
+        }
+        status
+    }
 }
 
 impl Incoming {
@@ -134,7 +156,13 @@ impl Incoming {
                     "invalid frame (session {session}, seq {}): {why}; frames acked before it stay stored",
                     frame.seq
                 );
-                Incoming { raw, session: SessionId::default(), seq: frame.seq, invalid: Some(message.into()) }
+                let refusal = Refusal { message, session_hex: hex(&frame.session_id) };
+                Incoming {
+                    raw,
+                    session: SessionId::default(),
+                    seq: frame.seq,
+                    invalid: Some(Box::new(refusal)),
+                }
             }
         }
     }
@@ -351,8 +379,8 @@ fn build_batch(frames: &mut Vec<Incoming>, last: &mut Option<(SessionId, u64)>) 
         if invalid.is_some() {
             continue;
         }
-        if let Some(message) = rejected {
-            invalid = Some(Status::invalid_argument(message.into_string()));
+        if let Some(refusal) = rejected {
+            invalid = Some(refusal.status(seq));
             continue;
         }
         let start = buf.len();

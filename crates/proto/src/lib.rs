@@ -19,6 +19,14 @@
 //! assert_eq!(TelemetryFrame::decode(bytes.as_slice()).unwrap(), frame);
 //! ```
 
+/// gRPC metadata key of the INVALID_ARGUMENT status that refused a frame: the frame's
+/// `session_id`, lowercase hex. With [`REFUSED_SEQ`], a client learns which frame was refused
+/// without parsing the message (which is for people).
+pub const REFUSED_SESSION_ID: &str = "pitwall-refused-session-id";
+/// gRPC metadata key of the INVALID_ARGUMENT status that refused a frame: the frame's `seq`,
+/// decimal.
+pub const REFUSED_SEQ: &str = "pitwall-refused-seq";
+
 /// Generated code, by package.
 pub mod telemetry {
     /// Package `telemetry.v1`.

@@ -13,12 +13,19 @@ async fn rejects(n: u32, field: &str, spoil: impl Fn(&mut TelemetryFrame)) {
     let s = session(n);
     let mut fs = frames(s, 0..300);
     spoil(&mut fs[200]);
+    let refused_session = fs[200].session_id.clone();
     let out = send(&mut c, fs).await;
     let status = out.status.clone().expect("the stream must fail");
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     let msg = status.message();
     assert!(msg.contains(&format!("`{field}`")), "names the field: {msg}");
     assert!(msg.contains("seq 200"), "names the seq: {msg}");
+    // …and so does the metadata, for programs (over the real connection, in the trailers): the
+    // session id as sent, even when it is not a valid one.
+    let meta = |key: &str| status.metadata().get(key).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let hex: String = refused_session.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(meta(proto::REFUSED_SESSION_ID), Some(hex));
+    assert_eq!(meta(proto::REFUSED_SEQ).as_deref(), Some("200"));
     assert_eq!(out.acked(s), 200, "the frames before the bad one are acked");
     assert_eq!(resume(&mut c, &[s]).await, vec![200]);
     let stats = running.shutdown().await.unwrap();
