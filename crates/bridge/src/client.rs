@@ -17,12 +17,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use prost::Message as _;
+pub use proto::RawCodec;
 use proto::telemetry::v1::telemetry_ingest_client::TelemetryIngestClient;
 use proto::telemetry::v1::{Ack, ResumeRequest, TelemetryFrame};
 use record::{ReadOptions, RecordReader};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Status, Streaming};
@@ -379,54 +379,6 @@ fn read_pass(pass: &CatchUp, out: &mpsc::Sender<Vec<ReadFrame>>) {
     }
     if !batch.is_empty() {
         let _ = out.blocking_send(batch);
-    }
-}
-
-/// The `StreamFrames` codec of a sender that holds frames already encoded (the bytes it
-/// recorded): sends them as they are, decodes acks with prost. Also used by the ingest load
-/// generator (`pitwall bench ingest`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RawCodec;
-
-/// [`RawCodec`]'s encoder: the bytes as they are.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RawEncoder;
-
-/// [`RawCodec`]'s decoder: an `Ack`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AckDecoder;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Ack;
-    type Encoder = RawEncoder;
-    type Decoder = AckDecoder;
-
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-
-    fn decoder(&mut self) -> AckDecoder {
-        AckDecoder
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl Decoder for AckDecoder {
-    type Item = Ack;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Ack>, Status> {
-        Ack::decode(src).map(Some).map_err(|e| Status::internal(format!("bad ack from the server: {e}")))
     }
 }
 

@@ -27,6 +27,10 @@ pub const REFUSED_SESSION_ID: &str = "pitwall-refused-session-id";
 /// decimal.
 pub const REFUSED_SEQ: &str = "pitwall-refused-seq";
 
+mod raw;
+
+pub use raw::{AckDecoder, RawCodec, RawEncoder};
+
 /// Generated code, by package.
 pub mod telemetry {
     /// Package `telemetry.v1`.

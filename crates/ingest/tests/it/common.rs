@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ingest::{Config, Running, SessionId, Wal, WalConfig};
-use prost::Message as _;
+use proto::RawCodec;
 use proto::telemetry::v1::telemetry_ingest_client::TelemetryIngestClient;
 use proto::telemetry::v1::{Ack, ResumeRequest, SessionMetadata, TelemetryFrame, Vec3, Wheels};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
 use tonic::{Status, Streaming};
 
@@ -218,50 +217,6 @@ pub fn assert_exactly_once(counts: &HashMap<(SessionId, u64), usize>, session: [
     }
     let extra = counts.keys().filter(|(s, seq)| *s == id && *seq >= n).count();
     assert_eq!(extra, 0, "session {id} has frames at or beyond {n}");
-}
-
-/// A client codec that sends raw bytes as messages: to send what no well-behaved client would.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RawCodec;
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RawEncoder;
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AckDecoder;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Ack;
-    type Encoder = RawEncoder;
-    type Decoder = AckDecoder;
-
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-
-    fn decoder(&mut self) -> AckDecoder {
-        AckDecoder
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl Decoder for AckDecoder {
-    type Item = Ack;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Ack>, Status> {
-        Ack::decode(src).map(Some).map_err(|e| Status::internal(e.to_string()))
-    }
 }
 
 /// Sends raw messages on a StreamFrames call and collects the acks.
