@@ -302,9 +302,9 @@ async fn feed(shared: Arc<Shared>, tx: mpsc::Sender<Bytes>) -> Result<(), Closed
                 Live::More => {}
                 Live::NeedCatchUp => break,
                 Live::Idle => {
-                    // The sampler hands frames over in batches (up to 100 ms of them): one
-                    // wake-up and one write per batch.
-                    let _ = tokio::time::timeout(Duration::from_millis(100), shared.notify.notified()).await;
+                    // The sampler hands frames over in batches (up to a quarter second of
+                    // them): one wake-up and one write per batch.
+                    let _ = tokio::time::timeout(Duration::from_millis(250), shared.notify.notified()).await;
                 }
                 Live::Done => return Ok(()),
             }

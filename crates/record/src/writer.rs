@@ -38,10 +38,12 @@ pub const WRITE_CHUNK: usize = 16 << 10;
 /// Frames are gathered uncompressed and deflated this many bytes at a time (and at the end of a
 /// member). One frame at a time, the compressor's tables (over 200 KB) went cold between the
 /// bridge's 3 ms steps and deflating cost six times what it costs in one run (measured: 40
-/// against 250 MB/s; 32 KB chunks 150): it was a third of the bridge's sampling CPU. Chunks
-/// still leave the open member partly in the file (every [`WRITE_CHUNK`] of output) for a
-/// salvaging reader, and a member is unreadable to an ordinary one until it is finished anyway.
-pub const DEFLATE_CHUNK: usize = 64 << 10;
+/// against 250 MB/s; 32 KB chunks 150): it was a third of the bridge's sampling CPU. At the
+/// bridge's rate (about 250 KB a second) a member is deflated in two runs (about 1.1 ms for
+/// 235 KB here, measured in the bridge). Chunks still leave the open member partly in the file
+/// (every [`WRITE_CHUNK`] of output) for a salvaging reader; a member is unreadable to an
+/// ordinary reader until it is finished anyway.
+pub const DEFLATE_CHUNK: usize = 128 << 10;
 
 /// Default of [`RecordOptions::level`]. Measured with zlib-rs on realistic frames (860 bytes
 /// encoded; `cargo bench -p pitwall-record`): level 1 writes about 150 000 frames/s, levels 2

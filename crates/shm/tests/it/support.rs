@@ -114,13 +114,12 @@ pub fn snapshot() -> Snapshot {
 /// When a tearing source changes the page's packet id, relative to the full copy.
 #[derive(Debug, Clone, Copy)]
 pub enum Tear {
-    /// The game writes a new step just before the copy: the copy and the id read after it
-    /// disagree with the id read before.
+    /// The game writes a new step just before the first copy: both copies hold it whole (a
+    /// consistent read of the new step, not a tear).
     BeforeCopy,
-    /// The game writes a new step just after the copy: the id read after disagrees.
+    /// The game writes a new step just after the first copy: the second copy disagrees.
     AfterCopy,
-    /// Only the copy sees a different id; the ids read before and after agree with each other
-    /// (the spec's fourth check: compare with the copy's own id too).
+    /// Only the first copy sees a different id; the page before and after is the same.
     InCopyOnly,
     /// The id never changes, but the page's content does between the two copies of an attempt:
     /// a writer that updated the id first and is still writing the rest.
