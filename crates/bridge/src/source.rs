@@ -145,153 +145,23 @@ impl Input {
 fn open_pages(dir: Option<&Path>) -> Result<Box<dyn PageSource + Send>, BridgeError> {
     #[cfg(unix)]
     {
+        // Mapped, as Linux apps read a Proton bridge's files: a page copy is a memory copy, no
+        // system call. Where a file cannot be mapped, read it instead.
         let dir = dir.unwrap_or(Path::new(shm::DEFAULT_DIR));
-        Ok(Box::new(pread::PageFiles::open(dir)?))
+        match shm::MappedDir::open(dir) {
+            Ok(mapped) => Ok(Box::new(mapped)),
+            Err(e @ shm::ShmError::Io { op: "mapping", .. }) => {
+                tracing::warn!(error = %e, "cannot map the page files; reading them with system calls");
+                Ok(Box::new(shm::DirSource::open(dir)?))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
     #[cfg(not(unix))]
     {
         match dir {
             Some(dir) => Ok(Box::new(shm::DirSource::open(dir)?)),
             None => Ok(shm::open_live()?),
-        }
-    }
-}
-
-#[cfg(unix)]
-mod pread {
-    //! Page files read with positioned reads: one system call per copy, where
-    //! [`shm::DirSource`] makes three (size, seek, read). At 333 Hz with the torn-read guard's
-    //! four reads per page, that is most of the bridge's CPU time.
-
-    use std::fs::File;
-    use std::os::unix::fs::FileExt as _;
-    use std::path::{Path, PathBuf};
-    use std::time::{Duration, Instant};
-
-    use shm::{Page, PageSource, ShmError};
-
-    const PAGES: [Page; 3] = [Page::Physics, Page::Graphics, Page::Static];
-
-    /// How often the files' sizes are looked at again (a Proton bridge restarting may recreate
-    /// them; a short read looks at once).
-    const LEN_CHECK: Duration = Duration::from_secs(1);
-
-    /// Opens a page file to read it without updating its access time: on tmpfs every read
-    /// touches the atime otherwise, a twentieth of the bridge's sampling CPU. `O_NOATIME` is
-    /// allowed to the file's owner (or a privileged process) only: others get a plain open.
-    fn open_noatime(path: &Path) -> std::io::Result<File> {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            let noatime = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOATIME).open(path);
-            if let Ok(file) = noatime {
-                return Ok(file);
-            }
-        }
-        File::open(path)
-    }
-
-    #[derive(Debug)]
-    pub(super) struct PageFiles {
-        dir: PathBuf,
-        files: [File; 3],
-        lens: [u64; 3],
-        checked: Instant,
-    }
-
-    fn index(page: Page) -> usize {
-        match page {
-            Page::Physics => 0,
-            Page::Graphics => 1,
-            Page::Static => 2,
-        }
-    }
-
-    impl PageFiles {
-        pub(super) fn open(dir: &Path) -> Result<PageFiles, ShmError> {
-            // DirSource checks that every file exists and is long enough, with its errors.
-            shm::DirSource::open(dir)?;
-            let open = |page: Page| {
-                let path = dir.join(page.file_name());
-                open_noatime(&path).map_err(|source| ShmError::Open { page, path, source })
-            };
-            let files = [open(Page::Physics)?, open(Page::Graphics)?, open(Page::Static)?];
-            let mut pages = PageFiles { dir: dir.to_owned(), files, lens: [0; 3], checked: Instant::now() };
-            pages.check_lens()?;
-            Ok(pages)
-        }
-
-        fn check_lens(&mut self) -> Result<(), ShmError> {
-            for page in PAGES {
-                let i = index(page);
-                self.lens[i] = self.files[i]
-                    .metadata()
-                    .map_err(|source| ShmError::Io {
-                        op: "reading the size of",
-                        path: self.path(page),
-                        source,
-                    })?
-                    .len();
-            }
-            self.checked = Instant::now();
-            Ok(())
-        }
-
-        fn path(&self, page: Page) -> PathBuf {
-            self.dir.join(page.file_name())
-        }
-    }
-
-    impl PageSource for PageFiles {
-        fn location(&self, page: Page) -> String {
-            self.path(page).display().to_string()
-        }
-
-        fn page_len(&mut self, page: Page) -> Result<u64, ShmError> {
-            if self.checked.elapsed() >= LEN_CHECK {
-                self.check_lens()?;
-            }
-            Ok(self.lens[index(page)])
-        }
-
-        fn read_at(&mut self, page: Page, offset: u64, buf: &mut [u8]) -> Result<(), ShmError> {
-            match self.files[index(page)].read_exact_at(buf, offset) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    let _ = self.check_lens();
-                    Err(ShmError::PageTooShort {
-                        page,
-                        location: self.location(page),
-                        actual: self.lens[index(page)],
-                        needed: usize::try_from(offset).unwrap_or(usize::MAX).saturating_add(buf.len()),
-                    })
-                }
-                Err(source) => Err(ShmError::Io { op: "reading", path: self.path(page), source }),
-            }
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn page_files_read_what_a_writer_wrote_and_name_a_short_file() {
-            let dir = tempfile::tempdir().unwrap();
-            let mut w = shm::DirWriter::create(dir.path(), shm::BRIDGE_FILE_LEN).unwrap();
-            let mut p = shm::PhysicsPage::new();
-            p.packet_id = 77;
-            p.speed_kmh = 123.0;
-            w.write_physics(&p).unwrap();
-            let mut files = PageFiles::open(dir.path()).unwrap();
-            let mut back = shm::PhysicsPage::new();
-            files.read_physics(&mut back).unwrap();
-            assert_eq!((back.packet_id, back.speed_kmh), (77, 123.0));
-            assert_eq!(files.page_len(Page::Graphics).unwrap(), shm::BRIDGE_FILE_LEN);
-            let mut buf = [0u8; 16];
-            let err =
-                files.read_at(Page::Static, shm::BRIDGE_FILE_LEN - 8, &mut buf).unwrap_err().to_string();
-            assert!(err.contains("acpmf_static") && err.contains("2048"), "{err}");
         }
     }
 }

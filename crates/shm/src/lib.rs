@@ -71,6 +71,8 @@ mod dir;
 mod enums;
 mod error;
 mod layout;
+#[cfg(unix)]
+mod mapped;
 mod page;
 mod poller;
 mod snapshot;
@@ -87,6 +89,8 @@ pub use error::ShmError;
 pub use layout::{
     GRAPHICS_SIZE, GraphicsPage, PHYSICS_DOCUMENTED_SIZE, PHYSICS_SIZE, PhysicsPage, STATIC_SIZE, StaticPage,
 };
+#[cfg(unix)]
+pub use mapped::MappedDir;
 pub use page::Page;
 pub use poller::{PollStats, Poller, PollerConfig, Sample, SessionStart};
 pub use snapshot::{SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, Snapshot};

@@ -5,6 +5,8 @@
 
 mod dir;
 mod layout;
+#[cfg(unix)]
+mod mapped;
 mod poller;
 mod snapshot;
 mod support;
