@@ -303,8 +303,10 @@ async fn feed(shared: Arc<Shared>, tx: mpsc::Sender<Bytes>) -> Result<(), Closed
                 Live::NeedCatchUp => break,
                 Live::Idle => {
                     // The sampler hands frames over in batches (up to a quarter second of
-                    // them): one wake-up and one write per batch.
-                    let _ = tokio::time::timeout(Duration::from_millis(250), shared.notify.notified()).await;
+                    // them) and notifies: one wake-up and one write per batch. The timeout is
+                    // only a safety net; shorter, its timer woke this thread besides the batch
+                    // (18 wake-ups a second at 250 ms, 12 at 1 s, measured in the bench).
+                    let _ = tokio::time::timeout(Duration::from_secs(1), shared.notify.notified()).await;
                 }
                 Live::Done => return Ok(()),
             }
