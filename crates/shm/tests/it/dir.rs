@@ -8,18 +8,11 @@ use shm::{
 
 use crate::support;
 
-fn write_all(dir: &std::path::Path, snapshot: &Snapshot) {
-    let mut writer = DirWriter::create(dir, shm::BRIDGE_FILE_LEN).unwrap();
-    writer.write_physics(&snapshot.physics).unwrap();
-    writer.write_graphics(&snapshot.graphics).unwrap();
-    writer.write_static(&snapshot.static_page).unwrap();
-}
-
 #[test]
 fn round_trip_through_bridge_sized_files() {
     let dir = tempfile::tempdir().unwrap();
     let expected = support::snapshot();
-    write_all(dir.path(), &expected);
+    support::write_all(dir.path(), &expected);
     for page in Page::ALL {
         let len = fs::metadata(dir.path().join(page.file_name())).unwrap().len();
         assert_eq!(len, 2048, "{page}: files keep the bridge's size, larger than the page");
@@ -51,7 +44,7 @@ fn round_trip_through_bridge_sized_files() {
 #[test]
 fn writes_in_place_are_seen_by_an_open_reader() {
     let dir = tempfile::tempdir().unwrap();
-    write_all(dir.path(), &support::snapshot());
+    support::write_all(dir.path(), &support::snapshot());
     let mut source = DirSource::open(dir.path()).unwrap();
     let mut writer = DirWriter::create(dir.path(), 0).unwrap();
     writer.write_physics(&support::physics(1001)).unwrap();
@@ -65,7 +58,7 @@ fn writes_in_place_are_seen_by_an_open_reader() {
 fn a_580_byte_physics_file_reads_without_its_tail() {
     let dir = tempfile::tempdir().unwrap();
     let snapshot = support::snapshot();
-    write_all(dir.path(), &snapshot);
+    support::write_all(dir.path(), &snapshot);
     // Exactly the documented size: what a reader that trusts the AC doc would create.
     fs::write(dir.path().join("acpmf_physics"), &snapshot.physics.as_bytes()[..580]).unwrap();
 
@@ -99,7 +92,7 @@ fn short_files_name_the_file_and_the_sizes() {
         [("acpmf_physics", 579u64, 580usize), ("acpmf_graphics", 100, 296), ("acpmf_static", 683, 684)];
     for (name, len, needed) in cases {
         let dir = tempfile::tempdir().unwrap();
-        write_all(dir.path(), &support::snapshot());
+        support::write_all(dir.path(), &support::snapshot());
         let path = dir.path().join(name);
         fs::File::options().write(true).open(&path).unwrap().set_len(len).unwrap();
         let err = DirSource::open(dir.path()).unwrap_err();
@@ -123,7 +116,7 @@ fn short_files_name_the_file_and_the_sizes() {
 #[test]
 fn a_file_truncated_after_opening_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    write_all(dir.path(), &support::snapshot());
+    support::write_all(dir.path(), &support::snapshot());
     let mut source = DirSource::open(dir.path()).unwrap();
     let path = dir.path().join("acpmf_graphics");
     fs::File::options().write(true).open(&path).unwrap().set_len(10).unwrap();
@@ -142,7 +135,7 @@ fn a_file_truncated_after_opening_is_an_error_not_a_panic() {
 fn polling_files_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let mut snapshot = support::snapshot();
-    write_all(dir.path(), &snapshot);
+    support::write_all(dir.path(), &snapshot);
     let clock = shm::ManualClock::new(0);
     let mut poller = shm::Poller::new(DirSource::open(dir.path()).unwrap(), &clock);
     let mut writer = DirWriter::create(dir.path(), 0).unwrap();

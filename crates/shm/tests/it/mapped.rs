@@ -3,24 +3,15 @@
 use std::fs;
 use std::time::Duration;
 
-use shm::{
-    DirWriter, GraphicsPage, MappedDir, Page, PageSource, PhysicsPage, ShmError, Snapshot, StaticPage,
-};
+use shm::{DirWriter, GraphicsPage, MappedDir, Page, PageSource, PhysicsPage, ShmError, StaticPage};
 
 use crate::support;
-
-fn write_all(dir: &std::path::Path, snapshot: &Snapshot) {
-    let mut writer = DirWriter::create(dir, shm::BRIDGE_FILE_LEN).unwrap();
-    writer.write_physics(&snapshot.physics).unwrap();
-    writer.write_graphics(&snapshot.graphics).unwrap();
-    writer.write_static(&snapshot.static_page).unwrap();
-}
 
 #[test]
 fn reads_the_pages_and_sees_writes_in_place_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let expected = support::snapshot();
-    write_all(dir.path(), &expected);
+    support::write_all(dir.path(), &expected);
     let mut source = MappedDir::open(dir.path()).unwrap();
     let mut physics = PhysicsPage::new();
     let mut graphics = GraphicsPage::new();
@@ -43,7 +34,7 @@ fn reads_the_pages_and_sees_writes_in_place_at_once() {
 fn a_580_byte_physics_file_reads_without_its_tail() {
     let dir = tempfile::tempdir().unwrap();
     let snapshot = support::snapshot();
-    write_all(dir.path(), &snapshot);
+    support::write_all(dir.path(), &snapshot);
     fs::write(dir.path().join("acpmf_physics"), &snapshot.physics.as_bytes()[..580]).unwrap();
     let mut source = MappedDir::open(dir.path()).unwrap();
     let mut physics = support::physics(1);
@@ -59,7 +50,7 @@ fn missing_and_short_files_name_the_file_and_the_sizes() {
     assert!(matches!(err, ShmError::Open { page: Page::Physics, .. }), "{err:?}");
     assert!(err.to_string().contains("acpmf_physics"), "{err}");
 
-    write_all(dir.path(), &support::snapshot());
+    support::write_all(dir.path(), &support::snapshot());
     let path = dir.path().join("acpmf_graphics");
     fs::File::options().write(true).open(&path).unwrap().set_len(100).unwrap();
     let err = MappedDir::open(dir.path()).unwrap_err();
@@ -73,7 +64,7 @@ fn missing_and_short_files_name_the_file_and_the_sizes() {
 #[test]
 fn a_read_past_the_map_is_an_error_not_a_fault() {
     let dir = tempfile::tempdir().unwrap();
-    write_all(dir.path(), &support::snapshot());
+    support::write_all(dir.path(), &support::snapshot());
     let mut source = MappedDir::open(dir.path()).unwrap();
     let err = source.read_at(Page::Physics, 2040, &mut [0u8; 16]).unwrap_err();
     assert!(matches!(err, ShmError::PageTooShort { actual: 2048, needed: 2056, .. }), "{err:?}");
@@ -84,7 +75,7 @@ fn a_read_past_the_map_is_an_error_not_a_fault() {
 #[test]
 fn a_file_replaced_or_resized_is_mapped_again_at_the_next_check() {
     let dir = tempfile::tempdir().unwrap();
-    write_all(dir.path(), &support::snapshot());
+    support::write_all(dir.path(), &support::snapshot());
     let mut source = MappedDir::open_checking_every(dir.path(), Duration::ZERO).unwrap();
     let mut physics = PhysicsPage::new();
 

@@ -107,6 +107,14 @@ pub fn static_page() -> StaticPage {
 }
 
 /// All three sample pages.
+/// Writes the three pages of `snapshot` into bridge-sized files in `dir`.
+pub fn write_all(dir: &std::path::Path, snapshot: &Snapshot) {
+    let mut writer = shm::DirWriter::create(dir, shm::BRIDGE_FILE_LEN).unwrap();
+    writer.write_physics(&snapshot.physics).unwrap();
+    writer.write_graphics(&snapshot.graphics).unwrap();
+    writer.write_static(&snapshot.static_page).unwrap();
+}
+
 pub fn snapshot() -> Snapshot {
     Snapshot { physics: physics(1000), graphics: graphics(400), static_page: static_page() }
 }
