@@ -62,14 +62,19 @@ fn a_580_byte_physics_file_reads_without_its_tail() {
     // Exactly the documented size: what a reader that trusts the AC doc would create.
     fs::write(dir.path().join("acpmf_physics"), &snapshot.physics.as_bytes()[..580]).unwrap();
 
-    let mut source = DirSource::open(dir.path()).unwrap();
-    let mut physics = support::physics(1); // stale tail data must be cleared by the read
-    let info = source.read_physics(&mut physics).unwrap();
-    assert_eq!(info.source_len, 580);
-    assert!(!physics.has_tail());
-    assert_eq!(physics.local_velocity, snapshot.physics.local_velocity);
-    assert_eq!(physics.tyre_temp, [0.0; 4]);
-    assert_eq!(physics.decode().tyre_temp, None);
+    // Read with system calls, and through a map where the OS has them.
+    let mut sources: Vec<Box<dyn PageSource>> = vec![Box::new(DirSource::open(dir.path()).unwrap())];
+    #[cfg(unix)]
+    sources.push(Box::new(shm::MappedDir::open(dir.path()).unwrap()));
+    for mut source in sources {
+        let mut physics = support::physics(1); // stale tail data must be cleared by the read
+        let info = source.read_physics(&mut physics).unwrap();
+        assert_eq!(info.source_len, 580);
+        assert!(!physics.has_tail());
+        assert_eq!(physics.local_velocity, snapshot.physics.local_velocity);
+        assert_eq!(physics.tyre_temp, [0.0; 4]);
+        assert_eq!(physics.decode().tyre_temp, None);
+    }
 }
 
 #[test]

@@ -31,19 +31,6 @@ fn reads_the_pages_and_sees_writes_in_place_at_once() {
 }
 
 #[test]
-fn a_580_byte_physics_file_reads_without_its_tail() {
-    let dir = tempfile::tempdir().unwrap();
-    let snapshot = support::snapshot();
-    support::write_all(dir.path(), &snapshot);
-    fs::write(dir.path().join("acpmf_physics"), &snapshot.physics.as_bytes()[..580]).unwrap();
-    let mut source = MappedDir::open(dir.path()).unwrap();
-    let mut physics = support::physics(1);
-    assert_eq!(source.read_physics(&mut physics).unwrap().source_len, 580);
-    assert!(!physics.has_tail());
-    assert_eq!(physics.local_velocity, snapshot.physics.local_velocity);
-}
-
-#[test]
 fn missing_and_short_files_name_the_file_and_the_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let err = MappedDir::open(dir.path()).unwrap_err();
