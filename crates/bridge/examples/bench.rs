@@ -159,6 +159,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         status.frames, status.rate_hz, status.missed_steps, unwritten
     );
     println!(
+        "polls             {} ({:.3} per frame: the sampler's wake-ups)",
+        status.polls,
+        status.polls as f64 / status.frames.max(1) as f64
+    );
+    println!(
         "acked             {} (backlog at stop: {})",
         summary.status.frames_acked, summary.status.backlog_frames
     );

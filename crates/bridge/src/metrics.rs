@@ -67,6 +67,9 @@ pub struct Metrics {
     pub missed_steps: AtomicU64,
     /// Page reads torn through every retry (skipped).
     pub torn_reads: AtomicU64,
+    /// Polls of the shared memory (the `shm` source): about one per physics step once the
+    /// pacer has locked onto the game's steps; each costs a wake-up of the sampling thread.
+    pub polls: AtomicU64,
     /// Errors reading the source (a page file gone, a damaged replay).
     pub source_errors: AtomicU64,
     /// Frames sent to the server (a frame sent again after a reconnect counts again).
@@ -119,6 +122,8 @@ pub struct Status {
     pub missed_steps: u64,
     /// Page reads torn through every retry.
     pub torn_reads: u64,
+    /// Polls of the shared memory (`shm` source only; about one per physics step).
+    pub polls: u64,
     /// Errors reading the source.
     pub source_errors: u64,
     /// Frames sent (again after a reconnect counts again).

@@ -368,6 +368,7 @@ impl Running {
             sessions: get(&m.sessions),
             missed_steps: get(&m.missed_steps),
             torn_reads: get(&m.torn_reads),
+            polls: get(&m.polls),
             source_errors: get(&m.source_errors),
             frames_sent: get(&m.frames_sent),
             frames_acked: get(&m.frames_acked),

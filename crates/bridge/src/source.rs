@@ -409,8 +409,10 @@ fn run_shm(source: Box<dyn PageSource + Send>, ctx: &mut Sampling<'_>) {
     let mut id = [0u8; 4];
     let mut pending: Vec<Pending> = Vec::with_capacity(PENDING_MAX);
     let mut next_batch = Instant::now() + BATCH_AGE;
+    let mut polls = 0u64;
     while !ctx.should_stop() {
         let now = Instant::now();
+        polls += 1;
         // A poll copies both pages twice (the torn-read guard); most polls find the step
         // already sampled. Reading the physics packetId alone (offset 0) first skips those,
         // while a whole poll at least every 50 ms still follows the status and session when
@@ -454,6 +456,7 @@ fn run_shm(source: Box<dyn PageSource + Send>, ctx: &mut Sampling<'_>) {
             // Frames first: the static page is compared with the session the frames made.
             emit_pending(&mut pending, &mut sessions, ctx);
             ctx.metrics().torn_reads.store(poller.stats().torn_reads, std::sync::atomic::Ordering::Relaxed);
+            ctx.metrics().polls.store(polls, std::sync::atomic::Ordering::Relaxed);
             ctx.flush();
             ctx.housekeeping(now);
             next_batch = now + BATCH_AGE;

@@ -110,6 +110,8 @@ async fn the_shared_memory_source_samples_the_pages_a_game_writes() {
     // skips writes) and the bridge can oversleep, so the rate is the bench's business; here
     // every step must be accounted for, sampled or counted missed.
     assert!(s.frames > 100 && s.frames + s.missed_steps <= 520, "{s:?}");
+    // Every frame took a poll; the pacer's rate is the bench's business, but polls are counted.
+    assert!(s.polls >= s.frames, "{s:?}");
     let rec = recorded(&dir.path().join("rec.pb.gz"));
     assert_eq!(rec.len(), 1);
     assert_eq!(rec[0].1, (0..s.frames).collect::<Vec<_>>());
