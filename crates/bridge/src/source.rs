@@ -479,6 +479,8 @@ fn run_shm(source: Box<dyn PageSource + Send>, ctx: &mut Sampling<'_>) {
         ctx.sleep(wait);
     }
     emit_pending(&mut pending, &mut sessions, ctx);
+    ctx.metrics().torn_reads.store(poller.stats().torn_reads, std::sync::atomic::Ordering::Relaxed);
+    ctx.metrics().polls.store(polls, std::sync::atomic::Ordering::Relaxed);
     ctx.flush();
 }
 
