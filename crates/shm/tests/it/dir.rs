@@ -63,7 +63,8 @@ fn a_580_byte_physics_file_reads_without_its_tail() {
     fs::write(dir.path().join("acpmf_physics"), &snapshot.physics.as_bytes()[..580]).unwrap();
 
     // Read with system calls, and through a map where the OS has them.
-    let mut sources: Vec<Box<dyn PageSource>> = vec![Box::new(DirSource::open(dir.path()).unwrap())];
+    let mut sources: Vec<Box<dyn PageSource>> = Vec::new();
+    sources.push(Box::new(DirSource::open(dir.path()).unwrap()));
     #[cfg(unix)]
     sources.push(Box::new(shm::MappedDir::open(dir.path()).unwrap()));
     for mut source in sources {
