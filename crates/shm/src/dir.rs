@@ -36,24 +36,7 @@ impl DirSource {
     /// [`Page::min_size`] bytes. A missing or short file is an error naming it (and the sizes).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, ShmError> {
         let dir = dir.as_ref().to_path_buf();
-        let open = |page: Page| -> Result<File, ShmError> {
-            let path = dir.join(page.file_name());
-            let file =
-                File::open(&path).map_err(|source| ShmError::Open { page, path: path.clone(), source })?;
-            let len = file
-                .metadata()
-                .map_err(|source| ShmError::Io { op: "reading the size of", path: path.clone(), source })?
-                .len();
-            if len < page.min_size() as u64 {
-                return Err(ShmError::PageTooShort {
-                    page,
-                    location: path.display().to_string(),
-                    actual: len,
-                    needed: page.min_size(),
-                });
-            }
-            Ok(file)
-        };
+        let open = |page: Page| open_page_file(page, &dir.join(page.file_name())).map(|(file, _)| file);
         let files = [open(Page::Physics)?, open(Page::Graphics)?, open(Page::Static)?];
         Ok(DirSource { dir, files })
     }
@@ -106,6 +89,27 @@ impl PageSource for DirSource {
             Err(source) => Err(ShmError::Io { op: "reading", path: self.path(page), source }),
         }
     }
+}
+
+/// Opens one page's file for reading, checking that it holds at least [`Page::min_size`]
+/// bytes; a missing or short file is an error naming it (and the sizes). Returns the file and
+/// its metadata as of the check.
+pub(crate) fn open_page_file(page: Page, path: &Path) -> Result<(File, std::fs::Metadata), ShmError> {
+    let file = File::open(path).map_err(|source| ShmError::Open { page, path: path.to_owned(), source })?;
+    let meta = file.metadata().map_err(|source| ShmError::Io {
+        op: "reading the size of",
+        path: path.to_owned(),
+        source,
+    })?;
+    if meta.len() < page.min_size() as u64 {
+        return Err(ShmError::PageTooShort {
+            page,
+            location: path.display().to_string(),
+            actual: meta.len(),
+            needed: page.min_size(),
+        });
+    }
+    Ok((file, meta))
 }
 
 /// Writes pages into `acpmf_*` files in a directory, in place, the way the game writes its

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 use std::time::{Duration, Instant};
 
+use crate::dir::open_page_file;
 use crate::error::ShmError;
 use crate::page::Page;
 use crate::source::PageSource;
@@ -49,22 +50,8 @@ unsafe impl Send for Map {}
 
 impl Map {
     fn open(page: Page, path: &Path) -> Result<Map, ShmError> {
-        let file =
-            File::open(path).map_err(|source| ShmError::Open { page, path: path.to_owned(), source })?;
-        let meta = file.metadata().map_err(|source| ShmError::Io {
-            op: "reading the size of",
-            path: path.to_owned(),
-            source,
-        })?;
+        let (file, meta) = open_page_file(page, path)?;
         let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-        if len < page.min_size() {
-            return Err(ShmError::PageTooShort {
-                page,
-                location: path.display().to_string(),
-                actual: meta.len(),
-                needed: page.min_size(),
-            });
-        }
         // SAFETY: a fresh read-only shared mapping of `len` bytes of an open file: no existing
         // memory is affected, and the result is checked before use.
         let base = unsafe {
