@@ -455,8 +455,7 @@ fn run_shm(source: Box<dyn PageSource + Send>, ctx: &mut Sampling<'_>) {
         if static_due || now >= next_batch || pending.len() >= PENDING_MAX {
             // Frames first: the static page is compared with the session the frames made.
             emit_pending(&mut pending, &mut sessions, ctx);
-            ctx.metrics().torn_reads.store(poller.stats().torn_reads, std::sync::atomic::Ordering::Relaxed);
-            ctx.metrics().polls.store(polls, std::sync::atomic::Ordering::Relaxed);
+            publish_counts(ctx, poller.stats().torn_reads, polls);
             ctx.flush();
             ctx.housekeeping(now);
             next_batch = now + BATCH_AGE;
@@ -479,9 +478,15 @@ fn run_shm(source: Box<dyn PageSource + Send>, ctx: &mut Sampling<'_>) {
         ctx.sleep(wait);
     }
     emit_pending(&mut pending, &mut sessions, ctx);
-    ctx.metrics().torn_reads.store(poller.stats().torn_reads, std::sync::atomic::Ordering::Relaxed);
-    ctx.metrics().polls.store(polls, std::sync::atomic::Ordering::Relaxed);
+    publish_counts(ctx, poller.stats().torn_reads, polls);
     ctx.flush();
+}
+
+/// Publishes the sampler's own counters to the status (at each batch, and when sampling ends).
+fn publish_counts(ctx: &Sampling<'_>, torn_reads: u64, polls: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    ctx.metrics().torn_reads.store(torn_reads, Relaxed);
+    ctx.metrics().polls.store(polls, Relaxed);
 }
 
 /// Turns the steps gathered into frames, recorded and handed to the network side.
