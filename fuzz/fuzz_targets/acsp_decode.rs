@@ -2,7 +2,8 @@
 //! concatenation. Beyond "no panic", it checks the decoders' promises:
 //! - a decoded message never claims more bytes than it was given, and errors point inside the
 //!   input;
-//! - a trailing-bytes warning appears exactly when bytes are left over;
+//! - a trailing-bytes warning appears exactly when bytes are left over, and every other warning
+//!   points inside the message it is about;
 //! - decoding is stable: whatever decodes re-encodes, and that encoding decodes to a message that
 //!   encodes to the same bytes (bytes, not values, because a float may be NaN);
 //! - `decode` and `decode_prefix` agree with `decode_datagram` where the layout does not depend
@@ -59,6 +60,22 @@ fn trailing(warnings: &[Warning]) -> Option<(usize, usize)> {
     })
 }
 
+/// Warnings about a field point inside the bytes the message took; an invalid-text warning
+/// counts at least one replacement, and its text holds at least that many U+FFFD.
+fn check_warnings(warnings: &[Warning], len: usize, text: &str) {
+    for w in warnings {
+        match *w {
+            Warning::ByteOrderMark { offset, .. } => assert!(offset < len, "{w}"),
+            Warning::InvalidText { offset, replaced, .. } => {
+                assert!(offset < len, "{w}");
+                assert!(replaced >= 1, "{w}");
+                assert!(text.matches('\u{fffd}').count() >= replaced, "{w}");
+            }
+            Warning::TrailingBytes { .. } | Warning::MissingSessionIndex => {}
+        }
+    }
+}
+
 fn events(data: &[u8]) {
     let d = match acsp::decode_datagram(data) {
         Ok(d) => d,
@@ -71,6 +88,8 @@ fn events(data: &[u8]) {
     assert!(d.len >= 1 && d.len <= data.len());
     let expected_trailing = (d.len < data.len()).then(|| (data.len() - d.len, d.len));
     assert_eq!(trailing(&d.warnings), expected_trailing);
+    let json = serde_json::to_string(&d.message).expect("a decoded event serialises");
+    check_warnings(&d.warnings, d.len, &json);
     let plain = acsp::decode(data).expect("decode agrees with decode_datagram");
     assert_eq!(encode_event(&plain), encode_event(&d.message));
 

@@ -5,7 +5,9 @@
 //! - the decoded iteration yields a prefix of the raw one, frame for frame, and the checked
 //!   (default) read yields a prefix of the salvaging one;
 //! - the rebuilt index describes contiguous members inside the input, with as many frames as
-//!   the checked read yields from them.
+//!   the checked read yields from them;
+//! - reading on after damage (resync) yields the checked read's frames first, reports each
+//!   damaged stretch once, in file order, inside the input, and resumes past where it starts.
 //!
 //! The first byte picks how the rest is used: as the file itself, or (so that the fuzzer reaches
 //! the frame parser without having to find gzip checksums) as the inflated content of gzip
@@ -64,6 +66,7 @@ fn check(file: &[u8], content: Option<&[u8]>) {
     let streamed = raw(file, options(false, 64), len);
     let n = checked.0.len().min(streamed.0.len());
     assert_eq!(&streamed.0[..n], &checked.0[..n]);
+    resync(file, len, &checked.0);
 
     if let Some(content) = content {
         // Whole members of known content: the frames are its records (as prost's varint
@@ -143,5 +146,37 @@ fn damage_within<R: std::io::Read>(reader: &RecordReader<R>, len: u64) {
     if let Some(d) = reader.damage() {
         assert!(reader.complete_end() <= d.offset, "{d:?}");
         assert!(d.offset <= d.detected_at && d.detected_at <= len, "{d:?}, {len} bytes");
+    }
+}
+
+/// Reads on after damage and checks what it reports.
+fn resync(file: &[u8], len: u64, checked: &[prost::bytes::Bytes]) {
+    let options = ReadOptions { resync: true, ..ReadOptions::default() };
+    let mut reader = RecordReader::from_reader(file, "<fuzz>", options);
+    let mut frames = Vec::new();
+    let mut errors = 0;
+    for frame in reader.raw_frames() {
+        match frame {
+            Ok(f) => frames.push(f),
+            Err(e) => {
+                assert!(e.is_damage(), "{e}");
+                errors += 1;
+            }
+        }
+    }
+    assert!(frames.len() >= checked.len());
+    assert_eq!(&frames[..checked.len()], checked, "the frames before the first damage are the same");
+    let damages = reader.damages();
+    assert_eq!(errors, damages.len(), "each damage is reported once");
+    let mut after = 0;
+    for (i, d) in damages.iter().enumerate() {
+        assert!(after <= d.offset && d.offset <= d.detected_at && d.detected_at <= len, "{d:?}");
+        match d.resumed_at {
+            Some(at) => {
+                assert!(at >= d.offset && at < len, "{d:?}");
+                after = at;
+            }
+            None => assert_eq!(i, damages.len() - 1, "only the last damage runs to the end"),
+        }
     }
 }

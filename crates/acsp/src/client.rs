@@ -4,10 +4,18 @@
 //! burst must not overflow the kernel buffer while the application is busy), decodes each
 //! datagram as one message, and queues the events. Datagrams from any address other than the
 //! configured server are counted and dropped: the protocol has no authentication.
+//!
+//! No loss is silent. An event is lost in one of two places, and each has its counter in
+//! [`Stats`]: the queue to the application, when the application does not keep up
+//! ([`Stats::queue_overflow`]), and the kernel's receive buffer, when the receive task itself
+//! does not keep up ([`Stats::kernel_drops`], read from the kernel's own per-socket counter on
+//! Linux). So, once the socket is drained, the events the application read, plus those two, make
+//! up every valid event datagram the server sent.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use thiserror::Error;
 use tokio::net::UdpSocket;
@@ -22,6 +30,10 @@ use crate::types::SessionType;
 /// Largest datagram we accept; larger than any ACSP message (a LAP_COMPLETED for 255 cars is
 /// 2052 bytes, a session info with four 255-character strings about 2 KiB).
 const MAX_DATAGRAM: usize = 64 * 1024;
+
+/// How often, at most, the receive task reads the kernel's drop counter. Once a second is cheap
+/// (one small read of `/proc`) and soon enough for a warning a person reads.
+const KERNEL_DROPS_EVERY: Duration = Duration::from_secs(1);
 
 /// Where to listen and whom to talk to. The defaults match the conventional `server_cfg.ini`:
 /// `UDP_PLUGIN_ADDRESS=127.0.0.1:12000` (we listen there) and `UDP_PLUGIN_LOCAL_PORT=11000`
@@ -134,6 +146,12 @@ pub struct Stats {
     pub rejected_source: AtomicU64,
     /// Events dropped because the application did not keep up with the queue.
     pub queue_overflow: AtomicU64,
+    /// Datagrams the kernel dropped because the socket's receive buffer was full (the receive
+    /// task did not keep up with a burst). Read from the kernel's per-socket counter (Linux:
+    /// the `drops` column of `/proc/net/udp`) by the receive task at most once a second while
+    /// datagrams come, and at every [`Client::stats`], which is exact; it stays 0 where the OS keeps no such counter (see
+    /// [`Client::kernel_drops_counted`]).
+    pub kernel_drops: AtomicU64,
     /// Kernel receive buffer actually granted, bytes.
     pub recv_buffer: AtomicU64,
     /// Events per type, indexed like [`EVENT_NAMES`].
@@ -152,6 +170,7 @@ impl Stats {
             warnings: g(&self.warnings),
             rejected_source: g(&self.rejected_source),
             queue_overflow: g(&self.queue_overflow),
+            kernel_drops: g(&self.kernel_drops),
             recv_buffer: g(&self.recv_buffer),
             per_type: EVENT_NAMES.iter().zip(&self.per_type).map(|(n, c)| (*n, g(c))).collect(),
         }
@@ -175,6 +194,8 @@ pub struct StatsSnapshot {
     pub rejected_source: u64,
     /// See [`Stats::queue_overflow`].
     pub queue_overflow: u64,
+    /// See [`Stats::kernel_drops`].
+    pub kernel_drops: u64,
     /// See [`Stats::recv_buffer`].
     pub recv_buffer: u64,
     /// Events per type name.
@@ -194,6 +215,7 @@ pub struct Client {
     local: SocketAddr,
     events: mpsc::Receiver<Event>,
     stats: Arc<Stats>,
+    kernel_drops: Arc<KernelDrops>,
     subscribers: Vec<(SubscriberId, Box<dyn Subscriber>)>,
     next_subscriber: u64,
     realtime_interval_ms: Option<u16>,
@@ -233,15 +255,28 @@ impl Client {
                 "kernel capped the receive buffer (raise net.core.rmem_max for bigger bursts)"
             );
         }
+        let kernel_drops = Arc::new(KernelDrops::of(&socket, local));
+        if !kernel_drops.counted() {
+            tracing::debug!(
+                "the kernel's drop counter of the socket cannot be read: kernel drops are not counted"
+            );
+        }
         let socket = Arc::new(socket);
         let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let task = tokio::spawn(receive_loop(socket.clone(), config.accept_from, tx, stats.clone()));
+        let task = tokio::spawn(receive_loop(
+            socket.clone(),
+            config.accept_from,
+            tx,
+            stats.clone(),
+            kernel_drops.clone(),
+        ));
         let client = Client {
             socket,
             server: config.server,
             local,
             events: rx,
             stats,
+            kernel_drops,
             subscribers: Vec::new(),
             next_subscriber: 0,
             realtime_interval_ms: config.realtime_interval_ms,
@@ -266,9 +301,18 @@ impl Client {
         self.server
     }
 
-    /// The live counters.
+    /// The live counters. [`Stats::kernel_drops`] is read from the kernel first, so it is
+    /// current.
     pub fn stats(&self) -> &Stats {
+        self.kernel_drops.refresh(&self.stats);
         &self.stats
+    }
+
+    /// Whether [`Stats::kernel_drops`] is counted: the OS keeps a drop counter per socket and it
+    /// can be read (Linux with `/proc` mounted). Where it is not, a burst that overflows the
+    /// kernel's receive buffer loses datagrams that no counter shows.
+    pub fn kernel_drops_counted(&self) -> bool {
+        self.kernel_drops.counted()
     }
 
     /// Registers a subscriber; its `on_*` methods are called for every event returned by
@@ -409,10 +453,25 @@ async fn receive_loop(
     accept_from: Option<SourceFilter>,
     tx: mpsc::Sender<Event>,
     stats: Arc<Stats>,
+    kernel_drops: Arc<KernelDrops>,
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    // The kernel's drop counter is read on the way, at most once a second, when a datagram
+    // comes: drops happen only while datagrams come faster than this loop takes them, so there
+    // is always a next one soon after, and an idle socket costs nothing. (A tokio timer would
+    // also read it when idle, but it would make the client panic on a runtime without timers.)
+    // `Client::stats` reads it too, so the totals it gives are always current.
+    let mut next_refresh = Instant::now() + KERNEL_DROPS_EVERY;
     loop {
-        let (n, from) = match socket.recv_from(&mut buf).await {
+        let received = socket.recv_from(&mut buf).await;
+        if kernel_drops.counted() {
+            let now = Instant::now();
+            if now >= next_refresh {
+                kernel_drops.refresh(&stats);
+                next_refresh = now + KERNEL_DROPS_EVERY;
+            }
+        }
+        let (n, from) = match received {
             Ok(r) => r,
             // ICMP port-unreachable from an earlier send surfaces here on some platforms;
             // it says nothing about incoming data, so keep going.
@@ -452,5 +511,99 @@ async fn receive_loop(
                 tracing::warn!(%from, len = n, error = %e, "malformed ACSP datagram skipped");
             }
         }
+    }
+}
+
+/// The kernel's count of datagrams it dropped for our socket, and what of it is already in
+/// [`Stats::kernel_drops`].
+#[derive(Debug)]
+struct KernelDrops {
+    /// Where to read the count; `None` where it cannot be read.
+    counter: Option<DropCounter>,
+    /// The kernel's raw count at the last refresh. The kernel keeps a 32-bit counter that
+    /// wraps; the stats add up the differences, so they do not.
+    last: Mutex<u32>,
+}
+
+impl KernelDrops {
+    fn of(socket: &UdpSocket, local: SocketAddr) -> Self {
+        KernelDrops { counter: DropCounter::of(socket, local), last: Mutex::new(0) }
+    }
+
+    fn counted(&self) -> bool {
+        self.counter.is_some()
+    }
+
+    /// Reads the kernel's count and adds what is new to `stats`, with a warning when it grew.
+    fn refresh(&self, stats: &Stats) {
+        let Some(now) = self.counter.as_ref().and_then(DropCounter::read) else { return };
+        // A poisoned lock only means another refresh panicked; the number in it is still good.
+        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let new = now.wrapping_sub(*last);
+        *last = now;
+        drop(last);
+        if new > 0 {
+            let total = stats.kernel_drops.fetch_add(u64::from(new), Ordering::Relaxed) + u64::from(new);
+            tracing::warn!(
+                dropped = new,
+                total,
+                recv_buffer = stats.recv_buffer.load(Ordering::Relaxed),
+                "the kernel dropped ACSP datagrams: the socket's receive buffer overflowed \
+                 (raise net.core.rmem_max for bigger bursts)"
+            );
+        }
+    }
+}
+
+/// A socket's line in `/proc/net/udp` (or `udp6`), found by the socket's inode.
+#[derive(Debug)]
+struct DropCounter {
+    #[cfg(target_os = "linux")]
+    inode: u64,
+    #[cfg(target_os = "linux")]
+    table: &'static str,
+}
+
+#[cfg(target_os = "linux")]
+impl DropCounter {
+    /// The inode of the socket comes from its `/proc/self/fd` entry: a `stat` through that link
+    /// describes the socket itself. The table is the one of the socket's address family.
+    fn of(socket: &UdpSocket, local: SocketAddr) -> Option<Self> {
+        use std::os::fd::AsRawFd as _;
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::metadata(format!("/proc/self/fd/{}", socket.as_raw_fd())).ok()?;
+        let table = if local.is_ipv4() { "/proc/net/udp" } else { "/proc/net/udp6" };
+        let counter = DropCounter { inode: meta.ino(), table };
+        // Only a counter that can be read now is one: otherwise say at once that there is none.
+        counter.read().map(|_| counter)
+    }
+
+    /// The `drops` column of the socket's line: the datagrams the kernel threw away for it
+    /// (receive buffer full, or out of memory).
+    fn read(&self) -> Option<u32> {
+        use std::io::BufRead as _;
+        let file = std::fs::File::open(self.table).ok()?;
+        // Line by line, stopping at ours: a busy host can have thousands of sockets.
+        for line in std::io::BufReader::new(file).lines().skip(1) {
+            let line = line.ok()?;
+            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+            let mut fields = line.split_ascii_whitespace();
+            if fields.nth(9).and_then(|f| f.parse::<u64>().ok()) == Some(self.inode) {
+                // The kernel prints the counter as an unsigned 32-bit number.
+                return fields.nth(2).and_then(|f| f.parse().ok());
+            }
+        }
+        None
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl DropCounter {
+    fn of(_: &UdpSocket, _: SocketAddr) -> Option<Self> {
+        None
+    }
+
+    fn read(&self) -> Option<u32> {
+        None
     }
 }

@@ -71,3 +71,87 @@ pub enum EncodeError {
         len: usize,
     },
 }
+
+/// Why no UDP datagram could be read from a captured packet. Offsets count from the start of the
+/// packet's captured bytes, so a hex dump of the packet shows the spot.
+#[cfg(feature = "capture")]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// A header, or the part of it that must be read, runs past the end of the packet.
+    #[error("the {what} at byte {offset} needs {needed} bytes, but only {available} remain")]
+    Truncated {
+        /// The header, e.g. `UDP header`.
+        what: &'static str,
+        /// Where it starts.
+        offset: usize,
+        /// Bytes it needs.
+        needed: usize,
+        /// Bytes left from `offset` to the end of the packet (or of the enclosing header's
+        /// length).
+        available: usize,
+    },
+    /// A length field says less than its own header (or the header before it) takes.
+    #[error("{field} at byte {offset} is {value}, less than {min} ({min_is})")]
+    LengthTooSmall {
+        /// The field, e.g. `UDP length`.
+        field: &'static str,
+        /// Where the field is.
+        offset: usize,
+        /// Its value, in bytes.
+        value: usize,
+        /// The least it may be.
+        min: usize,
+        /// What that least value is, e.g. `the UDP header`.
+        min_is: &'static str,
+    },
+    /// A length field says more bytes than the packet holds (a capture cut short by its snap
+    /// length, or a corrupt header).
+    #[error("{field} at byte {offset} is {value}, but the packet holds only {available} bytes from there")]
+    LengthBeyondPacket {
+        /// The field, e.g. `IPv4 total length`.
+        field: &'static str,
+        /// Where the field is.
+        offset: usize,
+        /// Its value, in bytes.
+        value: usize,
+        /// Bytes there are from where the length counts.
+        available: usize,
+    },
+    /// The IP version nibble is not 4 or 6, or not the one the link layer announced.
+    #[error(
+        "the IP header at byte {offset} is version {found}, {}",
+        match expected {
+            Some(v) => format!("but its link says version {v}"),
+            None => "neither 4 nor 6".to_owned(),
+        }
+    )]
+    IpVersion {
+        /// Where the IP header starts.
+        offset: usize,
+        /// The version found.
+        found: u8,
+        /// The version the link layer's type field announced, if it announced one.
+        expected: Option<u8>,
+    },
+    /// An IPv6 payload length of 0: a jumbogram, which no plugin datagram is.
+    #[error("IPv6 payload length at byte {offset} is 0 (a jumbogram), which is not read")]
+    Jumbogram {
+        /// Where the field is.
+        offset: usize,
+    },
+}
+
+#[cfg(feature = "capture")]
+impl CaptureError {
+    /// The byte of the packet the error is about.
+    pub fn offset(&self) -> usize {
+        match *self {
+            CaptureError::Truncated { offset, .. }
+            | CaptureError::LengthTooSmall { offset, .. }
+            | CaptureError::LengthBeyondPacket { offset, .. }
+            | CaptureError::IpVersion { offset, .. }
+            | CaptureError::Jumbogram { offset } => offset,
+        }
+    }
+}

@@ -16,6 +16,9 @@
 //! signed, leaderboard entries of 7 or 8 bytes are told apart by length, AssettoServer's wide
 //! weather string is recognised, and trailing bytes are a [`Warning`], not an error.
 //!
+//! With the `capture` feature, [`capture::udp_datagram`] finds the UDP payload in a packet of a
+//! pcap or pcapng capture (link, IP and UDP headers, every length checked), still without I/O.
+//!
 //! With the default `client` feature, [`client::Client`] puts the codec on a tokio UDP socket,
 //! with acudpclient's two styles: polling ([`client::Client::next_event`],
 //! [`client::Client::try_next_event`]) and [`Subscriber`]s.
@@ -49,6 +52,8 @@ mod subscriber;
 mod types;
 mod wire;
 
+#[cfg(feature = "capture")]
+pub mod capture;
 #[cfg(feature = "client")]
 pub mod client;
 

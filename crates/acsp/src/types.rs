@@ -406,6 +406,17 @@ pub enum Warning {
     },
     /// GET_SESSION_INFO without its i16 index (as Assetto Server Manager sends it); read as -1.
     MissingSessionIndex,
+    /// A string held units that are no character: in a wide string a code point above
+    /// U+10FFFF or a surrogate half without its partner, in a narrow one bytes that are not
+    /// UTF-8. Each was decoded as U+FFFD and the rest of the text kept.
+    InvalidText {
+        /// The string field.
+        field: &'static str,
+        /// Offset of the first bad unit (of the first bad byte in a narrow string).
+        offset: usize,
+        /// How many U+FFFD replace bad units in the decoded text.
+        replaced: usize,
+    },
 }
 
 impl std::fmt::Display for Warning {
@@ -422,6 +433,10 @@ impl std::fmt::Display for Warning {
             Warning::MissingSessionIndex => {
                 write!(f, "get_session_info without a session index; read as -1 (current)")
             }
+            Warning::InvalidText { field, offset, replaced } => write!(
+                f,
+                "field `{field}` holds invalid text from offset {offset}: {replaced} replaced by U+FFFD"
+            ),
         }
     }
 }

@@ -117,8 +117,26 @@ impl<'a> Reader<'a> {
     /// invalid sequences (the stock server sends ASCII, AssettoServer UTF-8).
     pub(crate) fn str8(&mut self, field: &'static str) -> Result<String, DecodeError> {
         let len = self.u8(field)? as usize;
+        let start = self.base + self.pos;
         let bytes = self.take(len, field)?;
-        Ok(String::from_utf8_lossy(bytes).into_owned())
+        // What `String::from_utf8_lossy` does (one U+FFFD per bad sequence), but counting the
+        // replacements and noting where the first one was.
+        let mut text = String::with_capacity(len);
+        let (mut at, mut first_bad, mut replaced) = (0, None, 0);
+        for chunk in bytes.utf8_chunks() {
+            text.push_str(chunk.valid());
+            at += chunk.valid().len();
+            if !chunk.invalid().is_empty() {
+                first_bad.get_or_insert(at);
+                text.push(char::REPLACEMENT_CHARACTER);
+                replaced += 1;
+                at += chunk.invalid().len();
+            }
+        }
+        if let Some(bad) = first_bad {
+            self.warnings.push(Warning::InvalidText { field, offset: start + bad, replaced });
+        }
+        Ok(text)
     }
 
     /// Wide string: a length byte counting 4-byte units, then UTF-32LE without BOM.
@@ -148,6 +166,9 @@ pub(crate) fn decode_utf32le(
         warnings.push(Warning::ByteOrderMark { field, offset });
         while units.next_if_eq(&0xFEFF).is_some() {}
     }
+    // Units consumed so far, for the offset of the first bad one.
+    let mut index = bytes.len() / 4 - units.len();
+    let (mut first_bad, mut replaced) = (None, 0);
     while let Some(u) = units.next() {
         let c = match u {
             0xD800..=0xDBFF => match units.peek() {
@@ -159,7 +180,16 @@ pub(crate) fn decode_utf32le(
             },
             _ => char::from_u32(u),
         };
-        out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+        out.push(c.unwrap_or_else(|| {
+            first_bad.get_or_insert(index);
+            replaced += 1;
+            char::REPLACEMENT_CHARACTER
+        }));
+        index = bytes.len() / 4 - units.len();
+    }
+    if let Some(bad) = first_bad {
+        // `offset` is the length byte's; the units start after it.
+        warnings.push(Warning::InvalidText { field, offset: offset + 1 + 4 * bad, replaced });
     }
     out
 }

@@ -56,6 +56,13 @@ pub struct ServerConfig {
     pub backoff_seed: u64,
     /// Longest wait for a TCP (and TLS) connection.
     pub connect_timeout: Duration,
+    /// HTTP/2 pings this often, also while idle, so that a half-dead connection (a server
+    /// whose host vanished, a network that drops everything) is noticed within
+    /// `keepalive_interval + keepalive_timeout`, not when the kernel's TCP timeout gives up
+    /// minutes later.
+    pub keepalive_interval: Duration,
+    /// How long a ping may go unanswered before the connection is given up.
+    pub keepalive_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -68,6 +75,8 @@ impl ServerConfig {
             backoff: BackoffConfig::default(),
             backoff_seed: seed_from_time(),
             connect_timeout: Duration::from_secs(5),
+            keepalive_interval: Duration::from_secs(5),
+            keepalive_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -104,10 +113,8 @@ impl Client {
             .map_err(|e| BridgeError::config("--server", format!("`{}`: {e}", config.url)))?
             .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true)
-            // A half-dead connection (a server whose host vanished) is noticed within seconds,
-            // not when the kernel's TCP timeout gives up minutes later.
-            .http2_keep_alive_interval(Duration::from_secs(5))
-            .keep_alive_timeout(Duration::from_secs(10))
+            .http2_keep_alive_interval(config.keepalive_interval)
+            .keep_alive_timeout(config.keepalive_timeout)
             .keep_alive_while_idle(true)
             .initial_stream_window_size(Some(4 << 20))
             .initial_connection_window_size(Some(8 << 20));
@@ -347,7 +354,10 @@ async fn catch_up(shared: &Arc<Shared>, tx: &mpsc::Sender<Bytes>, pass: &CatchUp
 
 /// Reads the members of `pass` (on a blocking thread) into `out`, in batches.
 fn read_pass(pass: &CatchUp, out: &mpsc::Sender<Vec<ReadFrame>>) {
-    let options = ReadOptions { start: pass.start, end: Some(pass.end), ..ReadOptions::default() };
+    // Damage is skipped, not a reason to stop: frames after it are sent (the spool tells
+    // whether the frames lost in it leave a session with a gap).
+    let options =
+        ReadOptions { start: pass.start, end: Some(pass.end), resync: true, ..ReadOptions::default() };
     let mut reader = match RecordReader::open_with(&pass.path, options) {
         Ok(r) => r,
         Err(e) => {
@@ -359,8 +369,12 @@ fn read_pass(pass: &CatchUp, out: &mpsc::Sender<Vec<ReadFrame>>) {
     while let Some(raw) = reader.next_raw() {
         let raw = match raw {
             Ok(raw) => raw,
+            Err(e) if e.is_damage() => {
+                tracing::error!(error = %e, "the recording is damaged; the frames in the damaged part cannot be re-sent");
+                continue;
+            }
             Err(e) => {
-                tracing::error!(error = %e, "the recording is damaged; frames past the damage cannot be re-sent");
+                tracing::error!(error = %e, "cannot read the recording back");
                 break;
             }
         };

@@ -248,13 +248,7 @@ impl Bridge {
         let spool_config = SpoolConfig { window_frames: config.window_frames, keep_window: client.is_some() };
         let (spool, repair) = Spool::open(&config.record, config.record_options.clone(), spool_config)?;
         if let Some(r) = &repair {
-            tracing::warn!(
-                path = %config.record.display(),
-                offset = r.damage.offset,
-                dropped_bytes = r.dropped_bytes,
-                dropped_frames = r.dropped_frames,
-                "the recording had a damaged tail (a crash?); it was cut back to its last complete member"
-            );
+            tracing::warn!(path = %config.record.display(), repair = %r, "the recording was damaged (nothing intact was removed)");
         }
         let shared = Arc::new(Shared {
             spool: Mutex::new(spool),

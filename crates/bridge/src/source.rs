@@ -126,7 +126,9 @@ impl Input {
                         ),
                     ));
                 }
-                Ok(Input::Replay(Box::new(record::RecordReader::open(path)?), *speed))
+                // A damaged stretch is skipped (and reported), and the replay goes on after it.
+                let options = record::ReadOptions { resync: true, ..Default::default() };
+                Ok(Input::Replay(Box::new(record::RecordReader::open_with(path, options)?), *speed))
             }
         }
     }
@@ -560,9 +562,14 @@ fn run_replay(mut reader: record::RecordReader, speed: Speed, ctx: &mut Sampling
         let Some(raw) = reader.next_raw() else { break };
         let raw = match raw {
             Ok(raw) => raw,
+            Err(e) if e.is_damage() => {
+                Metrics::add(&ctx.metrics().source_errors, 1);
+                tracing::error!(error = %e, "the replayed recording is damaged; skipping the damaged part");
+                continue;
+            }
             Err(e) => {
                 Metrics::add(&ctx.metrics().source_errors, 1);
-                tracing::error!(error = %e, "the replayed recording is damaged; stopping at the damage");
+                tracing::error!(error = %e, "cannot read the replayed recording; stopping");
                 break;
             }
         };

@@ -1,4 +1,9 @@
 //! `pitwall`: Assetto Corsa telemetry and live timing. Thin glue: one module per subcommand.
+//!
+//! Exit status: 0 when the command did its job; 1 when it failed at work (an input with nothing
+//! to decode in it, a file that cannot be read, a socket that fails); 2 for a usage error, a
+//! command line that cannot work (clap's own errors, and [`cmd::UsageError`] found later); 3 for
+//! `convert --strict` when the output was written from a damaged input.
 
 use std::process::ExitCode;
 
@@ -59,8 +64,14 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pitwall: error: {e:#}");
-            ExitCode::FAILURE
+            // A path or a name in the message may hold control characters: escaped, so that
+            // an error cannot drive the terminal.
+            eprintln!("pitwall: error: {}", cmd::text::escape_controls(&format!("{e:#}")));
+            if e.chain().any(|cause| cause.is::<cmd::UsageError>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

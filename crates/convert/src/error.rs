@@ -93,6 +93,37 @@ pub enum ConvertError {
         /// What the recording reader found.
         kind: record::DamageKind,
     },
+    /// A recording in which no frame at all could be read.
+    #[error(
+        "{path}: nothing readable: damaged at byte {offset} ({kind}){}",
+        if *.damages > 1 { format!(" and in {} more places", .damages - 1) } else { String::new() }
+    )]
+    NothingReadable {
+        /// The file.
+        path: PathBuf,
+        /// Where the first damage starts.
+        offset: u64,
+        /// What it is.
+        kind: record::DamageKind,
+        /// Damaged stretches found.
+        damages: usize,
+    },
+    /// An output is an input file, or a link to it.
+    #[error("{output} is the input {input} (or a link to it): refusing to write over the input")]
+    OutputIsInput {
+        /// The output asked for.
+        output: PathBuf,
+        /// The input file it is.
+        input: PathBuf,
+    },
+    /// An output lies inside the input dataset folder.
+    #[error("{output} lies inside the input dataset folder {input}: write it elsewhere")]
+    OutputInsideInput {
+        /// The output asked for.
+        output: PathBuf,
+        /// The dataset folder.
+        input: PathBuf,
+    },
     /// A folder given as input holds no Parquet file.
     #[error("{0}: no .parquet file in this folder (expected a dataset: session=…/car=…/part-N.parquet)")]
     EmptyDataset(PathBuf),

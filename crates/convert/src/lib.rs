@@ -9,8 +9,8 @@
 //!   sink) with the derived columns `lap`, `lap_time_ms`, `lap_distance_m`, `session_time_s`
 //!   from [`analysis::LapTracker`] ([`table::Variant::FramesWithDerived`]). The key-value
 //!   metadata has every session of the file ([`KV_SESSIONS`]; with one session also the sink's
-//!   `pitwall.session_id` and `pitwall.session`) and, for a damaged input, where it stopped
-//!   ([`KV_DAMAGE`]).
+//!   `pitwall.session_id` and `pitwall.session`) and, for a damaged input, the damaged
+//!   stretches that were skipped ([`KV_DAMAGE`]).
 //! - **CSV**: the same columns, see [`csv`] for the header and quoting.
 //! - **MoTeC i2**: `OUT.ld` + `OUT.ldx` through [`analysis::MotecExporter`]; an input with
 //!   several sessions gives one log per session, `OUT-1.ld`, `OUT-2.ld`, … (MoTeC logs hold one
@@ -21,12 +21,16 @@
 //! into frames by [`rows::RowReader`], driven by [`table::FIELDS`] so it cannot drift from the
 //! writer.
 //!
-//! **Damaged recordings.** A recording cut by a crash (or with corrupt bytes) converts up to the
-//! damage: every frame of the complete members before it is written, the output is a complete,
-//! valid file, and [`ConvertReport::damage`] names the damaged member's byte offset. That is
-//! success, not failure, because a torn tail is the normal result of a crash and the frames
-//! before it are exactly what the bridge made durable; the CLI warns on stderr, and says
-//! `--strict` makes it an error.
+//! **Damaged recordings.** A recording cut by a crash, or with corrupt bytes anywhere, converts
+//! every frame of every good member: a damaged stretch is skipped, and reading goes on at the
+//! next good member ([`record::ReadOptions::resync`]). The output is a complete, valid file,
+//! and [`ConvertReport::damages`] names each damaged stretch's byte offsets. That is success,
+//! not failure, because a torn tail is the normal result of a crash and bit rot must not cost
+//! the laps around it; the CLI warns on stderr, and `--strict` makes it an error. A file in
+//! which nothing at all is readable is an error ([`ConvertError::NothingReadable`]).
+//!
+//! **Never over the input.** An output that is the input (the same file, or a link to it), or
+//! lies inside an input dataset folder, is refused before anything is opened for writing.
 //!
 //! ```
 //! use convert::{ConvertOptions, Format, convert};
@@ -50,7 +54,7 @@
 //! let output = dir.path().join("run.parquet");
 //! let report = convert(&input, &output, &ConvertOptions::default(), &mut |_| {})?;
 //! assert_eq!((report.rows, report.format), (1000, Format::Parquet));
-//! assert!(report.damage.is_none());
+//! assert!(report.damages.is_empty());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -65,11 +69,11 @@ use std::path::{Path, PathBuf};
 
 use analysis::{ExportOptions, LapTracker};
 use proto::telemetry::v1::TelemetryFrame;
-use record::Damage;
 use table::WriteOptions;
 
 pub use analysis::{Invalid, Lap};
 pub use error::ConvertError;
+pub use record::Damage;
 pub use source::{InputKind, KV_DAMAGE, KV_SESSIONS, dataset_files};
 pub use table::session_id_text;
 
@@ -167,8 +171,8 @@ pub struct ConvertReport {
     pub rows: u64,
     /// Files written, in order.
     pub outputs: Vec<PathBuf>,
-    /// The damage that ended a recording early (rows stop there).
-    pub damage: Option<Damage>,
+    /// The damaged stretches of a recording, each skipped (rows resume after them).
+    pub damages: Vec<Damage>,
     /// Other things worth telling (columns a Parquet input lacked, MoTeC channels left at 0).
     pub warnings: Vec<String>,
 }
@@ -186,11 +190,13 @@ pub fn convert(
         None => Format::from_path(output).ok_or_else(|| ConvertError::UnknownFormat(output.to_owned()))?,
     };
     let kind = InputKind::detect(input)?;
+    let inputs = Inputs::new(input, kind)?;
+    inputs.check(output)?;
     let source = Source::open(input, kind)?;
     let mut out: Box<dyn Output> = match format {
         Format::Parquet => Box::new(ParquetOut::create(output, &options.write)?),
         Format::Csv => Box::new(CsvOut::create(output, &options.write)?),
-        Format::Motec => Box::new(MotecOut::create(output, options.motec.clone())?),
+        Format::Motec => Box::new(MotecOut::create(output, options.motec.clone(), inputs)?),
     };
     let total = source.total();
     let unit = if kind == InputKind::Recording { ProgressUnit::Bytes } else { ProgressUnit::Rows };
@@ -199,7 +205,7 @@ pub fn convert(
         |done, frames| progress(Progress { done, total, unit, frames }),
         |frames| out.write(frames),
     );
-    let ended = match result.and_then(|ended| not_a_recording(input, ended)) {
+    let ended = match result.and_then(|ended| nothing_readable(input, ended)) {
         Ok(ended) => ended,
         Err(e) => {
             remove_all(&out.paths());
@@ -212,26 +218,81 @@ pub fn convert(
     }
     let paths = out.paths();
     let (outputs, mut warnings) = out.finish(&ended).inspect_err(|_| remove_all(&paths))?;
-    let Ended { frames, damage, warnings: input_warnings } = ended;
+    let Ended { frames, damages, warnings: input_warnings } = ended;
     warnings.splice(0..0, input_warnings);
-    Ok(ConvertReport { input: kind, format, rows: frames, outputs, damage, warnings })
+    Ok(ConvertReport { input: kind, format, rows: frames, outputs, damages, warnings })
 }
 
-/// A file whose very first bytes are not a gzip member is not a recording at all, rather than a
-/// recording damaged at byte 0 (a torn first member still reads as an empty recording).
-fn not_a_recording(input: &Path, ended: Ended) -> Result<Ended, ConvertError> {
-    match &ended.damage {
-        Some(d)
-            if ended.frames == 0
-                && d.offset == 0
-                && matches!(
-                    d.kind,
-                    record::DamageKind::NotGzip { .. } | record::DamageKind::BadHeader(_)
-                ) =>
-        {
-            Err(ConvertError::NotARecording { path: input.to_owned(), kind: d.kind.clone() })
+/// A damaged input in which no frame at all could be read is an error, not an empty output: a
+/// file whose very first bytes are not a gzip member is not a recording at all, and any other
+/// is a recording with nothing readable left.
+fn nothing_readable(input: &Path, ended: Ended) -> Result<Ended, ConvertError> {
+    match ended.damages.first() {
+        Some(d) if ended.frames == 0 => {
+            if d.offset == 0
+                && matches!(d.kind, record::DamageKind::NotGzip { .. } | record::DamageKind::BadHeader(_))
+                && d.resumed_at.is_none()
+            {
+                Err(ConvertError::NotARecording { path: input.to_owned(), kind: d.kind.clone() })
+            } else {
+                Err(ConvertError::NothingReadable {
+                    path: input.to_owned(),
+                    offset: d.offset,
+                    kind: d.kind.clone(),
+                    damages: ended.damages.len(),
+                })
+            }
         }
         _ => Ok(ended),
+    }
+}
+
+/// The files a conversion reads, so that no output is ever opened over one of them.
+#[derive(Debug, Clone)]
+pub(crate) struct Inputs {
+    files: Vec<PathBuf>,
+    /// A dataset folder (canonical): no output may be written inside it, where the dataset's
+    /// own listing would find it.
+    dir: Option<PathBuf>,
+}
+
+impl Inputs {
+    fn new(input: &Path, kind: InputKind) -> Result<Inputs, ConvertError> {
+        Ok(match kind {
+            InputKind::ParquetDataset => Inputs {
+                files: dataset_files(input)?,
+                dir: Some(std::fs::canonicalize(input).map_err(ConvertError::io(input, "resolve"))?),
+            },
+            _ => Inputs { files: vec![input.to_owned()], dir: None },
+        })
+    }
+
+    /// Refuses `output` if it is an input file (the same file, or a link to it) or lies inside
+    /// an input folder.
+    pub(crate) fn check(&self, output: &Path) -> Result<(), ConvertError> {
+        if std::fs::metadata(output).is_ok() {
+            for input in &self.files {
+                if same_file::is_same_file(input, output).unwrap_or(false) {
+                    return Err(ConvertError::OutputIsInput {
+                        output: output.to_owned(),
+                        input: input.clone(),
+                    });
+                }
+            }
+        }
+        if let Some(dir) = &self.dir {
+            let parent = match output.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if std::fs::canonicalize(parent).is_ok_and(|p| p.starts_with(dir)) {
+                return Err(ConvertError::OutputInsideInput {
+                    output: output.to_owned(),
+                    input: dir.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -243,8 +304,8 @@ fn remove_all(paths: &[PathBuf]) {
 }
 
 /// Streams every frame of `input` (a recording, a Parquet file or dataset) in batches to
-/// `each`, on the same two-thread pipeline as [`convert`]. Returns the frame count, the damage
-/// that ended a recording early, and warnings.
+/// `each`, on the same two-thread pipeline as [`convert`]. Returns the frame count, the damaged
+/// stretches of a recording (skipped), and warnings.
 pub fn for_each_frames(
     input: &Path,
     progress: &mut dyn FnMut(Progress),
@@ -256,8 +317,8 @@ pub fn for_each_frames(
     let unit = if kind == InputKind::Recording { ProgressUnit::Bytes } else { ProgressUnit::Rows };
     let ended =
         pipeline::run(source, |done, frames| progress(Progress { done, total, unit, frames }), &mut each)
-            .and_then(|ended| not_a_recording(input, ended))?;
-    Ok(InputSummary { input: kind, frames: ended.frames, damage: ended.damage, warnings: ended.warnings })
+            .and_then(|ended| nothing_readable(input, ended))?;
+    Ok(InputSummary { input: kind, frames: ended.frames, damages: ended.damages, warnings: ended.warnings })
 }
 
 /// What reading an input found.
@@ -267,8 +328,8 @@ pub struct InputSummary {
     pub input: InputKind,
     /// Frames read.
     pub frames: u64,
-    /// The damage that ended a recording early.
-    pub damage: Option<Damage>,
+    /// The damaged stretches of a recording, each skipped.
+    pub damages: Vec<Damage>,
     /// Other things worth telling.
     pub warnings: Vec<String>,
 }

@@ -16,6 +16,7 @@ use proto::telemetry::v1::{SessionMetadata, TelemetryFrame};
 use serde_json::{Value, json};
 use table::{FrameBuilder, Variant, WriteOptions};
 
+use crate::Inputs;
 use crate::error::ConvertError;
 use crate::pipeline::Ended;
 use crate::source::{KV_DAMAGE, KV_SESSIONS};
@@ -230,10 +231,16 @@ impl Output for ParquetOut {
             }
         }
         meta.push(kv(KV_SESSIONS, self.sessions.json().to_string()));
-        if let Some(d) = &ended.damage {
-            let note =
-                json!({ "offset": d.offset, "detected_at": d.detected_at, "kind": d.kind.to_string() });
-            meta.push(kv(KV_DAMAGE, note.to_string()));
+        if !ended.damages.is_empty() {
+            let notes: Vec<_> = ended
+                .damages
+                .iter()
+                .map(|d| {
+                    json!({ "offset": d.offset, "detected_at": d.detected_at, "kind": d.kind.to_string(),
+                        "resumed_at": d.resumed_at })
+                })
+                .collect();
+            meta.push(kv(KV_DAMAGE, Value::Array(notes).to_string()));
         }
         self.send(Encode::Finish(meta))?;
         self.join()?;
@@ -310,6 +317,8 @@ impl Output for CsvOut {
 /// session starts, so a one-session input keeps the name asked for).
 pub(crate) struct MotecOut {
     path: PathBuf,
+    /// Checked before each log is created: several sessions make new names.
+    inputs: Inputs,
     options: ExportOptions,
     current: Option<MotecExporter>,
     /// Logs finished so far.
@@ -320,12 +329,14 @@ pub(crate) struct MotecOut {
 }
 
 impl MotecOut {
-    pub fn create(path: &Path, options: ExportOptions) -> Result<MotecOut, ConvertError> {
+    pub fn create(path: &Path, options: ExportOptions, inputs: Inputs) -> Result<MotecOut, ConvertError> {
+        inputs.check(&path.with_extension("ldx"))?;
         // Fail on a bad path before reading anything: create (and remove) the file now.
         create(path)?;
         std::fs::remove_file(path).map_err(ConvertError::io(path, "remove"))?;
         Ok(MotecOut {
             path: path.to_owned(),
+            inputs,
             options,
             current: None,
             done: Vec::new(),
@@ -356,6 +367,8 @@ impl MotecOut {
         if self.sessions == 2 {
             // A second session: the first log becomes OUT-1.
             let first = Self::numbered(&self.path, 1);
+            self.inputs.check(&first)?;
+            self.inputs.check(&first.with_extension("ldx"))?;
             for (from, to) in [
                 (self.path.clone(), first.clone()),
                 (self.path.with_extension("ldx"), first.with_extension("ldx")),
@@ -368,6 +381,8 @@ impl MotecOut {
         }
         let ld =
             if self.sessions == 1 { self.path.clone() } else { Self::numbered(&self.path, self.sessions) };
+        self.inputs.check(&ld)?;
+        self.inputs.check(&ld.with_extension("ldx"))?;
         self.current = Some(MotecExporter::create(&ld, self.options.clone())?);
         Ok(())
     }

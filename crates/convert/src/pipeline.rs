@@ -26,8 +26,8 @@ const IN_FLIGHT: usize = 4;
 pub(crate) struct Ended {
     /// Frames handed to the consumer.
     pub frames: u64,
-    /// The damage that ended the input early.
-    pub damage: Option<Damage>,
+    /// The damaged stretches of the input, in order (each skipped).
+    pub damages: Vec<Damage>,
     /// Warnings about the input.
     pub warnings: Vec<String>,
 }
@@ -48,18 +48,37 @@ pub(crate) fn run(
     std::thread::scope(|scope| {
         let producer = std::thread::Builder::new()
             .name("convert-read".into())
-            .spawn_scoped(scope, move || -> Result<(Option<Damage>, Vec<String>), ConvertError> {
+            .spawn_scoped(scope, move || -> Result<(Vec<Damage>, Vec<String>), ConvertError> {
+                let mut damages = Vec::new();
+                // A batch that damage left empty, used again rather than sent.
+                let mut spare = None;
                 loop {
-                    // The consumer stopped (it failed): nothing more to do.
-                    let Ok(mut batch) = empty_rx.recv() else { return Ok((None, source.warnings())) };
+                    let mut batch = match spare.take() {
+                        Some(batch) => batch,
+                        // The consumer stopped (it failed): nothing more to do.
+                        None => match empty_rx.recv() {
+                            Ok(batch) => batch,
+                            Err(_) => return Ok((damages, source.warnings())),
+                        },
+                    };
                     let fill = source.fill(&mut batch, BATCH)?;
-                    if batch.len > 0 && full_tx.send(batch).is_err() {
-                        return Ok((None, source.warnings()));
+                    if batch.len > 0 {
+                        if full_tx.send(batch).is_err() {
+                            return Ok((damages, source.warnings()));
+                        }
+                    } else {
+                        spare = Some(batch);
                     }
                     match fill {
                         Fill::More => {}
-                        Fill::End => return Ok((None, source.warnings())),
-                        Fill::Damage(d) => return Ok((Some(d), source.warnings())),
+                        Fill::End => return Ok((damages, source.warnings())),
+                        Fill::Damage(d) => {
+                            let goes_on = d.resumed_at.is_some();
+                            damages.push(d);
+                            if !goes_on {
+                                return Ok((damages, source.warnings()));
+                            }
+                        }
                     }
                 }
             })
@@ -79,7 +98,7 @@ pub(crate) fn run(
         drop(empty_tx);
         let produced = producer.join().map_err(|_| ConvertError::Thread("reader"))?;
         result?;
-        let (damage, warnings) = produced?;
-        Ok(Ended { frames, damage, warnings })
+        let (damages, warnings) = produced?;
+        Ok(Ended { frames, damages, warnings })
     })
 }

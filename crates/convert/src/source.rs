@@ -10,7 +10,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use prost::Message as _;
 use prost::bytes::Bytes;
 use proto::telemetry::v1::{SessionMetadata, TelemetryFrame};
-use record::{Damage, DamageKind, RecordReader};
+use record::{Damage, DamageKind, ReadOptions, RecordReader};
 use serde_json::Value;
 
 use crate::error::ConvertError;
@@ -93,7 +93,8 @@ pub(crate) enum Fill {
     More,
     /// The input ended cleanly.
     End,
-    /// The input is damaged here: everything before was read.
+    /// The input is damaged here; reading goes on after it (see [`Damage::resumed_at`]). The
+    /// batch holds the frames read before it.
     Damage(Damage),
 }
 
@@ -106,7 +107,11 @@ pub(crate) enum Source {
 impl Source {
     pub fn open(path: &Path, kind: InputKind) -> Result<Source, ConvertError> {
         Ok(match kind {
-            InputKind::Recording => Source::Recording(Box::new(RecordReader::open(path)?)),
+            InputKind::Recording => {
+                // Damage is skipped and reported; the frames after it are converted too.
+                let options = ReadOptions { resync: true, ..ReadOptions::default() };
+                Source::Recording(Box::new(RecordReader::open_with(path, options)?))
+            }
             InputKind::ParquetFile => Source::Parquet(Box::new(ParquetSource::open(vec![path.to_owned()])?)),
             InputKind::ParquetDataset => {
                 Source::Parquet(Box::new(ParquetSource::open(dataset_files(path)?)?))
@@ -151,7 +156,8 @@ fn fill_recording(r: &mut RecordReader, batch: &mut Batch, max: usize) -> Result
                 if let Err(e) = frame.merge(bytes) {
                     // A frame inside a member whose CRC checked that still does not decode: the
                     // writer wrote it so. The reader would report it as corrupt; so do we,
-                    // at the member's offset (the end of the last complete member).
+                    // at the member's offset (the end of the last complete member), and skip
+                    // it alone.
                     batch.len -= 1;
                     let offset = r.complete_end();
                     break Fill::Damage(Damage {
@@ -160,10 +166,11 @@ fn fill_recording(r: &mut RecordReader, batch: &mut Batch, max: usize) -> Result
                         kind: DamageKind::BadFrame(e.to_string()),
                         frames_before: r.frames_read().saturating_sub(1),
                         frames_salvaged: 0,
+                        resumed_at: Some(offset),
                     });
                 }
             }
-            Some(Err(e)) => match r.damage() {
+            Some(Err(e)) => match r.damages().last() {
                 Some(d) if e.is_damage() => break Fill::Damage(d.clone()),
                 _ => return Err(e.into()),
             },

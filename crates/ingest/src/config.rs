@@ -4,7 +4,8 @@
 //! listen = "0.0.0.0:50051"
 //! data_dir = "/var/lib/pitwall"
 //! token = "s3cret"                 # required unless listen is a loopback address
-//! metrics = "127.0.0.1:9464"       # Prometheus GET /metrics (optional)
+//! metrics = "127.0.0.1:9464"       # Prometheus GET /metrics (optional); beyond loopback it
+//!                                  # requires the token too (`Authorization: Bearer <token>`)
 //!
 //! [tls]                            # optional
 //! cert = "/etc/pitwall/cert.pem"
@@ -15,16 +16,29 @@
 //! commit_interval_ms = 2           # at most one group commit (write + fdatasync) per 2 ms
 //! group_max_bytes = 4194304        # commit early once 4 MiB are waiting; stop taking more
 //!
+//! [streams]
+//! max_streams = 256                # concurrent StreamFrames calls; more are RESOURCE_EXHAUSTED
+//! max_frames_per_second = 10000    # per stream; unset (the default): no limit. A stream
+//!                                  # over it is not read for a while (backpressure), never cut
+//! max_frame_bytes = 4194304        # a larger frame ends its stream with OUT_OF_RANGE
+//!
 //! [[sinks]]
 //! name = "bench"
 //! type = "null"
 //! ```
 //!
+//! Every numeric setting has a range, checked at start-up by [`Config::validate`]; a value
+//! outside it stops the server with an error naming the key and the range (a frame limit of 0
+//! would refuse every frame, an HTTP/2 window of 0 would never let a frame in, a huge interval
+//! would overflow a deadline).
+//!
 //! A config file without `[[sinks]]` gets the default sink: Parquet, named `parquet`
 //! ([`default_sinks`]: `DATA/sinks/parquet/`). `sinks = []` asks for none (the WAL is then kept
 //! whole). The sink types and their settings are in [`crate::sinks`].
 
+use std::fmt::Display;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -59,7 +73,9 @@ pub struct Config {
     /// [`Config::serve_default`].
     #[serde(default = "default_sinks")]
     pub sinks: Vec<SinkConfig>,
-    /// Address of the Prometheus `/metrics` endpoint (plain HTTP/1.1); none when unset.
+    /// Address of the Prometheus `/metrics` endpoint (plain HTTP/1.1); none when unset. Beyond
+    /// loopback it requires the token as gRPC does (`Authorization: Bearer <token>`, else 401);
+    /// on loopback it is open, so that a scraper on the same host needs no secret.
     pub metrics: Option<SocketAddr>,
 }
 
@@ -137,6 +153,15 @@ pub struct StreamConfig {
     pub http2_stream_window: u32,
     /// HTTP/2 flow-control window per connection, bytes.
     pub http2_connection_window: u32,
+    /// Most StreamFrames calls open at once; one more is refused with RESOURCE_EXHAUSTED (and
+    /// its bridge retries with backoff).
+    pub max_streams: usize,
+    /// Most frames a second one stream may send (a token bucket holding one second's worth);
+    /// `None`: no limit. A stream over it is simply not read until it is within it again, so
+    /// HTTP/2 flow control slows its bridge down: nothing is refused or lost. A bridge samples
+    /// 333 frames a second; it sends faster only while catching up after an outage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_frames_per_second: Option<u32>,
 }
 
 impl Default for StreamConfig {
@@ -147,6 +172,8 @@ impl Default for StreamConfig {
             max_frame_bytes: 4 << 20,
             http2_stream_window: 4 << 20,
             http2_connection_window: 16 << 20,
+            max_streams: 256,
+            max_frames_per_second: None,
         }
     }
 }
@@ -177,6 +204,11 @@ impl Config {
         if !self.listen.ip().is_loopback() && !has_token {
             return Err(ConfigError::TokenRequired { listen: self.listen });
         }
+        if let Some(metrics) = self.metrics.filter(|m| !m.ip().is_loopback()) {
+            if !has_token {
+                return Err(ConfigError::MetricsTokenRequired { metrics });
+            }
+        }
         if let Some(t) = &self.token {
             if t.is_empty() || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
                 return Err(ConfigError::Invalid(
@@ -184,21 +216,26 @@ impl Config {
                 ));
             }
         }
-        if self.wal.segment_bytes < 4096 {
-            return Err(ConfigError::Invalid(format!(
-                "wal.segment_bytes = {} is below 4096",
-                self.wal.segment_bytes
-            )));
-        }
-        if self.wal.group_max_bytes == 0 || self.wal.queue_batches == 0 {
-            return Err(ConfigError::Invalid(
-                "wal.group_max_bytes and wal.queue_batches must be above 0".into(),
-            ));
-        }
-        if self.streams.batch_frames == 0 || self.streams.inflight_batches == 0 {
-            return Err(ConfigError::Invalid(
-                "streams.batch_frames and streams.inflight_batches must be above 0".into(),
-            ));
+        // The ranges: what the server can work with, not what it was tuned for. Upper bounds
+        // keep memory bounded (replay reads a segment whole) and deadlines from overflowing.
+        check_range(None, "shutdown_grace_ms", self.shutdown_grace_ms, 1..=3_600_000)?;
+        let wal = Some("[wal]");
+        check_range(wal, "segment_bytes", self.wal.segment_bytes, 4096..=1 << 30)?;
+        check_range(wal, "commit_interval_ms", self.wal.commit_interval_ms, 0..=1000)?;
+        check_range(wal, "group_max_bytes", self.wal.group_max_bytes, 4096..=1 << 30)?;
+        check_range(wal, "queue_batches", self.wal.queue_batches, 1..=65_536)?;
+        let streams = Some("[streams]");
+        check_range(streams, "batch_frames", self.streams.batch_frames, 1..=65_536)?;
+        check_range(streams, "inflight_batches", self.streams.inflight_batches, 1..=1024)?;
+        // A bridge's frame is under 1 KiB; the WAL takes records up to 256 MiB.
+        check_range(streams, "max_frame_bytes", self.streams.max_frame_bytes, 4096..=64 << 20)?;
+        // HTTP/2 allows windows up to 2^31 - 1; below its default of 65 535 only slows streams.
+        let window = 65_535..=(1u32 << 31) - 1;
+        check_range(streams, "http2_stream_window", self.streams.http2_stream_window, window.clone())?;
+        check_range(streams, "http2_connection_window", self.streams.http2_connection_window, window)?;
+        check_range(streams, "max_streams", self.streams.max_streams, 1..=65_536)?;
+        if let Some(fps) = self.streams.max_frames_per_second {
+            check_range(streams, "max_frames_per_second", fps, 1..=10_000_000)?;
         }
         let mut names = std::collections::BTreeSet::new();
         for sink in &self.sinks {
@@ -213,6 +250,7 @@ impl Config {
             if !names.insert(sink.name.as_str()) {
                 return Err(ConfigError::Invalid(format!("two sinks are named {:?}", sink.name)));
             }
+            sink.validate()?;
         }
         Ok(())
     }
@@ -232,8 +270,28 @@ impl Config {
             batch_bytes: 1 << 20,
             inflight_batches: self.streams.inflight_batches,
             max_frame_bytes: self.streams.max_frame_bytes,
+            max_streams: self.streams.max_streams,
+            max_frames_per_second: self.streams.max_frames_per_second,
         }
     }
+}
+
+/// `value` of `key` (in `section`, `None` at the top level) must lie in `allowed`.
+pub(crate) fn check_range<T: PartialOrd + Display>(
+    section: Option<&str>,
+    key: &'static str,
+    value: T,
+    allowed: RangeInclusive<T>,
+) -> Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(ConfigError::OutOfRange {
+        section: section.map(str::to_owned),
+        key,
+        value: value.to_string(),
+        allowed: format!("{}..={}", allowed.start(), allowed.end()),
+    })
 }
 
 #[cfg(test)]
@@ -279,6 +337,129 @@ mod tests {
         let e = Config::from_toml("[[sinks]]\nname = \"x\"\ntype = \"parquet-ish\"", Path::new("x.toml"))
             .unwrap_err();
         assert!(e.to_string().contains("parquet-ish"), "{e}");
+    }
+
+    #[test]
+    fn metrics_beyond_loopback_need_the_token_and_the_stream_limits_parse() {
+        let open = Config { metrics: Some("0.0.0.0:9464".parse().unwrap()), ..Config::default() };
+        let e = open.validate().unwrap_err();
+        assert!(matches!(e, ConfigError::MetricsTokenRequired { .. }), "{e}");
+        assert!(e.to_string().contains("0.0.0.0:9464") && e.to_string().contains("bearer token"), "{e}");
+        Config { token: Some("t".into()), ..open }.validate().unwrap();
+        Config { metrics: Some("127.0.0.1:9464".parse().unwrap()), ..Config::default() }.validate().unwrap();
+
+        let c = Config::default();
+        assert_eq!((c.streams.max_streams, c.streams.max_frames_per_second), (256, None));
+        let text = "[streams]\nmax_streams = 8\nmax_frames_per_second = 500";
+        let c = Config::from_toml(text, Path::new("x.toml")).unwrap();
+        assert_eq!((c.streams.max_streams, c.streams.max_frames_per_second), (8, Some(500)));
+        c.validate().unwrap();
+    }
+
+    /// Validates `text` (a whole config file) and returns the error's text.
+    fn rejected(text: &str) -> String {
+        let c = Config::from_toml(text, Path::new("x.toml")).unwrap();
+        match c.validate() {
+            Err(e @ ConfigError::OutOfRange { .. }) => e.to_string(),
+            other => panic!("{text:?} must be out of range, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_numeric_setting_is_range_checked_and_the_error_names_the_key_and_the_range() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("shutdown_grace_ms = 0", "`shutdown_grace_ms`", "1..=3600000"),
+            ("shutdown_grace_ms = 18446744073709551615", "`shutdown_grace_ms`", "1..=3600000"),
+            ("[wal]\nsegment_bytes = 0", "`segment_bytes` in [wal]", "4096..=1073741824"),
+            ("[wal]\nsegment_bytes = 4294967296", "`segment_bytes` in [wal]", "4096..=1073741824"),
+            ("[wal]\ncommit_interval_ms = 100000", "`commit_interval_ms` in [wal]", "0..=1000"),
+            ("[wal]\ngroup_max_bytes = 0", "`group_max_bytes` in [wal]", "4096..=1073741824"),
+            ("[wal]\nqueue_batches = 0", "`queue_batches` in [wal]", "1..=65536"),
+            ("[streams]\nbatch_frames = 0", "`batch_frames` in [streams]", "1..=65536"),
+            ("[streams]\ninflight_batches = 0", "`inflight_batches` in [streams]", "1..=1024"),
+            ("[streams]\nmax_frame_bytes = 0", "`max_frame_bytes` in [streams]", "4096..=67108864"),
+            ("[streams]\nmax_frame_bytes = 1073741824", "`max_frame_bytes` in [streams]", "4096..=67108864"),
+            (
+                "[streams]\nhttp2_stream_window = 0",
+                "`http2_stream_window` in [streams]",
+                "65535..=2147483647",
+            ),
+            (
+                "[streams]\nhttp2_stream_window = 4294967295",
+                "`http2_stream_window` in [streams]",
+                "65535..=2147483647",
+            ),
+            (
+                "[streams]\nhttp2_connection_window = 0",
+                "`http2_connection_window` in [streams]",
+                "65535..=2147483647",
+            ),
+            ("[streams]\nmax_streams = 0", "`max_streams` in [streams]", "1..=65536"),
+            ("[streams]\nmax_frames_per_second = 0", "`max_frames_per_second` in [streams]", "1..=10000000"),
+            (
+                "[[sinks]]\nname = \"n\"\ntype = \"null\"\nflush_interval_ms = 0",
+                "`flush_interval_ms` in [[sinks]] \"n\"",
+                "1..=86400000",
+            ),
+            (
+                "[[sinks]]\nname = \"n\"\ntype = \"null\"\nbatch_max_frames = 0",
+                "`batch_max_frames` in [[sinks]] \"n\"",
+                "1..=1048576",
+            ),
+            (
+                "[[sinks]]\nname = \"pq\"\ntype = \"parquet\"\nrow_group_rows = 0",
+                "`row_group_rows` in [[sinks]] \"pq\"",
+                "1..=1048576",
+            ),
+            (
+                "[[sinks]]\nname = \"pq\"\ntype = \"parquet\"\nmax_file_rows = 0",
+                "`max_file_rows` in [[sinks]] \"pq\"",
+                "1..=4294967296",
+            ),
+            (
+                "[[sinks]]\nname = \"pq\"\ntype = \"parquet\"\nmax_file_bytes = 0",
+                "`max_file_bytes` in [[sinks]] \"pq\"",
+                "65536..=1099511627776",
+            ),
+            (
+                "[[sinks]]\nname = \"pq\"\ntype = \"parquet\"\nencode_threads = 0",
+                "`encode_threads` in [[sinks]] \"pq\"",
+                "1..=256",
+            ),
+            (
+                "[[sinks]]\nname = \"pq\"\ntype = \"parquet\"\ncompression = \"zstd\"\nzstd_level = 0",
+                "`zstd_level` in [[sinks]] \"pq\"",
+                "1..=22",
+            ),
+            (
+                "[[sinks]]\nname = \"pq\"\ntype = \"parquet\"\nzstd_level = 99",
+                "`zstd_level` in [[sinks]] \"pq\"",
+                "1..=22",
+            ),
+            (
+                "[[sinks]]\nname = \"r\"\ntype = \"recording\"\nlevel = 10",
+                "`level` in [[sinks]] \"r\"",
+                "0..=9",
+            ),
+            (
+                "[[sinks]]\nname = \"r\"\ntype = \"recording\"\nclose_after_flushes = 0",
+                "`close_after_flushes` in [[sinks]] \"r\"",
+                "1..=1000000",
+            ),
+        ];
+        for (text, key, range) in cases {
+            let e = rejected(text);
+            assert!(e.contains(key), "{text:?}: {e}");
+            assert!(e.contains(&format!("allowed: {range}")), "{text:?}: {e}");
+        }
+        // The bounds themselves are allowed, and so are the defaults.
+        let ok = "shutdown_grace_ms = 1\n[wal]\nsegment_bytes = 4096\ncommit_interval_ms = 0\n\
+                  [streams]\nmax_frame_bytes = 67108864\nhttp2_stream_window = 65535\n\
+                  http2_connection_window = 2147483647\n\
+                  [[sinks]]\nname = \"r\"\ntype = \"recording\"\nlevel = 0\nflush_interval_ms = 86400000";
+        Config::from_toml(ok, Path::new("x.toml")).unwrap().validate().unwrap();
+        Config::default().validate().unwrap();
+        Config::serve_default().validate().unwrap();
     }
 
     #[test]

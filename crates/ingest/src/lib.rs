@@ -19,7 +19,8 @@
 //!   (`Ack { session_id, next_seq }`: every frame with a lower seq is durable) and follow the
 //!   group commit. `Resume` answers each session's durable next_seq.
 //! - [`wal`]: the write-ahead log — segment format, group-committing writer (the one place
-//!   that dedupes), replay with torn-tail repair, [`Wal::read_all`] for tools and tests.
+//!   that dedupes), replay that skips and reports damage and cuts a torn tail, [`Wal::read_all`]
+//!   for tools and tests.
 //! - [`sinks`]: the [`sinks::Sink`] trait, sink configs, the pipeline that feeds sinks from the
 //!   log and keeps their checkpoints, and the [`sinks::conformance`] test.
 //! - [`Server`] / [`Running`]: start-up (replay, writer, sinks, listener with bearer-token auth
@@ -42,23 +43,44 @@
 //! # }
 //! ```
 
+// Without the `server` feature only the WAL's byte format and the session id are built (for the
+// fuzz target of the WAL reader); everything else is the server.
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "server")]
 pub mod service;
 mod session;
+#[cfg(feature = "server")]
 pub mod sinks;
+#[cfg(feature = "server")]
 mod stats;
+#[cfg(feature = "server")]
 pub mod validate;
 pub mod wal;
 
+#[cfg(feature = "server")]
 pub use config::{Config, StreamConfig, TlsConfig, WalConfig};
-pub use error::{ConfigError, IngestError, SinkError, WalError};
+#[cfg(feature = "server")]
+pub use error::{ConfigError, ErrorChain, IngestError, SinkError, WalError};
+#[cfg(feature = "server")]
 pub use metrics::MetricsSource;
+#[cfg(feature = "server")]
 pub use server::{Running, Server, ShutdownHandle, shutdown_signal};
+#[cfg(feature = "server")]
 pub use service::{IngestServer, IngestService};
 pub use session::SessionId;
+#[cfg(feature = "server")]
 pub use stats::StatsSnapshot;
+#[cfg(feature = "server")]
 pub use validate::{Invalid, validate};
-pub use wal::{ReplayReport, TornTail, Wal, WalFrame, WalPosition};
+#[cfg(feature = "server")]
+#[doc(hidden)]
+pub use wal::writer::WalFaults;
+#[cfg(feature = "server")]
+pub use wal::{ReplayReport, TornTail, Wal, WalDamage, WalFrame, WalPosition};

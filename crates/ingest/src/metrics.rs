@@ -1,6 +1,9 @@
 //! Prometheus metrics: `GET /metrics` in the text exposition format, on its own address
 //! (`metrics = "127.0.0.1:9464"` in the config, `pitwall serve --metrics ADDR`), apart from the
-//! gRPC port so that a scraper needs neither HTTP/2 nor the bearer token.
+//! gRPC port so that a scraper needs neither HTTP/2 nor the bearer token — on loopback. Bound
+//! beyond loopback the endpoint requires the server's token as gRPC does (start-up fails
+//! without one; a request without `Authorization: Bearer <token>` gets 401), since the figures
+//! tell anyone who can reach them who streams what and when.
 //!
 //! Counters only grow; rates (frames/s, bytes/s) are Prometheus' `rate()` of them. The gauges
 //! are read at scrape time: active streams, the WAL on disk, and each sink's backlog (the
@@ -12,12 +15,15 @@
 //! | `pitwall_ingest_frames_stored_total` | counter | frames committed (fsync'd) to the WAL |
 //! | `pitwall_ingest_bytes_stored_total` | counter | bytes committed to the WAL |
 //! | `pitwall_ingest_duplicates_total` | counter | frames dropped as already stored |
-//! | `pitwall_ingest_rejected_frames_total` | counter | frames refused by validation |
+//! | `pitwall_ingest_rejected_frames_total` | counter | frames refused (invalid, or over `max_frame_bytes`) |
 //! | `pitwall_ingest_gaps_total` | counter | streams ended by a seq gap |
 //! | `pitwall_ingest_commits_total` | counter | group commits |
 //! | `pitwall_ingest_acks_total` | counter | acks sent |
 //! | `pitwall_ingest_streams_active` | gauge | StreamFrames calls open now |
 //! | `pitwall_ingest_streams_opened_total` | counter | StreamFrames calls accepted |
+//! | `pitwall_ingest_streams_refused_total` | counter | StreamFrames calls refused: `max_streams` open |
+//! | `pitwall_ingest_streams_throttled_total` | counter | times a stream was held back by `max_frames_per_second` |
+//! | `pitwall_ingest_streams_throttled_seconds_total` | counter | time streams spent held back by it |
 //! | `pitwall_ingest_sink_frames_total` | counter | frames written to sinks |
 //! | `pitwall_ingest_sink_write_failures_total` | counter | failed sink writes (retried) |
 //! | `pitwall_ingest_sink_flush_failures_total` | counter | failed sink flushes (retried) |
@@ -27,6 +33,10 @@
 //! | `pitwall_ingest_wal_bytes` | gauge | size of the WAL segments on disk |
 //! | `pitwall_ingest_wal_segments` | gauge | WAL segments on disk |
 //! | `pitwall_ingest_wal_segments_deleted_total` | counter | segments deleted once materialised |
+//! | `pitwall_ingest_wal_damaged_regions_total` | counter | damaged WAL stretches replay skipped (intact records after them kept) |
+//! | `pitwall_ingest_wal_damaged_bytes_total` | counter | bytes in those stretches |
+//! | `pitwall_ingest_wal_write_failing` | gauge | 1 while the WAL cannot be written (a full disk): nothing is acked meanwhile |
+//! | `pitwall_ingest_wal_write_failures_total` | counter | failed WAL writes or fsyncs (the first of an outage and each retry) |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -55,9 +65,9 @@ impl MetricsSource {
     pub fn render(&self) -> String {
         let s = self.stats.snapshot();
         let sizes = segment_sizes(&self.wal_dir);
-        let flush_s = |ns: u64| (ns as f64 / 1e9).to_string();
+        let secs = |ns: u64| (ns as f64 / 1e9).to_string();
         // Single-valued series, in exposition order: name, type, help, value.
-        let series: [(&str, &str, &str, String); 17] = [
+        let series: [(&str, &str, &str, String); 24] = [
             (
                 "pitwall_ingest_frames_received_total",
                 "counter",
@@ -85,7 +95,7 @@ impl MetricsSource {
             (
                 "pitwall_ingest_rejected_frames_total",
                 "counter",
-                "Frames refused by validation (each ends its stream).",
+                "Frames refused: invalid, or larger than max_frame_bytes (each ends its stream).",
                 s.invalid_frames.to_string(),
             ),
             ("pitwall_ingest_gaps_total", "counter", "Streams ended by a seq gap.", s.gaps.to_string()),
@@ -102,6 +112,24 @@ impl MetricsSource {
                 "counter",
                 "StreamFrames calls accepted.",
                 s.streams_opened.to_string(),
+            ),
+            (
+                "pitwall_ingest_streams_refused_total",
+                "counter",
+                "StreamFrames calls refused with RESOURCE_EXHAUSTED because max_streams were open.",
+                s.streams_refused.to_string(),
+            ),
+            (
+                "pitwall_ingest_streams_throttled_total",
+                "counter",
+                "Times a stream was held back (not read) by its max_frames_per_second limit.",
+                s.throttled.to_string(),
+            ),
+            (
+                "pitwall_ingest_streams_throttled_seconds_total",
+                "counter",
+                "Time streams spent held back by their max_frames_per_second limit.",
+                secs(s.throttled_ns),
             ),
             (
                 "pitwall_ingest_sink_frames_total",
@@ -125,13 +153,37 @@ impl MetricsSource {
                 "pitwall_ingest_sink_flush_seconds_max",
                 "gauge",
                 "Longest sink flush so far.",
-                flush_s(s.sink_flush_ns_max),
+                secs(s.sink_flush_ns_max),
             ),
             (
                 "pitwall_ingest_wal_segments_deleted_total",
                 "counter",
                 "WAL segments deleted once every sink had materialised them.",
                 s.segments_deleted.to_string(),
+            ),
+            (
+                "pitwall_ingest_wal_damaged_regions_total",
+                "counter",
+                "Damaged write-ahead log stretches replay skipped at start-up (the intact records after them were kept).",
+                s.wal_damaged_regions.to_string(),
+            ),
+            (
+                "pitwall_ingest_wal_damaged_bytes_total",
+                "counter",
+                "Bytes in the damaged write-ahead log stretches replay skipped.",
+                s.wal_damaged_bytes.to_string(),
+            ),
+            (
+                "pitwall_ingest_wal_write_failing",
+                "gauge",
+                "1 while the write-ahead log cannot be written (a full disk, an I/O error): no frame is acked meanwhile.",
+                u8::from(s.wal_write_failing).to_string(),
+            ),
+            (
+                "pitwall_ingest_wal_write_failures_total",
+                "counter",
+                "Failed write-ahead log writes or fsyncs: the first of each outage and every retry.",
+                s.wal_write_failures.to_string(),
             ),
             (
                 "pitwall_ingest_wal_bytes",
@@ -156,7 +208,7 @@ impl MetricsSource {
              # TYPE pitwall_ingest_sink_flush_seconds summary\n\
              pitwall_ingest_sink_flush_seconds_sum {}\n\
              pitwall_ingest_sink_flush_seconds_count {}\n",
-            flush_s(s.sink_flush_ns),
+            secs(s.sink_flush_ns),
             s.sink_flushes,
         );
         // Each sink's distance behind the committed end.
@@ -202,18 +254,39 @@ fn escape_label(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// Serves `GET /metrics` on `listener` until `stop` fires.
+/// Serves `GET /metrics` on `listener` until `stop` fires. With `token`, a request must carry
+/// `Authorization: Bearer <token>`, or it is answered 401.
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     source: MetricsSource,
+    token: Option<&str>,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    use axum::http::header::CONTENT_TYPE;
+    use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse as _;
+    let expected: Option<Arc<[u8]>> = token.map(|t| Arc::from(format!("Bearer {t}").into_bytes()));
     let app = axum::Router::new().route(
         "/metrics",
-        axum::routing::get(move || {
+        axum::routing::get(move |headers: HeaderMap| {
             let source = source.clone();
-            async move { ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], source.render()) }
+            let expected = expected.clone();
+            async move {
+                if let Some(expected) = expected {
+                    let given = headers.get(AUTHORIZATION).map(|v| v.as_bytes());
+                    if !given.is_some_and(|g| crate::server::constant_time_eq(g, &expected)) {
+                        let why = if given.is_some() {
+                            "bearer token rejected\n"
+                        } else {
+                            "this endpoint requires `Authorization: Bearer <token>` (the server's token)\n"
+                        };
+                        return (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, "Bearer")], why)
+                            .into_response();
+                    }
+                }
+                ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], source.render())
+                    .into_response()
+            }
         }),
     );
     axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await

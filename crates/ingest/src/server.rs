@@ -15,13 +15,14 @@ use tonic::transport::{Identity, ServerTlsConfig};
 use tonic::{Request, Status};
 
 use crate::config::Config;
-use crate::error::{IngestError, SinkError, WalError};
+use crate::error::{ErrorChain, IngestError, SinkError, WalError};
 use crate::metrics::{self, MetricsSource};
 use crate::service::IngestService;
 use crate::sinks::checkpoint::Checkpoints;
 use crate::sinks::pipeline::{Pipeline, Settings};
 use crate::sinks::{BoxSink, Sink as _, SinkConfig, SinkContext, WalPosition};
 use crate::stats::{Stats, StatsSnapshot};
+use crate::wal::writer::WalFaults;
 use crate::wal::{ReplayReport, Wal, writer};
 
 /// A server to be started: the config plus any sinks built by the caller.
@@ -29,12 +30,20 @@ use crate::wal::{ReplayReport, Wal, writer};
 pub struct Server {
     config: Config,
     extra_sinks: Vec<(SinkConfig, BoxSink)>,
+    wal_faults: Option<Arc<WalFaults>>,
 }
 
 impl Server {
     /// A server with this configuration.
     pub fn new(config: Config) -> Self {
-        Server { config, extra_sinks: Vec::new() }
+        Server { config, extra_sinks: Vec::new(), wal_faults: None }
+    }
+
+    /// Fault injection for tests that cannot fill a real disk: see [`WalFaults`].
+    #[doc(hidden)]
+    pub fn with_wal_faults(mut self, faults: Arc<WalFaults>) -> Self {
+        self.wal_faults = Some(faults);
+        self
     }
 
     /// Adds a sink built by the caller (tests, embedders); `config` gives its name and pipeline
@@ -46,7 +55,7 @@ impl Server {
 
     /// Replays the WAL, starts the writer and the sinks, binds the listener and starts serving.
     pub async fn start(self) -> Result<Running, IngestError> {
-        let Server { config, extra_sinks } = self;
+        let Server { config, extra_sinks, wal_faults } = self;
         config.validate()?;
         let names: Vec<&str> = config
             .sinks
@@ -56,6 +65,9 @@ impl Server {
             .collect();
         if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)).map(|(_, n)| n) {
             return Err(crate::error::ConfigError::Invalid(format!("two sinks are named {dup:?}")).into());
+        }
+        for (sc, _) in &extra_sinks {
+            sc.validate()?;
         }
         let data_dir = config.data_dir.clone();
         let wal_dir = data_dir.join("wal");
@@ -81,14 +93,17 @@ impl Server {
             segments = replay.segments,
             frames = replay.frames,
             sessions = replay.sessions,
+            damaged = replay.damaged.len(),
             "WAL replayed"
         );
         let first_segment = wal.segments().first().copied();
 
         let stats = Arc::new(Stats::default());
+        Stats::add(&stats.wal_damaged_regions, replay.damaged.len() as u64);
+        Stats::add(&stats.wal_damaged_bytes, replay.damaged.iter().map(|d| d.skipped_bytes).sum());
         let writer_stop = CancellationToken::new();
         let (wal_writer, writer_task) =
-            writer::start(wal, config.writer_config(), Arc::clone(&stats), writer_stop.clone())?;
+            writer::start(wal, config.writer_config(), Arc::clone(&stats), writer_stop.clone(), wal_faults)?;
         let committed = wal_writer.committed();
         let first = first_segment.unwrap_or(committed.borrow().segment);
 
@@ -174,8 +189,15 @@ impl Server {
             Some(addr) => {
                 let l = metrics::bind(addr).await?;
                 let bound = l.local_addr().map_err(|source| IngestError::Bind { addr, source })?;
-                let task = tokio::spawn(metrics::serve(l, metrics_source.clone(), metrics_stop.clone()));
-                tracing::info!(metrics = %bound, "Prometheus metrics at http://{bound}/metrics");
+                // Beyond loopback the figures need the token (the config check made sure there
+                // is one); on loopback a local scraper needs no secret.
+                let token = if bound.ip().is_loopback() { None } else { config.token.clone() };
+                let auth = token.is_some();
+                let stop = metrics_stop.clone();
+                let source = metrics_source.clone();
+                let task =
+                    tokio::spawn(async move { metrics::serve(l, source, token.as_deref(), stop).await });
+                tracing::info!(metrics = %bound, auth, "Prometheus metrics at http://{bound}/metrics");
                 (Some(bound), Some(task))
             }
             None => (None, None),
@@ -275,10 +297,12 @@ impl Running {
         ShutdownHandle(self.shutdown.clone())
     }
 
-    /// Serves until `signal` completes (or a [`ShutdownHandle`] fires, or the WAL writer or the
-    /// transport fails), then shuts down gracefully: streams stop reading and get their last
-    /// acks, the writer commits what is queued, sinks catch up, flush and checkpoint. Returns
-    /// the final counters, or the error that stopped the server.
+    /// Serves until `signal` completes (or a [`ShutdownHandle`] fires, or the WAL writer's task
+    /// or the transport fails), then shuts down gracefully: streams stop reading and get their
+    /// last acks, the writer commits what is queued, sinks catch up, flush and checkpoint. A
+    /// WAL that cannot be written (a full disk) does not stop the server: the writer retries and
+    /// acks resume once it can write again; only if it still cannot at shutdown is that the
+    /// error returned. Returns the final counters, or the error that stopped the server.
     pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> Result<StatsSnapshot, IngestError> {
         let mut failure: Option<IngestError> = None;
         let mut serve_done = false;
@@ -333,7 +357,9 @@ impl Running {
             };
             match r {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(sink = %name, error = %e, "sink stopped with an error"),
+                Ok(Err(e)) => {
+                    tracing::warn!(sink = %name, error = %ErrorChain(&e), "sink stopped with an error")
+                }
                 Err(e) => tracing::warn!(sink = %name, error = %e, "sink task failed"),
             }
         }
@@ -431,7 +457,7 @@ impl Interceptor for BearerAuth {
 }
 
 /// Compares without an early exit, so the time taken does not tell how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -8,12 +8,22 @@
 //! are never sent on receipt. An invalid frame stops the reading; the frames before it are still
 //! stored and acked, then the call ends with INVALID_ARGUMENT.
 //!
+//! Limits: at most `max_streams` calls are open at once (one more is refused with
+//! RESOURCE_EXHAUSTED, naming the setting); a frame over `max_frame_bytes` ends its call with
+//! OUT_OF_RANGE, naming the limit (tonic refuses it from its length prefix, before buffering
+//! it); and with `max_frames_per_second` a stream over its rate is not read until it is within
+//! it again. That last one is backpressure, not refusal: the protocol is loss-free and a bridge
+//! resends whatever was not acked, so cutting a fast stream would only make it send everything
+//! again; not reading lets HTTP/2 flow control slow it down instead.
+//!
 //! `StreamFrames` is served through a hand-written route with its own codec ([`FrameCodec`])
 //! rather than the generated one: the codec keeps each message's raw bytes next to the decoded
 //! frame, so the WAL stores exactly what the bridge sent without re-encoding ~100 fields per
-//! frame (the bytes are a zero-copy slice of tonic's buffer). `Resume`, and `StreamFrames` for a
-//! caller that mounts the generated server, go through the generated [`TelemetryIngest`]
-//! implementation.
+//! frame (the bytes are a zero-copy slice of tonic's buffer). `Resume` has a route of its own too
+//! ([`ResumeCodec`]), so that a request that does not decode is answered INVALID_ARGUMENT (the
+//! caller's fault) rather than tonic-prost's INTERNAL. Both routes call the generated
+//! [`TelemetryIngest`] implementation, which also serves a caller that mounts the generated
+//! server.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -21,12 +31,14 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Buf as _, Bytes, BytesMut};
 use prost::Message as _;
 use proto::telemetry::v1::telemetry_ingest_server::{SERVICE_NAME, TelemetryIngest, TelemetryIngestServer};
 use proto::telemetry::v1::{Ack, ResumeReply, ResumeRequest, TelemetryFrame};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +64,10 @@ pub(crate) struct StreamLimits {
     pub(crate) inflight_batches: usize,
     /// Largest frame accepted, bytes (gRPC's decode limit).
     pub(crate) max_frame_bytes: usize,
+    /// Most streams open at once.
+    pub(crate) max_streams: usize,
+    /// Most frames a second per stream, if limited.
+    pub(crate) max_frames_per_second: Option<u32>,
 }
 
 impl Default for StreamLimits {
@@ -61,6 +77,8 @@ impl Default for StreamLimits {
             batch_bytes: 1 << 20,
             inflight_batches: 8,
             max_frame_bytes: 4 << 20,
+            max_streams: 256,
+            max_frames_per_second: None,
         }
     }
 }
@@ -76,6 +94,8 @@ struct Inner {
     writer: WalWriter,
     stats: Arc<Stats>,
     limits: StreamLimits,
+    /// One permit per open stream, `max_streams` in all.
+    streams: Arc<Semaphore>,
     /// Cancelled at graceful shutdown: streams stop reading, drain their acks and end.
     shutdown: CancellationToken,
 }
@@ -87,7 +107,8 @@ impl IngestService {
         limits: StreamLimits,
         shutdown: CancellationToken,
     ) -> Self {
-        IngestService { inner: Arc::new(Inner { writer, stats, limits, shutdown }) }
+        let streams = Arc::new(Semaphore::new(limits.max_streams.max(1)));
+        IngestService { inner: Arc::new(Inner { writer, stats, limits, streams, shutdown }) }
     }
 
     /// The service as a tower service for tonic's router, with the raw-bytes `StreamFrames`.
@@ -97,16 +118,29 @@ impl IngestService {
         IngestServer { service: self, generated }
     }
 
-    fn start_stream<S>(&self, input: S) -> ReceiverStream<Result<Ack, Status>>
+    /// Starts a stream's task, or refuses the stream when `max_streams` are open.
+    fn start_stream<S>(&self, input: S) -> Result<ReceiverStream<Result<Ack, Status>>, Status>
     where
         S: Stream<Item = Result<Incoming, Status>> + Send + Unpin + 'static,
     {
+        let Ok(permit) = Arc::clone(&self.inner.streams).try_acquire_owned() else {
+            Stats::add(&self.inner.stats.streams_refused, 1);
+            let max = self.inner.limits.max_streams;
+            tracing::warn!(
+                max_streams = max,
+                "stream refused: the server has as many streams open as it takes"
+            );
+            return Err(Status::resource_exhausted(format!(
+                "the server has {max} streams open, as many as it takes (`max_streams` in [streams] of its \
+                 config); retry later: nothing was stored from this call"
+            )));
+        };
         // Acks are coalesced per drain of completed batches, so a handful of slots is plenty; a
         // client that does not read its acks fills them and its stream stops being read.
         let (tx, rx) = mpsc::channel(16);
         Stats::add(&self.inner.stats.streams_opened, 1);
-        tokio::spawn(run_stream(Arc::clone(&self.inner), input, tx));
-        ReceiverStream::new(rx)
+        tokio::spawn(run_stream(Arc::clone(&self.inner), input, tx, permit));
+        Ok(ReceiverStream::new(rx))
     }
 }
 
@@ -185,7 +219,7 @@ impl TelemetryIngest for IngestService {
                 Incoming::check(&frame, raw)
             })
         });
-        Ok(Response::new(self.start_stream(Box::pin(input))))
+        Ok(Response::new(self.start_stream(Box::pin(input))?))
     }
 
     async fn resume(&self, request: Request<ResumeRequest>) -> Result<Response<ResumeReply>, Status> {
@@ -214,15 +248,21 @@ enum End {
     Status(Status),
 }
 
-/// Reads whatever frames are ready, up to the batch limits; waits only for the first one.
-async fn next_frames<S>(input: &mut S, limits: &StreamLimits, out: &mut Vec<Incoming>) -> Option<End>
+/// Reads whatever frames are ready, up to `max` and the batch's byte limit; waits only for the
+/// first one.
+async fn next_frames<S>(
+    input: &mut S,
+    limits: &StreamLimits,
+    max: usize,
+    out: &mut Vec<Incoming>,
+) -> Option<End>
 where
     S: Stream<Item = Result<Incoming, Status>> + Unpin,
 {
     let mut bytes = 0usize;
     poll_fn(|cx: &mut Context<'_>| {
         loop {
-            if out.len() >= limits.batch_frames || bytes >= limits.batch_bytes {
+            if out.len() >= max || bytes >= limits.batch_bytes {
                 return Poll::Ready(None);
             }
             match Pin::new(&mut *input).poll_next(cx) {
@@ -255,9 +295,53 @@ impl AckSet {
     }
 }
 
-/// One stream, from first frame to final status.
-async fn run_stream<S>(inner: Arc<Inner>, mut input: S, acks: mpsc::Sender<Result<Ack, Status>>)
-where
+/// A stream's frame-rate limit: a token bucket of `rate` frames a second holding up to one
+/// second's worth. The clock is the caller's (`now` everywhere), so it is tested without one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateLimit {
+    rate: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl RateLimit {
+    /// A full bucket at `now`.
+    pub(crate) fn new(per_second: u32, now: Instant) -> Self {
+        let rate = f64::from(per_second.max(1));
+        RateLimit { rate, tokens: rate, at: now }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
+        self.at = now;
+    }
+
+    /// How many frames may be read now.
+    pub(crate) fn available(&mut self, now: Instant) -> usize {
+        self.refill(now);
+        self.tokens.floor() as usize
+    }
+
+    /// `n` frames were read (at most [`RateLimit::available`]).
+    pub(crate) fn take(&mut self, n: usize) {
+        self.tokens = (self.tokens - n as f64).max(0.0);
+    }
+
+    /// When the next frame may be read.
+    pub(crate) fn ready_at(&self) -> Instant {
+        let missing = (1.0 - self.tokens).max(0.0);
+        self.at + Duration::from_secs_f64(missing / self.rate)
+    }
+}
+
+/// One stream, from first frame to final status. The permit is its place among `max_streams`.
+async fn run_stream<S>(
+    inner: Arc<Inner>,
+    mut input: S,
+    acks: mpsc::Sender<Result<Ack, Status>>,
+    _permit: OwnedSemaphorePermit,
+) where
     S: Stream<Item = Result<Incoming, Status>> + Send + Unpin + 'static,
 {
     let limits = inner.limits;
@@ -267,8 +351,28 @@ where
     // The last frame accepted from this stream, to say where an undecodable one came.
     let mut last: Option<(SessionId, u64)> = None;
     let mut frames: Vec<Incoming> = Vec::with_capacity(limits.batch_frames.min(1024));
+    let mut rate = limits.max_frames_per_second.map(|fps| RateLimit::new(fps, Instant::now()));
+    // Since when the rate limit has held the stream back, if it does.
+    let mut throttled_since: Option<Instant> = None;
 
     while reading || !inflight.is_empty() {
+        // How many frames the stream may read now: a batch, or less under its rate limit.
+        let can_read = reading && inflight.len() < limits.inflight_batches;
+        let now = Instant::now();
+        let allowed =
+            rate.as_mut().map_or(limits.batch_frames, |r| r.available(now).min(limits.batch_frames));
+        match (can_read && allowed == 0, throttled_since) {
+            (true, None) => {
+                throttled_since = Some(now);
+                Stats::add(&inner.stats.throttled, 1);
+            }
+            (false, Some(since)) => {
+                throttled_since = None;
+                Stats::add(&inner.stats.throttled_ns, nanos(now.saturating_duration_since(since)));
+            }
+            _ => {}
+        }
+        let ready_at = rate.as_ref().map_or(now, RateLimit::ready_at);
         tokio::select! {
             biased;
             first = async {
@@ -317,9 +421,15 @@ where
                     "the server is shutting down: reconnect, call Resume and send from next_seq",
                 ));
             }
-            stop_reason = next_frames(&mut input, &limits, &mut frames),
-                if reading && inflight.len() < limits.inflight_batches =>
+            // Over its rate limit, the stream is not read: HTTP/2 flow control then slows the
+            // bridge down, and nothing is refused.
+            _ = tokio::time::sleep_until(ready_at), if can_read && allowed == 0 => {}
+            stop_reason = next_frames(&mut input, &limits, allowed, &mut frames),
+                if can_read && allowed > 0 =>
             {
+                if let Some(r) = rate.as_mut() {
+                    r.take(frames.len());
+                }
                 Stats::add(&inner.stats.frames_received, frames.len() as u64);
                 let (batch, invalid) = build_batch(&mut frames, &mut last);
                 if let Some(status) = invalid {
@@ -328,7 +438,16 @@ where
                 }
                 match stop_reason {
                     Some(End::Eof) => reading = false,
-                    Some(End::Status(status)) => stop(&mut end, &mut reading, input_error(status, last)),
+                    Some(End::Status(status)) => {
+                        let status = match too_large(status, limits.max_frame_bytes) {
+                            Ok(refused) => {
+                                Stats::add(&inner.stats.invalid_frames, 1);
+                                refused
+                            }
+                            Err(other) => other,
+                        };
+                        stop(&mut end, &mut reading, input_error(status, last));
+                    }
                     None => {}
                 }
                 if !batch.records.is_empty() {
@@ -340,11 +459,32 @@ where
             }
         }
     }
+    if let Some(since) = throttled_since {
+        Stats::add(&inner.stats.throttled_ns, nanos(since.elapsed()));
+    }
     if let Some(status) = end {
         tracing::debug!(code = ?status.code(), message = status.message(), "stream ended");
         let _ = acks.send(Err(status)).await;
     }
     Stats::add(&inner.stats.streams_closed, 1);
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// tonic's refusal of a message over the decode limit (OUT_OF_RANGE, "decoded message length
+/// too large"), told in the server's terms: `Ok` with the limit and the setting named, `Err`
+/// with any other status unchanged.
+fn too_large(status: Status, max_frame_bytes: usize) -> Result<Status, Status> {
+    if status.code() != tonic::Code::OutOfRange || !status.message().contains("too large") {
+        return Err(status);
+    }
+    Ok(Status::out_of_range(format!(
+        "frame refused: larger than this server's limit of {max_frame_bytes} bytes (`max_frame_bytes` in \
+         [streams] of its config): {}",
+        status.message()
+    )))
 }
 
 fn stop(end: &mut Option<Status>, reading: &mut bool, status: Status) {
@@ -464,6 +604,66 @@ pub struct IngestServer {
 }
 
 const STREAM_FRAMES_PATH: &str = "/telemetry.v1.TelemetryIngest/StreamFrames";
+const RESUME_PATH: &str = "/telemetry.v1.TelemetryIngest/Resume";
+
+/// Codec of the `Resume` route: prost both ways, but a request that is not a `ResumeRequest` is
+/// INVALID_ARGUMENT.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ResumeCodec;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ResumeReplyEncoder;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ResumeRequestDecoder;
+
+impl Codec for ResumeCodec {
+    type Encode = ResumeReply;
+    type Decode = ResumeRequest;
+    type Encoder = ResumeReplyEncoder;
+    type Decoder = ResumeRequestDecoder;
+
+    fn encoder(&mut self) -> ResumeReplyEncoder {
+        ResumeReplyEncoder
+    }
+
+    fn decoder(&mut self) -> ResumeRequestDecoder {
+        ResumeRequestDecoder
+    }
+}
+
+impl Encoder for ResumeReplyEncoder {
+    type Item = ResumeReply;
+    type Error = Status;
+
+    fn encode(&mut self, item: ResumeReply, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        item.encode(dst).map_err(|e| Status::internal(format!("encoding a Resume reply: {e}")))
+    }
+}
+
+impl Decoder for ResumeRequestDecoder {
+    type Item = ResumeRequest;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<ResumeRequest>, Status> {
+        let len = src.remaining();
+        ResumeRequest::decode(src).map(Some).map_err(|e| {
+            Status::invalid_argument(format!("Resume: a message of {len} bytes is not a ResumeRequest: {e}"))
+        })
+    }
+}
+
+struct ResumeSvc(IngestService);
+
+impl tonic::server::UnaryService<ResumeRequest> for ResumeSvc {
+    type Response = ResumeReply;
+    type Future = BoxFuture<Response<ResumeReply>, Status>;
+
+    fn call(&mut self, request: Request<ResumeRequest>) -> Self::Future {
+        let service = self.0.clone();
+        Box::pin(async move { TelemetryIngest::resume(&service, request).await })
+    }
+}
 
 struct StreamFramesSvc(IngestService);
 
@@ -474,7 +674,7 @@ impl tonic::server::StreamingService<Incoming> for StreamFramesSvc {
 
     fn call(&mut self, request: Request<Streaming<Incoming>>) -> Self::Future {
         let service = self.0.clone();
-        Box::pin(async move { Ok(Response::new(service.start_stream(request.into_inner()))) })
+        Box::pin(async move { Ok(Response::new(service.start_stream(request.into_inner())?)) })
     }
 }
 
@@ -492,16 +692,21 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if req.uri().path() != STREAM_FRAMES_PATH {
-            return self.generated.call(req);
-        }
         let service = self.service.clone();
-        Box::pin(async move {
-            let max = service.inner.limits.max_frame_bytes;
-            let mut grpc =
-                tonic::server::Grpc::new(FrameCodec).apply_max_message_size_config(Some(max), None);
-            Ok(grpc.streaming(StreamFramesSvc(service), req).await)
-        })
+        let max = service.inner.limits.max_frame_bytes;
+        match req.uri().path() {
+            STREAM_FRAMES_PATH => Box::pin(async move {
+                let mut grpc =
+                    tonic::server::Grpc::new(FrameCodec).apply_max_message_size_config(Some(max), None);
+                Ok(grpc.streaming(StreamFramesSvc(service), req).await)
+            }),
+            RESUME_PATH => Box::pin(async move {
+                let mut grpc =
+                    tonic::server::Grpc::new(ResumeCodec).apply_max_message_size_config(Some(max), None);
+                Ok(grpc.unary(ResumeSvc(service), req).await)
+            }),
+            _ => self.generated.call(req),
+        }
     }
 }
 
@@ -517,6 +722,34 @@ mod tests {
     use proto::telemetry::v1::telemetry_ingest_client::TelemetryIngestClient;
     use std::time::Duration;
 
+    #[test]
+    fn the_rate_limit_is_a_bucket_of_one_seconds_frames() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut r = RateLimit::new(100, t0);
+        assert_eq!(r.available(t0), 100, "a full second's worth at the start");
+        r.take(100);
+        assert_eq!(r.available(t0), 0);
+        assert_eq!(r.ready_at(), ms(10), "one frame per 10 ms");
+        assert_eq!(r.available(ms(5)), 0);
+        assert_eq!(r.available(ms(250)), 25);
+        r.take(25);
+        assert_eq!(r.available(ms(10_000)), 100, "never more than one second's worth");
+        assert!(r.ready_at() <= ms(10_000));
+    }
+
+    #[test]
+    fn a_frame_over_the_limit_is_refused_in_the_servers_terms() {
+        let tonic_says = Status::out_of_range(
+            "Error, decoded message length too large: found 5000000 bytes, the limit is: 4194304 bytes",
+        );
+        let s = too_large(tonic_says, 4_194_304).unwrap();
+        assert_eq!(s.code(), tonic::Code::OutOfRange);
+        assert!(s.message().contains("`max_frame_bytes`") && s.message().contains("4194304 bytes"), "{s:?}");
+        assert!(s.message().contains("found 5000000 bytes"), "{s:?}");
+        assert!(too_large(Status::cancelled("x"), 1).is_err());
+    }
+
     /// The generated server's path (frames re-encoded for the WAL) stores and acks like the
     /// raw-bytes route the server uses.
     #[tokio::test]
@@ -531,7 +764,7 @@ mod tests {
         };
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
-        let (w, task) = writer::start(wal, cfg, Arc::clone(&stats), stop.clone()).unwrap();
+        let (w, task) = writer::start(wal, cfg, Arc::clone(&stats), stop.clone(), None).unwrap();
         let service = IngestService::new(w, stats, StreamLimits::default(), CancellationToken::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -37,6 +37,7 @@ impl fmt::Debug for SessionId {
 }
 
 /// Hex form of arbitrary bytes, for messages about ids that are not 16 bytes long.
+#[cfg(feature = "server")]
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use fmt::Write as _;
     let mut s = String::with_capacity(bytes.len() * 2);

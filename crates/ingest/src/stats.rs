@@ -23,6 +23,14 @@ pub(crate) struct Stats {
     pub(crate) sink_flushes: AtomicU64,
     pub(crate) sink_flush_ns: AtomicU64,
     pub(crate) sink_flush_ns_max: AtomicU64,
+    pub(crate) wal_damaged_regions: AtomicU64,
+    pub(crate) wal_damaged_bytes: AtomicU64,
+    pub(crate) wal_write_failures: AtomicU64,
+    /// A gauge: 1 while the WAL cannot be written, else 0.
+    pub(crate) wal_write_failing: AtomicU64,
+    pub(crate) streams_refused: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) throttled_ns: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -62,6 +70,22 @@ pub struct StatsSnapshot {
     pub sink_flush_ns: u64,
     /// Longest successful sink flush, ns.
     pub sink_flush_ns_max: u64,
+    /// Damaged stretches of the WAL that replay skipped at start-up (intact records after them
+    /// were kept).
+    pub wal_damaged_regions: u64,
+    /// Bytes in those stretches.
+    pub wal_damaged_bytes: u64,
+    /// Failed attempts to write (or fsync) the WAL: the failed commits and the retries after
+    /// them.
+    pub wal_write_failures: u64,
+    /// Whether the WAL cannot be written now (nothing is acked meanwhile).
+    pub wal_write_failing: bool,
+    /// StreamFrames calls refused because `max_streams` were open.
+    pub streams_refused: u64,
+    /// Times a stream was held back by its frame-rate limit.
+    pub throttled: u64,
+    /// Time streams spent held back by their frame-rate limit, ns (summed over streams).
+    pub throttled_ns: u64,
 }
 
 impl Stats {
@@ -89,6 +113,13 @@ impl Stats {
             sink_flushes: g(&self.sink_flushes),
             sink_flush_ns: g(&self.sink_flush_ns),
             sink_flush_ns_max: g(&self.sink_flush_ns_max),
+            wal_damaged_regions: g(&self.wal_damaged_regions),
+            wal_damaged_bytes: g(&self.wal_damaged_bytes),
+            wal_write_failures: g(&self.wal_write_failures),
+            wal_write_failing: g(&self.wal_write_failing) != 0,
+            streams_refused: g(&self.streams_refused),
+            throttled: g(&self.throttled),
+            throttled_ns: g(&self.throttled_ns),
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Damage is data, not only an error: a reader that meets it yields one
 //! [`RecordError::Truncated`] or [`RecordError::Corrupt`] after the good frames, keeps the
-//! [`Damage`] for [`crate::RecordReader::damage`], and [`crate::scan`] returns it inside its
-//! report so that [`crate::RecordWriter::open_append`] can cut the file back.
+//! [`Damage`] for [`crate::RecordReader::damages`], and [`crate::scan`] returns every damaged
+//! stretch inside its report, so that [`crate::RecordWriter::open_append`] can tell a torn tail
+//! (cut, its frames written again) from damage that good members follow (kept, skipped).
 
 use std::fmt;
 use std::io;
@@ -111,11 +112,10 @@ impl fmt::Display for DamageKind {
     }
 }
 
-/// Where and how a recording is damaged. Everything before `offset` is intact.
+/// Where and how a recording is damaged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damage {
-    /// File offset of the damaged member's first byte (the end of the last complete member):
-    /// where [`crate::RecordWriter::open_append`] cuts the file.
+    /// File offset of the damaged member's first byte (the end of the last complete member).
     pub offset: u64,
     /// File offset at which the damage became visible (inside or at the end of the member).
     pub detected_at: u64,
@@ -127,17 +127,22 @@ pub struct Damage {
     /// [`crate::ReadOptions::salvage`], or for a member too large to check before yielding
     /// (see [`crate::ReadOptions::max_member_buffer`]).
     pub frames_salvaged: u64,
+    /// With [`crate::ReadOptions::resync`]: file offset of the next good member, where reading
+    /// went on; `None` when nothing readable follows (a torn tail, garbage to the end). For a
+    /// frame that does not decode inside a good member, that member's offset: only the frame
+    /// was skipped.
+    pub resumed_at: Option<u64>,
 }
 
 impl Damage {
     /// The error a reader of `path` reports for this damage.
     pub fn to_error(&self, path: impl Into<PathBuf>) -> RecordError {
         let path = path.into();
-        let Damage { offset, detected_at, kind, frames_before, .. } = self.clone();
-        if kind.is_truncation() {
+        let Damage { offset, detected_at, kind, frames_before, resumed_at, .. } = self.clone();
+        if kind.is_truncation() && resumed_at.is_none() {
             RecordError::Truncated { path, offset, detected_at, kind, frames_before }
         } else {
-            RecordError::Corrupt { path, offset, detected_at, kind, frames_before }
+            RecordError::Corrupt { path, offset, detected_at, kind, frames_before, resumed_at }
         }
     }
 }
@@ -174,10 +179,11 @@ pub enum RecordError {
         /// Frames read from complete members before it.
         frames_before: u64,
     },
-    /// The recording holds bytes that are wrong: everything before `offset` was read.
+    /// The recording holds bytes that are wrong: everything before `offset` was read, and,
+    /// when reading went on, everything from `resumed_at`.
     #[error(
         "{path}: corrupt member at byte {offset}: {kind} (seen at byte {detected_at}); \
-         {frames_before} frames before it are intact"
+         {frames_before} frames before it are intact{}", resumed(*.resumed_at)
     )]
     Corrupt {
         /// The recording.
@@ -190,6 +196,8 @@ pub enum RecordError {
         kind: DamageKind,
         /// Frames read from complete members before it.
         frames_before: u64,
+        /// Where reading went on after the damage ([`Damage::resumed_at`]).
+        resumed_at: Option<u64>,
     },
     /// Bytes given to [`crate::RecordWriter::append_encoded`] are not an encoded frame.
     #[error("{path}: refusing to append at byte {offset}: not an encoded TelemetryFrame: {reason}")]
@@ -234,5 +242,12 @@ impl RecordError {
 
     pub(crate) fn io(path: &std::path::Path, op: &'static str, offset: u64, source: io::Error) -> Self {
         RecordError::Io { path: path.to_owned(), op, offset, source }
+    }
+}
+
+fn resumed(at: Option<u64>) -> String {
+    match at {
+        Some(at) => format!("; skipped, reading on at byte {at}"),
+        None => String::new(),
     }
 }

@@ -64,6 +64,12 @@ pub struct ReadOptions {
     /// Build the [`MemberIndex`] of the members read ([`RecordReader::index`]). Costs a walk
     /// over each frame's top-level fields.
     pub build_index: bool,
+    /// Read on after damage: skip the damaged bytes, find the next member that checks out,
+    /// and go on from there. Each damaged stretch is still reported, once, as an `Err` (with
+    /// [`Damage::resumed_at`] saying where reading went on) before the frames that follow it;
+    /// a frame that does not decode in a good member is reported and skipped alone. Off by
+    /// default: reading stops at the first damage.
+    pub resync: bool,
 }
 
 impl Default for ReadOptions {
@@ -74,6 +80,7 @@ impl Default for ReadOptions {
             salvage: false,
             max_member_buffer: DEFAULT_MAX_MEMBER_BUFFER,
             build_index: false,
+            resync: false,
         }
     }
 }
@@ -81,18 +88,24 @@ impl Default for ReadOptions {
 /// Buffered input that knows its file offset and stops at a limit.
 struct Input<R> {
     inner: R,
-    buf: Box<[u8]>,
+    buf: Vec<u8>,
     start: usize,
     end: usize,
     /// File offset of `buf[start]`.
     pos: u64,
     /// File offset at which the input ends, whatever the file holds beyond.
     limit: u64,
+    /// With [`ReadOptions::resync`]: the bytes consumed since the current member's first byte,
+    /// so that a search for the next member can start just after that byte even when the
+    /// inflater ran past the member's true end. `None` when off, or once it grew past its cap
+    /// (the search then starts where the damage was seen).
+    tap: Option<Vec<u8>>,
+    tap_cap: usize,
 }
 
 impl<R: Read> Input<R> {
     fn new(inner: R, pos: u64, limit: u64) -> Self {
-        Input { inner, buf: vec![0; INPUT_CHUNK].into_boxed_slice(), start: 0, end: 0, pos, limit }
+        Input { inner, buf: vec![0; INPUT_CHUNK], start: 0, end: 0, pos, limit, tap: None, tap_cap: 0 }
     }
 
     /// The buffered bytes, reading more when there are none; empty at the end of the input.
@@ -100,21 +113,52 @@ impl<R: Read> Input<R> {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
+            if self.buf.len() < INPUT_CHUNK {
+                self.buf.resize(INPUT_CHUNK, 0);
+            }
             let room = self.limit.saturating_sub(self.pos).min(self.buf.len() as u64) as usize;
             if room > 0 {
-                self.end = loop {
-                    match self.inner.read(&mut self.buf[..room]) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
-                    }
-                };
+                self.end = read_some(&mut self.inner, &mut self.buf[..room])?;
+            }
+        }
+        Ok(&self.buf[self.start..self.end])
+    }
+
+    /// At least `n` buffered bytes unless the input ends first (then all that is left).
+    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+        if self.end - self.start < n {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.buf.len() < n.max(INPUT_CHUNK) {
+                self.buf.resize(n.max(INPUT_CHUNK), 0);
+            }
+            while self.end < n {
+                let room = self
+                    .limit
+                    .saturating_sub(self.pos + self.end as u64)
+                    .min((self.buf.len() - self.end) as u64) as usize;
+                if room == 0 {
+                    break;
+                }
+                let got = read_some(&mut self.inner, &mut self.buf[self.end..self.end + room])?;
+                if got == 0 {
+                    break;
+                }
+                self.end += got;
             }
         }
         Ok(&self.buf[self.start..self.end])
     }
 
     fn consume(&mut self, n: usize) {
+        if let Some(tap) = &mut self.tap {
+            if tap.len() + n <= self.tap_cap {
+                tap.extend_from_slice(&self.buf[self.start..self.start + n]);
+            } else {
+                self.tap = None;
+            }
+        }
         self.start += n;
         self.pos += n as u64;
     }
@@ -126,12 +170,49 @@ impl<R: Read> Input<R> {
         }
         Ok(byte)
     }
+
+    /// Starts keeping the consumed bytes (a member starts here), up to `cap` of them.
+    fn start_tap(&mut self, cap: usize) {
+        let mut tap = self.tap.take().unwrap_or_default();
+        tap.clear();
+        self.tap = Some(tap);
+        self.tap_cap = cap;
+    }
+
+    /// Goes back to file offset `to`, which must lie within the bytes consumed since the tap
+    /// started at `tap_start`; `false` (and no move) when those bytes were not kept.
+    fn rewind(&mut self, tap_start: u64, to: u64) -> bool {
+        let Some(tap) = self.tap.take() else { return false };
+        let Some(skip) = to.checked_sub(tap_start).map(|s| s as usize).filter(|&s| s <= tap.len()) else {
+            return false;
+        };
+        let mut buf = Vec::with_capacity(tap.len() - skip + (self.end - self.start) + INPUT_CHUNK);
+        buf.extend_from_slice(&tap[skip..]);
+        buf.extend_from_slice(&self.buf[self.start..self.end]);
+        self.pos = to;
+        self.start = 0;
+        self.end = buf.len();
+        self.buf = buf;
+        true
+    }
+}
+
+fn read_some(inner: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match inner.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Why reading stopped, before it becomes a [`RecordError`].
 enum Stop {
     Io(&'static str, io::Error),
     Damage(DamageKind),
+    /// Report the damage that resynchronising has just got past (or that ran to the end).
+    Report,
 }
 
 impl From<DamageKind> for Stop {
@@ -150,6 +231,8 @@ enum Phase {
     Verified,
     /// The member is damaged; its complete frames are being yielded before the report.
     Salvaging,
+    /// After damage, with [`ReadOptions::resync`]: looking for the next member's header.
+    Resync,
     /// Finished, cleanly or with damage.
     Done,
 }
@@ -227,7 +310,12 @@ pub struct RecordReader<R = File> {
     /// Capacity for the next member's buffer: the largest member so far.
     size_hint: usize,
     pending: Option<DamageKind>,
-    damage: Option<Damage>,
+    /// The member being read was found by resynchronising and has not checked out yet: its
+    /// damage means only that it was not a member after all.
+    trial: bool,
+    /// Damage met while resynchronising, reported once reading goes on (or ends).
+    unreported: Option<Damage>,
+    damages: Vec<Damage>,
     index: MemberIndex,
 }
 
@@ -240,7 +328,7 @@ impl<R> fmt::Debug for RecordReader<R> {
             .field("member_offset", &self.member_offset)
             .field("frames_read", &self.frames_read)
             .field("members_read", &self.members_read)
-            .field("damage", &self.damage)
+            .field("damages", &self.damages)
             .finish_non_exhaustive()
     }
 }
@@ -301,7 +389,9 @@ impl<R: Read> RecordReader<R> {
             complete_end: options.start,
             size_hint: 0,
             pending: None,
-            damage: None,
+            trial: false,
+            unreported: None,
+            damages: Vec::new(),
             index: MemberIndex::new(),
             options,
         }
@@ -335,7 +425,23 @@ impl<R: Read> RecordReader<R> {
                 // The frame was counted as read when its bytes were taken; it was not.
                 self.frames_read -= 1;
                 self.member_frames -= 1;
-                Some(Err(self.fail(Stop::Damage(DamageKind::BadFrame(e.to_string())))))
+                let kind = DamageKind::BadFrame(e.to_string());
+                if self.options.resync {
+                    // The member checked out, so its framing is sound: only this frame is
+                    // skipped, and its neighbours are read.
+                    let damage = Damage {
+                        offset: self.member_offset,
+                        detected_at: self.member_offset,
+                        kind,
+                        frames_before: self.frames_before,
+                        frames_salvaged: 0,
+                        resumed_at: Some(self.member_offset),
+                    };
+                    let error = damage.to_error(&self.path);
+                    self.damages.push(damage);
+                    return Some(Err(error));
+                }
+                Some(Err(self.fail(Stop::Damage(kind))))
             }
         }
     }
@@ -345,9 +451,15 @@ impl<R: Read> RecordReader<R> {
         RawFrames { reader: self }
     }
 
-    /// The damage that ended reading, once it has been reported.
+    /// The first damage reported: without [`ReadOptions::resync`], the damage that ended
+    /// reading.
     pub fn damage(&self) -> Option<&Damage> {
-        self.damage.as_ref()
+        self.damages.first()
+    }
+
+    /// Every damage reported so far, in file order.
+    pub fn damages(&self) -> &[Damage] {
+        &self.damages
     }
 
     /// Frames yielded so far.
@@ -384,28 +496,108 @@ impl<R: Read> RecordReader<R> {
 
     /// Turns a stop into the error to report, and remembers the damage.
     fn fail(&mut self, stop: Stop) -> RecordError {
-        self.phase = Phase::Done;
-        match stop {
-            Stop::Io(op, e) => RecordError::io(&self.path, op, self.input.pos, e),
-            Stop::Damage(kind) => {
-                let damage = Damage {
-                    offset: self.member_offset,
-                    detected_at: self.input.pos,
-                    kind,
-                    frames_before: self.frames_before,
-                    frames_salvaged: self.member_frames,
-                };
-                let error = damage.to_error(&self.path);
-                self.damage = Some(damage);
-                error
+        let damage = match stop {
+            Stop::Io(op, e) => {
+                self.phase = Phase::Done;
+                return RecordError::io(&self.path, op, self.input.pos, e);
             }
+            Stop::Damage(kind) => {
+                self.phase = Phase::Done;
+                self.damage_here(kind)
+            }
+            // Reading goes on (or has ended) where resynchronising left it.
+            Stop::Report => match self.unreported.take() {
+                Some(damage) => damage,
+                None => {
+                    self.phase = Phase::Done;
+                    self.damage_here(DamageKind::BadHeader("internal: no damage to report"))
+                }
+            },
+        };
+        let error = damage.to_error(&self.path);
+        self.damages.push(damage);
+        error
+    }
+
+    /// The damage of the member being read, seen at the input's position.
+    fn damage_here(&self, kind: DamageKind) -> Damage {
+        Damage {
+            offset: self.member_offset,
+            detected_at: self.input.pos,
+            kind,
+            frames_before: self.frames_before,
+            frames_salvaged: self.member_frames,
+            resumed_at: None,
         }
     }
 
     fn advance(&mut self) -> Result<Option<Bytes>, Stop> {
         loop {
+            match self.advance_member() {
+                Err(Stop::Damage(kind)) if self.options.resync => self.begin_resync(kind),
+                other => return other,
+            }
+        }
+    }
+
+    /// Damage met with [`ReadOptions::resync`]: note it (unless it only shows that a trial
+    /// member was not one), and search for the next member from just after the damaged
+    /// member's first byte: the inflater may have read past its true end into the next one.
+    fn begin_resync(&mut self, kind: DamageKind) {
+        if !self.trial {
+            self.unreported = Some(self.damage_here(kind));
+        }
+        self.trial = false;
+        self.streaming = false;
+        self.out = Vec::new();
+        self.frozen = Bytes::new();
+        self.cursor = 0;
+        self.member_frames = 0;
+        self.input.rewind(self.member_offset, self.member_offset + 1);
+        self.phase = Phase::Resync;
+    }
+
+    /// Moves the input to the next byte that may start a gzip member (`1f 8b 08`); `false` at
+    /// the end of the input.
+    fn find_candidate(&mut self) -> Result<bool, Stop> {
+        let io = |e| Stop::Io("read", e);
+        loop {
+            let buf = self.input.fill().map_err(io)?;
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            let Some(i) = buf.iter().position(|&b| b == 0x1f) else {
+                let n = buf.len();
+                self.input.consume(n);
+                continue;
+            };
+            self.input.consume(i);
+            match self.input.peek(3).map_err(io)? {
+                [0x1f, 0x8b, 8, ..] => return Ok(true),
+                [_, _, _, ..] => self.input.consume(1),
+                // Fewer than 3 bytes left: no member can start here.
+                short => {
+                    let n = short.len();
+                    self.input.consume(n);
+                }
+            }
+        }
+    }
+
+    fn advance_member(&mut self) -> Result<Option<Bytes>, Stop> {
+        loop {
             match self.phase {
                 Phase::Done => return Ok(None),
+                Phase::Resync => {
+                    if self.find_candidate()? {
+                        self.trial = true;
+                        self.phase = Phase::Boundary;
+                    } else {
+                        // Nothing readable follows the damage.
+                        self.phase = Phase::Done;
+                        return Err(Stop::Report);
+                    }
+                }
                 Phase::Boundary => {
                     if !self.start_member()? {
                         self.phase = Phase::Done;
@@ -425,15 +617,32 @@ impl<R: Read> RecordReader<R> {
                             // are cheap slices of them.
                             self.frozen = Bytes::from(mem::take(&mut self.out));
                             self.phase = Phase::Verified;
+                            if self.trial {
+                                // A member after the damage checked out: report the damage,
+                                // then go on reading from here.
+                                self.trial = false;
+                                if let Some(d) = &mut self.unreported {
+                                    d.resumed_at = Some(self.member_offset);
+                                }
+                                return Err(Stop::Report);
+                            }
                         }
                         Ok(false) => {
                             if !self.streaming
                                 && self.out.len() - self.cursor > self.options.max_member_buffer
                             {
+                                if self.trial {
+                                    // A member found by resynchronising is yielded only once
+                                    // checked, so it must fit the buffer.
+                                    return Err(DamageKind::BadDeflate(
+                                        "a member found after damage is too large to check".into(),
+                                    )
+                                    .into());
+                                }
                                 self.streaming = true;
                             }
                         }
-                        Err(Stop::Damage(kind)) if self.options.salvage => {
+                        Err(Stop::Damage(kind)) if self.options.salvage && !self.trial => {
                             self.pending = Some(kind);
                             self.phase = Phase::Salvaging;
                         }
@@ -466,6 +675,9 @@ impl<R: Read> RecordReader<R> {
     fn start_member(&mut self) -> Result<bool, Stop> {
         let offset = self.input.pos;
         self.member_offset = offset;
+        if self.options.resync {
+            self.input.start_tap(self.options.max_member_buffer);
+        }
         let io = |e| Stop::Io("read", e);
         let Some(id1) = self.input.byte().map_err(io)? else {
             return Ok(false);
@@ -700,25 +912,33 @@ impl<R: Read> Iterator for RawFrames<'_, R> {
 /// What a full pass over a recording found; see [`scan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scan {
-    /// The complete members, in file order.
+    /// The complete members, in file order: those after damage too.
     pub index: MemberIndex,
-    /// The damage that ended the good part of the file, if any. Its `frames_salvaged` counts
-    /// the complete frames of the damaged member that precede the damage (what Python's `gzip`
-    /// would still give).
-    pub damage: Option<Damage>,
+    /// The damaged stretches, in file order. Each one's `frames_salvaged` counts the complete
+    /// frames of the damaged member that precede the damage (what Python's `gzip` would still
+    /// give); its `resumed_at` is the next good member, `None` for damage that runs to the end
+    /// (see [`Scan::tail_damage`]).
+    pub damages: Vec<Damage>,
     /// The file's length.
     pub file_len: u64,
 }
 
 impl Scan {
-    /// File offset where the good part ends: the damaged member's start, else the file's end.
+    /// Damage after which nothing readable follows (a torn tail, or garbage to the end).
+    pub fn tail_damage(&self) -> Option<&Damage> {
+        self.damages.last().filter(|d| d.resumed_at.is_none())
+    }
+
+    /// File offset where the readable part ends: the start of the damage that runs to the
+    /// end, else the file's end.
     pub fn good_end(&self) -> u64 {
-        self.damage.as_ref().map_or(self.file_len, |d| d.offset)
+        self.tail_damage().map_or(self.file_len, |d| d.offset)
     }
 }
 
-/// Reads a whole recording to rebuild its member index and find any damage. Damage is part of
-/// the result; only an I/O error is an `Err`.
+/// Reads a whole recording to rebuild its member index and find every damaged stretch (reading
+/// on after each, see [`ReadOptions::resync`]). Damage is part of the result; only an I/O error
+/// is an `Err`.
 pub fn scan(path: impl AsRef<Path>) -> Result<Scan, RecordError> {
     let path = path.as_ref();
     let file = File::open(path).map_err(|e| RecordError::io(path, "open", 0, e))?;
@@ -729,16 +949,16 @@ pub fn scan(path: impl AsRef<Path>) -> Result<Scan, RecordError> {
 pub(crate) fn scan_file(mut file: &File, path: &Path) -> Result<Scan, RecordError> {
     let file_len = file.metadata().map_err(|e| RecordError::io(path, "stat", 0, e))?.len();
     file.seek(SeekFrom::Start(0)).map_err(|e| RecordError::io(path, "seek", 0, e))?;
-    let options = ReadOptions { salvage: true, build_index: true, ..ReadOptions::default() };
+    let options = ReadOptions { salvage: true, build_index: true, resync: true, ..ReadOptions::default() };
     let mut reader = RecordReader::from_reader(file, path, options);
     while let Some(frame) = reader.next_raw() {
         match frame {
             Ok(_) => {}
-            Err(e) if e.is_damage() => break,
+            Err(e) if e.is_damage() => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(Scan { index: reader.take_index(), damage: reader.damage.take(), file_len })
+    Ok(Scan { index: reader.take_index(), damages: mem::take(&mut reader.damages), file_len })
 }
 
 #[cfg(test)]

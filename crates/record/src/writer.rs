@@ -2,14 +2,14 @@
 //! go to the file as they accumulate (every [`WRITE_CHUNK`]) and in full when the member is
 //! finished (by age, by size, or on request). The file thus always holds complete members
 //! followed by at most one member in progress: a process killed at any moment leaves that
-//! member torn, which readers report and [`RecordWriter::open_append`] cuts off, and whose
-//! frames a salvaging reader (Python's `gzip` among them) can still read up to the cut.
+//! member torn, which readers report and [`RecordWriter::open_append`] repairs: the torn
+//! member's complete frames (what a salvaging reader, Python's `gzip` among them, reads up to
+//! the cut) are written again as a complete member and the torn bytes are cut.
 //!
 //! The open member's bytes also stay in memory until it is finished, so that a failed write
 //! (a full disk) loses nothing: the file is cut back to its last complete member and the member
 //! is written again, whole, on the next attempt.
 
-use std::ffi::OsString;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
@@ -65,10 +65,6 @@ pub struct RecordOptions {
     pub member_max_bytes: usize,
     /// Deflate level, 0 (stored) to 9.
     pub level: u32,
-    /// When [`RecordWriter::open_append`] cuts off a corrupt tail (bytes that are present but
-    /// wrong, not merely missing), first copy it to `<path>.damaged-<offset>`, so that a bit
-    /// flip in the middle of a long recording does not silently destroy what follows it.
-    pub save_corrupt_tail: bool,
 }
 
 impl Default for RecordOptions {
@@ -77,23 +73,63 @@ impl Default for RecordOptions {
             member_max_age: DEFAULT_MEMBER_MAX_AGE,
             member_max_bytes: DEFAULT_MEMBER_MAX_BYTES,
             level: DEFAULT_LEVEL,
-            save_corrupt_tail: true,
         }
     }
 }
 
-/// What [`RecordWriter::open_append`] cut off a damaged recording.
+/// What [`RecordWriter::open_append`] found in a damaged recording, and what it did.
+///
+/// Only a torn tail is cut: the member a writer was writing when it stopped, which ends the
+/// file early. Its complete frames are written again first, in a new member. Any other damage
+/// (bytes that are wrong, whether good members follow them or not) is left in place: readers
+/// skip it ([`crate::ReadOptions::resync`]) and new members go after the end of the file, so
+/// nothing that may still hold data is deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repair {
-    /// The damage found; the file was cut at `damage.offset`.
-    pub damage: Damage,
-    /// Bytes cut off.
-    pub dropped_bytes: u64,
-    /// Complete frames that the cut part still held before its damage (what a salvaging reader
-    /// could have read from it).
-    pub dropped_frames: u64,
-    /// Where the cut part was saved ([`RecordOptions::save_corrupt_tail`]).
-    pub saved_to: Option<PathBuf>,
+    /// Every damaged stretch found, in file order (a torn tail last).
+    pub damages: Vec<Damage>,
+    /// Bytes of a torn tail cut off (0 when there was none).
+    pub cut_bytes: u64,
+    /// Complete frames the torn tail held, written again in a new member before the cut.
+    pub rewritten_frames: u64,
+    /// Damaged bytes left in the file, which readers skip.
+    pub kept_bytes: u64,
+}
+
+impl fmt::Display for Repair {
+    /// One line for a log or a terminal: each damaged stretch and what was done about it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.damages.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            match d.resumed_at {
+                Some(at) => write!(
+                    f,
+                    "damaged at byte {} ({}): kept in place and skipped, reading on at byte {at}",
+                    d.offset, d.kind
+                )?,
+                None if d.kind.is_truncation() => write!(
+                    f,
+                    "torn tail at byte {} ({}): {} bytes cut, its {} complete frames written again",
+                    d.offset, d.kind, self.cut_bytes, self.rewritten_frames
+                )?,
+                None => write!(
+                    f,
+                    "damaged from byte {} to the end ({}): kept in place, new frames go after it",
+                    d.offset, d.kind
+                )?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Repair {
+    /// The torn tail that was cut, if any.
+    pub fn torn_tail(&self) -> Option<&Damage> {
+        self.damages.last().filter(|d| d.resumed_at.is_none() && d.kind.is_truncation())
+    }
 }
 
 /// A monotonic clock, in nanoseconds from any origin.
@@ -174,13 +210,15 @@ impl RecordWriter {
     }
 
     /// Opens the recording at `path` (created if missing) to append to it, as a process
-    /// restarting on its own spool does. The file is scanned first: a damaged tail (a member
-    /// torn by a crash, or anything unreadable) is cut back to the end of the last complete
-    /// member and described in the returned [`Repair`]. Everything after the damage is
-    /// unreadable to any sequential gzip reader, Python's included, so cutting it loses nothing
-    /// a reader could use; a corrupt (not merely torn) tail is still saved aside first, see
-    /// [`RecordOptions::save_corrupt_tail`]. The index of the kept members is rebuilt by the
-    /// scan.
+    /// restarting on its own spool does. The file is scanned first (reading on past damage)
+    /// and the index of every good member rebuilt, those after damage included. A torn tail
+    /// (a member cut short by a crash, or zeros a power loss left) is repaired: its complete
+    /// frames are written again as a new member and the torn bytes cut. Any other damage is
+    /// kept in place and skipped by readers; new members go after the file's end. What was
+    /// found and done is the returned [`Repair`].
+    ///
+    /// A crash between the cut and the new member's fsync loses the torn tail's frames: the
+    /// same frames a crash a moment earlier would have lost.
     pub fn open_append(
         path: impl AsRef<Path>,
         options: RecordOptions,
@@ -198,25 +236,39 @@ impl RecordWriter {
             // Possibly just created: make its directory entry durable.
             sync_parent(path)?;
         }
-        let end = scan.good_end();
-        let mut repair = None;
-        if let Some(damage) = scan.damage {
-            let saved_to = if !damage.kind.is_truncation() && options.save_corrupt_tail {
-                Some(save_tail(&file, path, end, scan.file_len)?)
-            } else {
-                None
-            };
+        let mut end = scan.file_len;
+        let mut rewrite = Vec::new();
+        let mut kept_bytes = 0;
+        for d in &scan.damages {
+            match d.resumed_at {
+                Some(at) => kept_bytes += at.saturating_sub(d.offset),
+                None if d.kind.is_truncation() => {
+                    rewrite = salvage(&file, path, d.offset, scan.file_len)?;
+                    end = d.offset;
+                }
+                None => kept_bytes += scan.file_len - d.offset,
+            }
+        }
+        let cut_bytes = scan.file_len - end;
+        if cut_bytes > 0 {
             file.set_len(end).map_err(|e| RecordError::io(path, "truncate", end, e))?;
             file.sync_all().map_err(|e| RecordError::io(path, "fsync", end, e))?;
-            repair = Some(Repair {
-                dropped_bytes: scan.file_len - end,
-                dropped_frames: damage.frames_salvaged,
-                damage,
-                saved_to,
-            });
         }
         file.seek(SeekFrom::Start(end)).map_err(|e| RecordError::io(path, "seek", end, e))?;
-        Ok((Self::new(path, file, options, scan.index, end), repair))
+        let mut writer = Self::new(path, file, options, scan.index, end);
+        for frame in &rewrite {
+            writer.append_encoded(frame)?;
+        }
+        if !rewrite.is_empty() {
+            writer.sync()?;
+        }
+        let repair = (!scan.damages.is_empty()).then_some(Repair {
+            damages: scan.damages,
+            cut_bytes,
+            rewritten_frames: rewrite.len() as u64,
+            kept_bytes,
+        });
+        Ok((writer, repair))
     }
 
     fn new(path: &Path, file: File, options: RecordOptions, index: MemberIndex, end: u64) -> Self {
@@ -566,31 +618,23 @@ fn sync_parent(path: &Path) -> Result<(), RecordError> {
 }
 
 /// Copies `file[from..len]` to a new `<path>.damaged-<from>` (or `…-<from>.<n>` when taken).
-fn save_tail(file: &File, path: &Path, from: u64, len: u64) -> Result<PathBuf, RecordError> {
-    let mut target = None;
-    for n in 0..100 {
-        let mut name: OsString = path.as_os_str().to_owned();
-        name.push(if n == 0 { format!(".damaged-{from}") } else { format!(".damaged-{from}.{n}") });
-        let candidate = PathBuf::from(name);
-        match OpenOptions::new().write(true).create_new(true).open(&candidate) {
-            Ok(f) => {
-                target = Some((candidate, f));
-                break;
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(RecordError::io(&candidate, "create", 0, e)),
-        }
-    }
-    let Some((target, mut out)) = target else {
-        let e = io::Error::new(io::ErrorKind::AlreadyExists, "100 saved tails exist already");
-        return Err(RecordError::io(path, "save damaged tail", from, e));
-    };
+/// The complete frames of the torn member at `from` that decode (what a salvaging reader gets
+/// from it).
+fn salvage(file: &File, path: &Path, from: u64, len: u64) -> Result<Vec<prost::bytes::Bytes>, RecordError> {
     let mut src = file;
     src.seek(SeekFrom::Start(from)).map_err(|e| RecordError::io(path, "seek", from, e))?;
-    io::copy(&mut io::Read::take(src, len - from), &mut out)
-        .and_then(|_| out.sync_all())
-        .map_err(|e| RecordError::io(&target, "save damaged tail", from, e))?;
-    Ok(target)
+    let options = reader::ReadOptions { start: from, end: Some(len), salvage: true, ..Default::default() };
+    let mut reader = reader::RecordReader::from_reader(src, path, options);
+    let mut frames = Vec::new();
+    while let Some(frame) = reader.next_raw() {
+        match frame {
+            Ok(bytes) if TelemetryFrame::decode(&bytes[..]).is_ok() => frames.push(bytes),
+            Ok(_) => {}
+            Err(e) if e.is_damage() => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(frames)
 }
 
 #[cfg(test)]

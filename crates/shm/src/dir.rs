@@ -91,15 +91,14 @@ impl PageSource for DirSource {
     }
 }
 
-/// Opens one page's file for reading, checking that it holds at least [`Page::min_size`]
-/// bytes; a missing or short file is an error naming it (and the sizes). Returns the file and
-/// its metadata as of the check.
+/// Opens one page's file for reading, checking that it is a regular file holding at least
+/// [`Page::min_size`] bytes; a missing, short or special file is an error naming it (and the
+/// sizes). Returns the file and its metadata as of the check.
 pub(crate) fn open_page_file(page: Page, path: &Path) -> Result<(File, std::fs::Metadata), ShmError> {
-    let file = File::open(path).map_err(|source| ShmError::Open { page, path: path.to_owned(), source })?;
-    let meta = file.metadata().map_err(|source| ShmError::Io {
-        op: "reading the size of",
-        path: path.to_owned(),
-        source,
+    let (file, meta) = open_regular(path, false).map_err(|e| match e {
+        OpenError::Open(source) => ShmError::Open { page, path: path.to_owned(), source },
+        OpenError::Stat(source) => ShmError::Io { op: "reading the size of", path: path.to_owned(), source },
+        OpenError::NotAFile(kind) => ShmError::NotAFile { page, path: path.to_owned(), kind },
     })?;
     if meta.len() < page.min_size() as u64 {
         return Err(ShmError::PageTooShort {
@@ -110,6 +109,71 @@ pub(crate) fn open_page_file(page: Page, path: &Path) -> Result<(File, std::fs::
         });
     }
     Ok((file, meta))
+}
+
+/// Why [`open_regular`] failed.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// Opening failed (the file is missing, say).
+    Open(io::Error),
+    /// Its metadata could not be read.
+    Stat(io::Error),
+    /// It is not a regular file; what it is instead, e.g. `a FIFO`.
+    NotAFile(&'static str),
+}
+
+/// Opens `path` (for reading, and for writing too with `write`) only if it is a regular file,
+/// without blocking or touching anything else: a FIFO, a device, a socket or a directory in its
+/// place is refused, said for what it is. Returns the file and its metadata as of the check.
+pub(crate) fn open_regular(path: &Path, write: bool) -> Result<(File, std::fs::Metadata), OpenError> {
+    // Looked at before opening: opening a FIFO waits for the other end, and opening a device
+    // can have effects of its own. A missing file is left to `open`, which says so (or, for a
+    // writer, creates it).
+    if let Ok(meta) = std::fs::metadata(path) {
+        check_regular(&meta)?;
+    }
+    let mut options = OpenOptions::new();
+    options.read(true);
+    if write {
+        options.write(true).create(true).truncate(false);
+    }
+    // Non-blocking, in case the file was replaced by a FIFO since the check above: the open
+    // then returns at once and the check below refuses it. On a regular file the flag changes
+    // nothing (reads and writes of regular files never block in that sense).
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(OpenError::Open)?;
+    let meta = file.metadata().map_err(OpenError::Stat)?;
+    check_regular(&meta)?;
+    Ok((file, meta))
+}
+
+/// Refuses anything but a regular file, saying what it is instead.
+fn check_regular(meta: &std::fs::Metadata) -> Result<(), OpenError> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    Err(OpenError::NotAFile(if kind.is_dir() { "a directory" } else { special_kind(kind) }))
+}
+
+#[cfg(unix)]
+fn special_kind(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: std::fs::FileType) -> &'static str {
+    "a special file"
 }
 
 /// Writes pages into `acpmf_*` files in a directory, in place, the way the game writes its
@@ -123,23 +187,23 @@ pub struct DirWriter {
 impl DirWriter {
     /// Creates (or opens) the three files in `dir` and makes each at least `file_len` bytes
     /// long, and never shorter than its page. Existing contents are kept, as a bridge keeps
-    /// them; write the pages next.
+    /// them; write the pages next. A page file that exists and is not a regular file (a FIFO,
+    /// a device, a directory) is refused with [`ShmError::NotAFile`].
     pub fn create(dir: impl AsRef<Path>, file_len: u64) -> Result<Self, ShmError> {
         let dir = dir.as_ref().to_path_buf();
         let create = |page: Page| -> Result<File, ShmError> {
             let path = dir.join(page.file_name());
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(|source| ShmError::Open { page, path: path.clone(), source })?;
+            // Only a regular file is a page file: writing pages into a FIFO would block once its
+            // buffer is full, into a device would write to the device.
+            let (file, meta) = open_regular(&path, true).map_err(|e| match e {
+                OpenError::Open(source) => ShmError::Open { page, path: path.clone(), source },
+                OpenError::Stat(source) => {
+                    ShmError::Io { op: "reading the size of", path: path.clone(), source }
+                }
+                OpenError::NotAFile(kind) => ShmError::NotAFile { page, path: path.clone(), kind },
+            })?;
             let want = file_len.max(page.size() as u64);
-            let len = file
-                .metadata()
-                .map_err(|source| ShmError::Io { op: "reading the size of", path: path.clone(), source })?
-                .len();
+            let len = meta.len();
             if len < want {
                 file.set_len(want).map_err(|source| ShmError::Io { op: "resizing", path, source })?;
             }

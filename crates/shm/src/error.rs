@@ -23,6 +23,17 @@ pub enum ShmError {
         /// The OS error.
         source: io::Error,
     },
+    /// A page file is not a regular file (a FIFO, a directory, a device): reading it would
+    /// block, fail, or read something else than a page.
+    #[error("the {page} page file {} is {kind}, not a regular file", path.display())]
+    NotAFile {
+        /// Which page.
+        page: Page,
+        /// The file.
+        path: PathBuf,
+        /// What it is instead, e.g. `a FIFO`.
+        kind: &'static str,
+    },
     /// Reading or writing a file failed.
     #[error("{op} {}", path.display())]
     Io {
@@ -75,7 +86,9 @@ pub enum ShmError {
         expected: [u8; 8],
     },
     /// The snapshot has a format version this build cannot read.
-    #[error("snapshot format version {found} is not supported (this build reads version {supported})")]
+    #[error(
+        "snapshot format version {found} (at offset 8) is not supported (this build reads version {supported})"
+    )]
     SnapshotVersion {
         /// Version in the file.
         found: u32,
@@ -92,8 +105,39 @@ pub enum ShmError {
         /// Bytes in the snapshot.
         actual: u64,
     },
+    /// A page length in the snapshot's header is shorter than the page's minimum or longer
+    /// than any page.
+    #[error("the snapshot's {page} page length (at offset {offset}) is {len} bytes, not {min} to {max}")]
+    SnapshotPageLength {
+        /// Which page.
+        page: Page,
+        /// Offset of the length field in the snapshot.
+        offset: usize,
+        /// The length found.
+        len: u32,
+        /// The least a page may be.
+        min: usize,
+        /// The most a page may be.
+        max: u32,
+    },
+    /// The snapshot file is not a regular file (a FIFO, a device, a directory).
+    #[error("the snapshot {} is {kind}, not a regular file", path.display())]
+    SnapshotNotAFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead, e.g. `a FIFO`.
+        kind: &'static str,
+    },
+    /// A snapshot file could not be decoded: the file, and why.
+    #[error("{} is not a usable page snapshot", path.display())]
+    Snapshot {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its bytes.
+        source: Box<ShmError>,
+    },
     /// The snapshot has bytes after its last page.
-    #[error("snapshot has {extra} unexpected bytes after its pages (expected {expected} bytes in all)")]
+    #[error("snapshot has {extra} unexpected bytes after its pages, from offset {expected}")]
     SnapshotTrailing {
         /// Bytes after the last page.
         extra: u64,

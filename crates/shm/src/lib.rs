@@ -93,7 +93,9 @@ pub use layout::{
 pub use mapped::MappedDir;
 pub use page::Page;
 pub use poller::{PollStats, Poller, PollerConfig, Sample, SessionStart};
-pub use snapshot::{SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, Snapshot};
+pub use snapshot::{
+    SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC, SNAPSHOT_MAX_LEN, SNAPSHOT_MAX_PAGE_LEN, SNAPSHOT_VERSION, Snapshot,
+};
 pub use source::{DEFAULT_MAX_RETRIES, PageSource, ReadInfo, read_page};
 pub use text::{decode_utf16, encode_utf16};
 pub use view::{Graphics, Pages, Physics, Static};

@@ -13,10 +13,15 @@
 //!
 //! The lengths make the format outlive today's struct sizes: a physics page of 580 bytes (no
 //! tail) loads with a zeroed tail, and a longer page (say ACC's 800-byte physics) loads its
-//! prefix. Nothing may follow the last page.
+//! prefix, up to [`SNAPSHOT_MAX_PAGE_LEN`] bytes a page. Nothing may follow the last page.
+//!
+//! The format has no checksum: a flipped byte in a page loads as an odd value in that page
+//! (which a dump then shows), a flipped byte in the header as an error.
 
+use std::io::Read as _;
 use std::path::Path;
 
+use crate::dir::{OpenError, open_regular};
 use crate::error::ShmError;
 use crate::layout::{GraphicsPage, PhysicsPage, StaticPage};
 use crate::page::Page;
@@ -29,6 +34,12 @@ pub const SNAPSHOT_MAGIC: [u8; 8] = *b"PWSHMSNP";
 pub const SNAPSHOT_VERSION: u32 = 1;
 /// Length of the snapshot header.
 pub const SNAPSHOT_HEADER_LEN: usize = 24;
+/// The longest page a snapshot may hold, bytes. AC's pages are well under 1 KiB and mappings
+/// come in 4 KiB pages: a header claiming more is damaged, and is refused before anything that
+/// size is read or allocated.
+pub const SNAPSHOT_MAX_PAGE_LEN: u32 = 64 * 1024;
+/// The longest snapshot file: the header and three pages of the longest length.
+pub const SNAPSHOT_MAX_LEN: u64 = SNAPSHOT_HEADER_LEN as u64 + 3 * SNAPSHOT_MAX_PAGE_LEN as u64;
 
 /// The three pages, captured together. It is also a [`PageSource`], so a saved snapshot can
 /// stand in for the game.
@@ -85,10 +96,16 @@ impl Snapshot {
         out
     }
 
-    /// Decodes a snapshot, checking the magic, the version, that each page is at least
-    /// [`Page::min_size`] bytes and that the pages fill the rest exactly.
+    /// Decodes a snapshot, checking the magic, the version, that each page is
+    /// [`Page::min_size`] to [`SNAPSHOT_MAX_PAGE_LEN`] bytes and that the pages fill the rest
+    /// exactly.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ShmError> {
-        let actual = bytes.len() as u64;
+        Self::parse(bytes, bytes.len() as u64)
+    }
+
+    /// [`from_bytes`](Self::from_bytes) of the first bytes of a snapshot of `actual` bytes in
+    /// all: a file longer than any snapshot is read only as far as needed to say so.
+    fn parse(bytes: &[u8], actual: u64) -> Result<Self, ShmError> {
         let magic = bytes.get(..SNAPSHOT_MAGIC.len()).unwrap_or(bytes);
         if magic != SNAPSHOT_MAGIC {
             // A file shorter than the magic that matches as far as it goes is truncated;
@@ -119,13 +136,14 @@ impl Snapshot {
             return Err(ShmError::SnapshotVersion { found: version, supported: SNAPSHOT_VERSION });
         }
         let lens = [word(1), word(2), word(3)];
-        for (page, &len) in Page::ALL.iter().zip(&lens) {
-            if (len as usize) < page.min_size() {
-                return Err(ShmError::PageTooShort {
+        for (i, (page, &len)) in Page::ALL.iter().zip(&lens).enumerate() {
+            if (len as usize) < page.min_size() || len > SNAPSHOT_MAX_PAGE_LEN {
+                return Err(ShmError::SnapshotPageLength {
                     page: *page,
-                    location: "snapshot".to_owned(),
-                    actual: u64::from(len),
-                    needed: page.min_size(),
+                    offset: 12 + 4 * i,
+                    len,
+                    min: page.min_size(),
+                    max: SNAPSHOT_MAX_PAGE_LEN,
                 });
             }
         }
@@ -166,15 +184,24 @@ impl Snapshot {
         })
     }
 
-    /// Reads a snapshot from a file.
+    /// Reads a snapshot from a file. Every error names the file. Only a regular file is read
+    /// (a FIFO in its place would block, a device never end), and of it no more than the
+    /// longest snapshot, [`SNAPSHOT_MAX_LEN`] bytes, and one more to tell a longer file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ShmError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| ShmError::Io {
-            op: "reading snapshot",
-            path: path.to_path_buf(),
-            source,
+        let io = |source| ShmError::Io { op: "reading snapshot", path: path.to_path_buf(), source };
+        let (file, meta) = open_regular(path, false).map_err(|e| match e {
+            OpenError::Open(source) | OpenError::Stat(source) => io(source),
+            OpenError::NotAFile(kind) => ShmError::SnapshotNotAFile { path: path.to_path_buf(), kind },
         })?;
-        Self::from_bytes(&bytes)
+        let mut bytes = Vec::new();
+        file.take(SNAPSHOT_MAX_LEN + 1).read_to_end(&mut bytes).map_err(io)?;
+        let read = bytes.len() as u64;
+        // Past the longest snapshot, the file's own length is the one to report (and if the file
+        // changed meanwhile, at least what was read).
+        let actual = if read > SNAPSHOT_MAX_LEN { meta.len().max(read) } else { read };
+        Self::parse(&bytes, actual)
+            .map_err(|source| ShmError::Snapshot { path: path.to_path_buf(), source: Box::new(source) })
     }
 }
 

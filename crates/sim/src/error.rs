@@ -1,5 +1,5 @@
-//! Errors of the simulators. Only start-up and configuration problems are errors: bad input on
-//! the wire is counted and skipped, never fatal.
+//! Errors of the simulators. Only start-up and configuration problems, and a socket that stops
+//! working, are errors: bad input on the wire is counted and skipped, never fatal.
 
 use std::net::SocketAddr;
 
@@ -32,8 +32,21 @@ pub enum SimError {
         /// Why.
         source: std::io::Error,
     },
+    /// Every send to the plugin's address failed, many times in a row, for a reason other than
+    /// nobody listening (which is normal): the address cannot be reached from the socket, so
+    /// the simulator would run without effect.
+    #[error("{failures} events in a row could not be sent to the plugin address {plugin}")]
+    Send {
+        /// The plugin's address.
+        plugin: SocketAddr,
+        /// Sends that failed in a row.
+        failures: u32,
+        /// Why the last one failed.
+        source: std::io::Error,
+    },
     /// The task running a spawned simulator panicked or was cancelled.
-    #[error("the simulator task ended abnormally: {0}")]
+    // The join error is the source: the printed chain says it, so the message does not.
+    #[error("the simulator task ended abnormally")]
     Task(#[from] tokio::task::JoinError),
 }
 

@@ -12,7 +12,8 @@
 //!
 //! Both follow the workspace rule that time and randomness are injected: the same seed and
 //! configuration give the same events, and nothing needs a real clock to be tested.
-//! Errors are [`SimError`]s; only configuration and socket set-up fail, bad input is counted.
+//! Errors are [`SimError`]s; only configuration, socket set-up and a socket that stops working
+//! (it cannot receive, or cannot reach the plugin at all) fail, bad input is counted.
 //!
 //! ```
 //! use std::time::Duration;

@@ -21,6 +21,7 @@ use acsp::{
     Vec3, Version,
 };
 
+use crate::hostile;
 use crate::support::{enc_event, hex};
 use crate::vectors::{self, SERVER_NAME};
 
@@ -240,6 +241,28 @@ fn datagram_files() -> Vec<(String, Vec<u8>)> {
         ("quirk_trailing_bytes.bin", [vectors::car_update().bytes, hex("de ad")].concat()),
     ];
     files.extend(quirks.into_iter().map(|(name, bytes)| (name.to_string(), bytes)));
+    // What a hostile or broken sender could send: decodes, with the damage reported.
+    let hostile = [
+        ("hostile_car_update_non_finite_floats.bin", hostile::car_update_with_non_finite_floats()),
+        ("hostile_new_connection_invalid_text.bin", hostile::new_connection_with_bad_text()),
+        (
+            "hostile_chat_escapes_and_invalid_utf32.bin",
+            [
+                hex("39 07"),
+                hostile::units(&[
+                    0x1b,
+                    u32::from('['),
+                    u32::from('2'),
+                    u32::from('J'),
+                    0xDC00,
+                    0x9b,
+                    0x0011_0000,
+                ]),
+            ]
+            .concat(),
+        ),
+    ];
+    files.extend(hostile.into_iter().map(|(name, bytes)| (name.to_string(), bytes)));
     files
 }
 
@@ -473,10 +496,18 @@ fn vector_files_decode() {
             }
             "quirk_asm_get_session_info_without_index.bin" => &[acsp::Warning::MissingSessionIndex],
             "quirk_trailing_bytes.bin" => &[acsp::Warning::TrailingBytes { count: 2, offset: 33 }],
+            "hostile_new_connection_invalid_text.bin" => &[
+                acsp::Warning::InvalidText { field: "driver_name", offset: 6, replaced: 2 },
+                acsp::Warning::InvalidText { field: "driver_guid", offset: 19, replaced: 1 },
+                acsp::Warning::InvalidText { field: "car_model", offset: 26, replaced: 1 },
+            ],
+            "hostile_chat_escapes_and_invalid_utf32.bin" => {
+                &[acsp::Warning::InvalidText { field: "message", offset: 19, replaced: 2 }]
+            }
             _ => &[],
         };
         assert_eq!(warnings, expected, "{name}");
         seen += 1;
     }
-    assert_eq!(seen, 14 + 10 + 6);
+    assert_eq!(seen, 14 + 10 + 6 + 3);
 }

@@ -8,7 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod alloc;
+mod burst;
 mod golden;
+mod hostile;
 mod props;
 mod quirks;
 mod support;

@@ -4,7 +4,7 @@
 use acsp::{
     CarInfo, CarUpdate, Chat, ClientLoaded, CollisionWithCar, CollisionWithEnv, Command, ConnectionInfo,
     DecodeError, EndSession, ErrorMessage, Event, LapCompleted, LeaderboardEntry, SessionInfo, SessionType,
-    StringWidth, Vec3, Version,
+    StringWidth, Vec3, Version, Warning,
 };
 use proptest::num::f32 as f32s;
 use proptest::prelude::*;
@@ -326,6 +326,19 @@ proptest! {
         match acsp::decode_datagram(&bytes) {
             Ok(d) => {
                 prop_assert!(d.len <= bytes.len());
+                // Every warning about a field points inside the message, and text reported as
+                // invalid holds the replacement characters it counts.
+                let json = serde_json::to_string(&d.message).unwrap();
+                for w in &d.warnings {
+                    match *w {
+                        Warning::InvalidText { offset, replaced, .. } => {
+                            prop_assert!(offset < d.len && replaced >= 1, "{}", w);
+                            prop_assert!(json.matches('\u{fffd}').count() >= replaced, "{}", w);
+                        }
+                        Warning::ByteOrderMark { offset, .. } => prop_assert!(offset < d.len, "{}", w),
+                        Warning::TrailingBytes { .. } | Warning::MissingSessionIndex => {}
+                    }
+                }
                 // Whatever decodes re-encodes, and that encoding is a fixed point: decoding it
                 // gives an event that encodes to the same bytes (bytes, because of NaN).
                 if let Some(first) = reencode(&d.message) {

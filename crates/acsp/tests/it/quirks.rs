@@ -120,7 +120,11 @@ fn surrogate_pairs_in_wide_strings_are_repaired() {
         ("39 00 03 3d d8 00 00 3d d8 00 00 01 de 00 00", "\u{fffd}😁"), // high, then a good pair
     ];
     for (bytes, expected) in cases {
-        assert_eq!(chat(&hex(bytes)).0, expected, "{bytes}");
+        let (text, warnings) = chat(&hex(bytes));
+        assert_eq!(text, expected, "{bytes}");
+        let replaced = expected.matches('\u{fffd}').count();
+        let first = 3 + 4 * expected.chars().position(|c| c == '\u{fffd}').unwrap();
+        assert_eq!(warnings, [Warning::InvalidText { field: "message", offset: first, replaced }], "{bytes}");
     }
 }
 
@@ -128,9 +132,12 @@ fn surrogate_pairs_in_wide_strings_are_repaired() {
 fn invalid_code_point_becomes_replacement_char() {
     // Above U+10FFFF, and a unit with every bit set: not characters, but not a reason to drop
     // the message either.
+    // They are reported, with the offset of the first one, so damage is never silent.
     let (message, warnings) = chat(&hex("39 00 04 41 00 00 00 00 00 11 00 ff ff ff ff 42 00 00 00"));
     assert_eq!(message, "A\u{fffd}\u{fffd}B");
-    assert_eq!(warnings, []);
+    assert_eq!(warnings, [Warning::InvalidText { field: "message", offset: 7, replaced: 2 }]);
+    // A U+FFFD that was sent is text like any other: no warning.
+    assert_eq!(chat(&hex("39 00 01 fd ff 00 00")), ("\u{fffd}".to_owned(), vec![]));
     // The highest valid code point is kept.
     assert_eq!(chat(&hex("39 00 01 ff ff 10 00")).0, "\u{10ffff}");
 }
@@ -148,7 +155,10 @@ fn narrow_strings_lenient_utf8() {
     ]
     .concat();
     let d = acsp::decode_datagram(&bytes).unwrap();
-    assert_eq!(d.warnings, []);
+    // The two bad bytes are each replaced, and reported at the first one's offset: 1 + 17
+    // (name) + 5 (guid) + 1 (car id) + 16 (model) + 1 (skin's length byte).
+    assert_eq!(d.warnings, [Warning::InvalidText { field: "car_skin", offset: 41, replaced: 2 }]);
+    assert_eq!(bytes[41], 0xe9);
     match &d.message {
         Event::NewConnection(c) => {
             assert_eq!(c.car_model, "ks_nürburgring");

@@ -5,5 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod disk;
+mod faults;
 mod replay;
 mod stream;

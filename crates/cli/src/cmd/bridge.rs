@@ -143,10 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let running = Bridge::start(config).context("cannot start the bridge")?;
     eprintln!("pitwall bridge: {} → {}, recording to {}", args.source_label(), target, args.record.display());
     if let Some(r) = running.repair() {
-        eprintln!(
-            "pitwall bridge: the recording's tail was damaged at byte {} (a crash?): cut {} bytes ({} frames)",
-            r.damage.offset, r.dropped_bytes, r.dropped_frames
-        );
+        eprintln!("pitwall bridge: warning: {} was damaged: {r}", args.record.display());
     }
 
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -2,11 +2,12 @@
 //! i2, streaming on two threads (see the `convert` crate). The format comes from OUT's extension
 //! (`.parquet`, `.csv`, `.ld`) or `--to`.
 //!
-//! A damaged recording converts up to the damage: the output is complete and valid, a warning
-//! names the damaged member's byte offset and the frames kept, and the exit status is 0 (a torn
-//! tail is the normal result of a crash; what was durable is converted). `--strict` makes
-//! damage exit with status 2, the output still written, for scripts that must not accept a
-//! short conversion silently.
+//! A damaged recording converts every good member: each damaged stretch is skipped and named
+//! in a warning with its byte offsets, the output is complete and valid, and the exit status is
+//! 0 (a torn tail is the normal result of a crash). `--strict` makes damage exit with status 3,
+//! the output still written, for scripts that must not accept a short conversion silently. A
+//! file in which nothing is readable, or an output that is the input, is an error (status 1);
+//! usage errors are status 2.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -30,8 +31,8 @@ pub struct Args {
     /// The output format; default: from OUT's extension (.parquet, .csv, .ld).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     to: Option<Format>,
-    /// A damaged input (torn or corrupt tail) is an error (exit status 2) rather than a
-    /// warning; the frames before the damage are still written.
+    /// A damaged input (a torn tail, corrupt bytes anywhere) exits with status 3 rather than
+    /// 0; every readable frame is still written.
     #[arg(long)]
     strict: bool,
     /// No progress bar, even on a terminal.
@@ -58,24 +59,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
     }
     for w in &report.warnings {
-        eprintln!("pitwall convert: warning: {w}");
+        eprintln!("pitwall convert: warning: {}", super::text::escape_controls(w));
     }
-    if let Some(d) = &report.damage {
-        eprintln!(
-            "pitwall convert: warning: {} is damaged at byte {}: {}; converted the {} frames before it \
-             (anything after that byte is lost)",
-            args.input.display(),
-            d.offset,
-            d.kind,
-            report.rows
-        );
+    for d in &report.damages {
+        eprintln!("pitwall convert: warning: {}", describe_damage(&args.input, d));
     }
     let written = match report.outputs.as_slice() {
         [one] => one.display().to_string(),
         many => many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
     };
-    println!("Wrote {written} with {} rows", report.rows);
-    Ok(if report.damage.is_some() && args.strict { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    println!("Wrote {} with {} rows", super::text::escape_controls(&written), report.rows);
+    Ok(if !report.damages.is_empty() && args.strict {
+        ExitCode::from(EXIT_DAMAGED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Exit status of `--strict` when the input was damaged (the output is still written): apart
+/// from 1 (an error, nothing written) and 2 (a usage error).
+pub(crate) const EXIT_DAMAGED: u8 = 3;
+
+/// One line on a damaged stretch of `input`: where, what, and where reading went on.
+pub(crate) fn describe_damage(input: &std::path::Path, d: &convert::Damage) -> String {
+    let after = match d.resumed_at {
+        Some(at) if at == d.offset => "that frame was skipped".to_owned(),
+        Some(at) => format!("skipped {} bytes, read on from byte {at}", at - d.offset),
+        None => "nothing readable follows".to_owned(),
+    };
+    let input = input.display().to_string();
+    format!("{} is damaged at byte {}: {}; {after}", super::text::escape_controls(&input), d.offset, d.kind)
 }
 
 pub(crate) fn progress_bar() -> indicatif::ProgressBar {

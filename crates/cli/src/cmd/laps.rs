@@ -132,16 +132,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
     }
     for w in &summary.warnings {
-        eprintln!("pitwall laps: warning: {w}");
+        eprintln!("pitwall laps: warning: {}", super::text::escape_controls(w));
     }
-    if let Some(d) = &summary.damage {
-        eprintln!(
-            "pitwall laps: warning: {} is damaged at byte {}: {}; the laps are those of the {} frames before it",
-            args.input.display(),
-            d.offset,
-            d.kind,
-            summary.frames
-        );
+    for d in &summary.damages {
+        eprintln!("pitwall laps: warning: {}", super::convert::describe_damage(&args.input, d));
     }
     if args.json {
         for l in &laps {

@@ -14,9 +14,10 @@ use ::shm::{
     Status,
 };
 use anyhow::Context as _;
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser;
 
 use super::sim_game::stop_on_ctrl_c;
+use super::text::{escape_controls, json_controls, quoted};
 
 /// Arguments of `pitwall shm`.
 #[derive(Debug, clap::Args)]
@@ -57,8 +58,8 @@ struct WatchArgs {
     #[arg(long, value_name = "DIR")]
     shm_dir: Option<PathBuf>,
     /// Stop after this many seconds instead of waiting for Ctrl-C.
-    #[arg(long, value_name = "SECS")]
-    duration: Option<f64>,
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = super::seconds)]
+    duration: Option<Duration>,
 }
 
 /// Runs `pitwall shm …`.
@@ -72,11 +73,8 @@ pub fn run(args: ShmArgs) -> anyhow::Result<ExitCode> {
 /// Opens the pages: the files in `dir`, or the live game's.
 fn open(dir: Option<&Path>) -> anyhow::Result<Box<dyn PageSource + Send>> {
     match dir {
-        Some(dir) => {
-            let source = DirSource::open(dir)
-                .with_context(|| format!("cannot read the pages in {}", dir.display()))?;
-            Ok(Box::new(source))
-        }
+        // The error names the page file, and so the directory: no context to add.
+        Some(dir) => Ok(Box::new(DirSource::open(dir)?)),
         None => ::shm::open_live()
             .context("cannot read the game's pages (is AC, or `pitwall sim game`, running? --shm-dir picks a directory)"),
     }
@@ -97,11 +95,12 @@ fn dump(args: DumpArgs) -> anyhow::Result<ExitCode> {
     let pages = snapshot.decode();
     let text = if args.json {
         // Straight from the view structs: serde_json prints each f32 in its shortest form.
-        serde_json::to_string_pretty(&pages).context("cannot encode the pages as JSON")? + "\n"
+        // Strings from the pages may hold C1 controls, which JSON leaves raw: escaped too.
+        json_controls(&serde_json::to_string_pretty(&pages).context("cannot encode the pages as JSON")?)
+            .into_owned()
+            + "\n"
     } else {
-        let json = serde_json::to_string(&pages).context("cannot encode the pages")?;
-        let tree: Node = serde_json::from_str(&json).context("cannot re-read the pages")?;
-        listing(&tree)
+        listing(&to_node(&pages).context("cannot list the pages")?)
     };
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -114,8 +113,9 @@ fn dump(args: DumpArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The decoded pages as an ordered tree: JSON objects keep the views' field order (the spec's),
-/// which a `serde_json::Value` map would sort.
+/// The decoded pages as an ordered tree, built straight from the view structs by [`NodeSerializer`]:
+/// it keeps the structs' field order (the spec's), and floats as they are — NaN and infinities
+/// included, which a detour through JSON would turn into `null`, the same as an absent field.
 #[derive(Debug)]
 enum Node {
     /// A number, string, bool or null, already formatted.
@@ -124,56 +124,241 @@ enum Node {
     Map(Vec<(String, Node)>),
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
-        d.deserialize_any(NodeVisitor)
+/// The tree of `value`.
+fn to_node<T: serde::Serialize + ?Sized>(value: &T) -> Result<Node, NodeError> {
+    value.serialize(NodeSerializer)
+}
+
+/// Why a value has no tree: only for shapes the page views do not have.
+#[derive(Debug)]
+struct NodeError(String);
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
-struct NodeVisitor;
+impl std::error::Error for NodeError {}
 
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
+impl ser::Error for NodeError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        NodeError(msg.to_string())
+    }
+}
 
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
+/// A serde serializer whose output is a [`Node`].
+struct NodeSerializer;
+
+fn leaf(s: impl ToString) -> Result<Node, NodeError> {
+    Ok(Node::Leaf(s.to_string()))
+}
+
+impl ser::Serializer for NodeSerializer {
+    type Ok = Node;
+    type Error = NodeError;
+    type SerializeSeq = ListBuilder;
+    type SerializeTuple = ListBuilder;
+    type SerializeTupleStruct = ListBuilder;
+    type SerializeTupleVariant = ser::Impossible<Node, NodeError>;
+    type SerializeMap = MapBuilder;
+    type SerializeStruct = MapBuilder;
+    type SerializeStructVariant = ser::Impossible<Node, NodeError>;
+
+    fn serialize_bool(self, v: bool) -> Result<Node, NodeError> {
+        leaf(v)
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Leaf(v.to_string()))
+    fn serialize_i8(self, v: i8) -> Result<Node, NodeError> {
+        leaf(v)
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Leaf(v.to_string()))
+    fn serialize_i16(self, v: i16) -> Result<Node, NodeError> {
+        leaf(v)
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-        Ok(Node::Leaf(v.to_string()))
+    fn serialize_i32(self, v: i32) -> Result<Node, NodeError> {
+        leaf(v)
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        // Every float in the pages is an f32, printed by serde_json in its shortest form, so
-        // going back to f32 prints the same digits.
-        Ok(Node::Leaf(format!("{:?}", v as f32)))
+    fn serialize_i64(self, v: i64) -> Result<Node, NodeError> {
+        leaf(v)
     }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Leaf(format!("{v:?}")))
+    fn serialize_u8(self, v: u8) -> Result<Node, NodeError> {
+        leaf(v)
     }
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node::Leaf("null".to_owned()))
+    fn serialize_u16(self, v: u16) -> Result<Node, NodeError> {
+        leaf(v)
     }
-    fn visit_none<E>(self) -> Result<Node, E> {
-        Ok(Node::Leaf("null".to_owned()))
+    fn serialize_u32(self, v: u32) -> Result<Node, NodeError> {
+        leaf(v)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Node::List(items))
+    fn serialize_u64(self, v: u64) -> Result<Node, NodeError> {
+        leaf(v)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((key, value)) = map.next_entry::<String, Node>()? {
-            entries.push((key, value));
-        }
-        Ok(Node::Map(entries))
+    fn serialize_f32(self, v: f32) -> Result<Node, NodeError> {
+        // `{:?}` is the shortest form that reads back as the same f32 (`0.1`, not
+        // `0.10000000149011612`), and writes `NaN`, `inf` and `-inf` as such.
+        leaf(format!("{v:?}"))
+    }
+    fn serialize_f64(self, v: f64) -> Result<Node, NodeError> {
+        leaf(format!("{v:?}"))
+    }
+    fn serialize_char(self, v: char) -> Result<Node, NodeError> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<Node, NodeError> {
+        // Quoted and escaped: the game's strings are whatever a mod or a player put there.
+        leaf(quoted(v))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<Node, NodeError> {
+        Ok(Node::List(v.iter().map(|b| Node::Leaf(b.to_string())).collect()))
+    }
+    fn serialize_none(self) -> Result<Node, NodeError> {
+        leaf("null")
+    }
+    fn serialize_some<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Node, NodeError> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Node, NodeError> {
+        leaf("null")
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Node, NodeError> {
+        leaf("null")
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Node, NodeError> {
+        // As JSON writes it: `"live"`.
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Node, NodeError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<Node, NodeError> {
+        // As JSON writes it: `{unknown: 9}`.
+        Ok(Node::Map(vec![(variant.to_owned(), to_node(value)?)]))
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<ListBuilder, NodeError> {
+        Ok(ListBuilder(Vec::with_capacity(len.unwrap_or(0))))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<ListBuilder, NodeError> {
+        Ok(ListBuilder(Vec::with_capacity(len)))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<ListBuilder, NodeError> {
+        Ok(ListBuilder(Vec::with_capacity(len)))
+    }
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, NodeError> {
+        Err(NodeError(format!("{name}::{variant}: tuple variants are not listed")))
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder, NodeError> {
+        Ok(MapBuilder { entries: Vec::with_capacity(len.unwrap_or(0)), key: None })
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<MapBuilder, NodeError> {
+        Ok(MapBuilder { entries: Vec::with_capacity(len), key: None })
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, NodeError> {
+        Err(NodeError(format!("{name}::{variant}: struct variants are not listed")))
+    }
+}
+
+/// The items of a list (a sequence or a tuple, such as `[f32; 4]`).
+struct ListBuilder(Vec<Node>);
+
+impl ser::SerializeSeq for ListBuilder {
+    type Ok = Node;
+    type Error = NodeError;
+    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NodeError> {
+        self.0.push(to_node(value)?);
+        Ok(())
+    }
+    fn end(self) -> Result<Node, NodeError> {
+        Ok(Node::List(self.0))
+    }
+}
+
+impl ser::SerializeTuple for ListBuilder {
+    type Ok = Node;
+    type Error = NodeError;
+    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NodeError> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Node, NodeError> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for ListBuilder {
+    type Ok = Node;
+    type Error = NodeError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NodeError> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Node, NodeError> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+/// The entries of a map or the fields of a struct, in order.
+struct MapBuilder {
+    entries: Vec<(String, Node)>,
+    key: Option<String>,
+}
+
+impl ser::SerializeMap for MapBuilder {
+    type Ok = Node;
+    type Error = NodeError;
+    fn serialize_key<T: serde::Serialize + ?Sized>(&mut self, key: &T) -> Result<(), NodeError> {
+        self.key = Some(match to_node(key)? {
+            Node::Leaf(text) => text,
+            _ => return Err(NodeError("a map key that is not a plain value".to_owned())),
+        });
+        Ok(())
+    }
+    fn serialize_value<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NodeError> {
+        let key = self.key.take().ok_or_else(|| NodeError("a map value without a key".to_owned()))?;
+        self.entries.push((key, to_node(value)?));
+        Ok(())
+    }
+    fn end(self) -> Result<Node, NodeError> {
+        Ok(Node::Map(self.entries))
+    }
+}
+
+impl ser::SerializeStruct for MapBuilder {
+    type Ok = Node;
+    type Error = NodeError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), NodeError> {
+        self.entries.push((name.to_owned(), to_node(value)?));
+        Ok(())
+    }
+    fn end(self) -> Result<Node, NodeError> {
+        Ok(Node::Map(self.entries))
     }
 }
 
@@ -205,13 +390,7 @@ fn inline(node: &Node) -> String {
 }
 
 fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
-    let limit = args
-        .duration
-        .map(|s| {
-            Duration::try_from_secs_f64(s)
-                .with_context(|| format!("--duration {s} is not a number of seconds"))
-        })
-        .transpose()?;
+    let limit = args.duration;
     let location =
         args.shm_dir.as_ref().map_or_else(|| "the live game".to_owned(), |d| d.display().to_string());
     let source = open(args.shm_dir.as_deref())?;
@@ -287,7 +466,8 @@ fn gear(g: i32) -> String {
     match g {
         0 => "R".to_owned(),
         1 => "N".to_owned(),
-        n => (n - 1).to_string(),
+        // In i64: a page's `gear` can be any i32, `i32::MIN` too.
+        n => (i64::from(n) - 1).to_string(),
     }
 }
 
@@ -351,12 +531,12 @@ fn screen(view: &Snapshot, stats: &PollStats, rate: Option<f64>, location: &str)
     let _ = writeln!(
         o,
         "{} on {}{}   driver {} {} ({})",
-        s.car_model(),
-        s.track(),
-        if config.is_empty() { String::new() } else { format!(" [{config}]") },
-        s.player_name(),
-        s.player_surname(),
-        s.player_nick()
+        escape_controls(&s.car_model()),
+        escape_controls(&s.track()),
+        if config.is_empty() { String::new() } else { format!(" [{}]", escape_controls(&config)) },
+        escape_controls(&s.player_name()),
+        escape_controls(&s.player_surname()),
+        escape_controls(&s.player_nick())
     );
     let _ = writeln!(
         o,
@@ -386,11 +566,11 @@ fn screen(view: &Snapshot, stats: &PollStats, rate: Option<f64>, location: &str)
     let _ = writeln!(
         o,
         "lap {}   current {}   last {}   best {}   sector {}/{}   position on lap {:.4}",
-        g.completed_laps + 1,
+        i64::from(g.completed_laps) + 1,
         lap_time(g.i_current_time),
         lap_time(g.i_last_time),
         lap_time(g.i_best_time),
-        g.current_sector_index + 1,
+        i64::from(g.current_sector_index) + 1,
         s.sector_count,
         g.normalized_car_position
     );
@@ -444,7 +624,7 @@ fn line(view: &Snapshot, stats: &PollStats, rate: Option<f64>, elapsed: Duration
          physics={} graphics={} rate={} samples={} missed={} duplicates={} retries={} torn={}",
         elapsed.as_secs_f64(),
         status_name(g.status()).to_lowercase(),
-        g.completed_laps + 1,
+        i64::from(g.completed_laps) + 1,
         lap_time(g.i_current_time),
         lap_time(g.i_last_time),
         lap_time(g.i_best_time),
@@ -474,8 +654,7 @@ mod tests {
         snapshot.physics.packet_id = 7;
         snapshot.physics.gas = 0.1;
         snapshot.static_page.set_track_configuration("Südschleife");
-        let json = serde_json::to_string(&snapshot.decode()).unwrap();
-        let text = listing(&serde_json::from_str(&json).unwrap());
+        let text = listing(&to_node(&snapshot.decode()).unwrap());
         let packet = text.find("packet_id").unwrap();
         let gas = text.find("gas").unwrap();
         assert!(packet < gas, "struct order, not alphabetical");
@@ -486,6 +665,20 @@ mod tests {
         assert!(text.starts_with("physics:\n"));
         assert!(text.contains("\nstatic:\n"));
         assert!(text.contains("  tyre_temp") && text.contains("null"), "absent tail fields are null");
+    }
+
+    /// NaN and infinities are listed as such, not as the `null` of an absent field; codes that
+    /// name no enum value are listed with their number.
+    #[test]
+    fn the_listing_shows_non_finite_floats_and_unknown_codes() {
+        let mut snapshot = Snapshot::default();
+        snapshot.physics.speed_kmh = f32::NAN;
+        snapshot.physics.velocity = [f32::INFINITY, f32::NEG_INFINITY, -0.0];
+        snapshot.graphics.status = 9;
+        let text = listing(&to_node(&snapshot.decode()).unwrap());
+        assert!(text.lines().any(|l| l.starts_with("  speed_kmh") && l.ends_with(" NaN")), "{text}");
+        assert!(text.contains("[inf, -inf, -0.0]"), "{text}");
+        assert!(text.lines().any(|l| l.starts_with("  status") && l.ends_with(" {unknown: 9}")), "{text}");
     }
 
     #[test]
@@ -499,5 +692,10 @@ mod tests {
         assert_eq!(gear(4), "3");
         assert_eq!(lap_time(83_456), "1:23.456");
         assert_eq!(lap_time(0), "-:--.---");
+        // Any i32 from a page, without overflow.
+        assert_eq!(gear(i32::MIN), "-2147483649");
+        assert_eq!(lap_time(i32::MAX), "35791:23.647");
+        assert_eq!(bar(f32::NAN, 3), "░░░");
+        assert_eq!(centred_bar(f32::NAN, 1), "░|░");
     }
 }

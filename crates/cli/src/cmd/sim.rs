@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use sim::server::{ServerConfig, ServerSim, ServerSummary, SessionConfig, TrackConfig};
+use sim::server::{MAX_SLOTS, MAX_SPEED, ServerConfig, ServerSim, ServerSummary, SessionConfig, TrackConfig};
+
+use super::UsageError;
 
 /// Arguments of `pitwall sim`.
 #[derive(Debug, clap::Args)]
@@ -28,20 +30,21 @@ enum SimCommand {
 
 #[derive(Debug, clap::Args)]
 struct ServerArgs {
-    /// Drivers that join (entry-list slots 0..N).
-    #[arg(long, default_value_t = 8)]
+    /// Drivers that join, 1 to 64 (they take entry-list slots 0..N).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_SLOTS)))]
     cars: u8,
-    /// Entry-list slots, at least --cars; the extra slots stay empty. Defaults to --cars.
-    #[arg(long, value_name = "N")]
+    /// Entry-list slots, 1 to 64 and at least --cars; the extra slots stay empty. Defaults to
+    /// --cars.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_SLOTS)))]
     entry_list: Option<u8>,
     /// Seed of everything random: the same seed gives the same events.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Time acceleration: simulated seconds per real second.
-    #[arg(long, default_value_t = 1.0)]
+    /// Time acceleration: simulated seconds per real second (above 0, at most 10000).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = super::speed(MAX_SPEED))]
     speed: f64,
-    /// Where events are sent: the plugin's address (UDP_PLUGIN_ADDRESS).
-    #[arg(long, default_value_t = SocketAddr::from((Ipv4Addr::LOCALHOST, 12000)))]
+    /// Where events are sent: the plugin's address (UDP_PLUGIN_ADDRESS), a host and a port.
+    #[arg(long, default_value_t = SocketAddr::from((Ipv4Addr::LOCALHOST, 12000)), value_parser = plugin_address)]
     plugin: SocketAddr,
     /// Port on which commands are received and from which events are sent
     /// (UDP_PLUGIN_LOCAL_PORT).
@@ -55,8 +58,8 @@ struct ServerArgs {
     #[arg(long, value_name = "MS")]
     realtime_interval: Option<u16>,
     /// Simulated seconds between drivers joining; 0 makes everyone join at once.
-    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
-    join_every: f64,
+    #[arg(long, default_value = "2", value_name = "SECS", allow_negative_numbers = true, value_parser = super::seconds)]
+    join_every: Duration,
     /// Drivers now and then leave and come back later.
     #[arg(long)]
     churn: bool,
@@ -82,14 +85,27 @@ struct ServerArgs {
     #[arg(long, default_value = "layout_gp")]
     track_config: String,
     /// Lap length in metres.
-    #[arg(long, default_value_t = 4318.0, value_name = "M")]
+    #[arg(long, default_value_t = 4318.0, value_name = "M", allow_negative_numbers = true)]
     track_length: f64,
     /// Accept commands only from the plugin's IP address (as AssettoServer does).
     #[arg(long)]
     strict_source: bool,
     /// Stop after this many real seconds instead of waiting for Ctrl-C.
-    #[arg(long, value_name = "SECS")]
-    duration: Option<f64>,
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = super::seconds)]
+    duration: Option<Duration>,
+}
+
+/// A plugin address a datagram can be sent to: not port 0, not an unspecified host (0.0.0.0,
+/// `::`), which are what one binds, not where one sends.
+fn plugin_address(s: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = s.parse().map_err(|e| format!("`{s}` is not an address (IP:PORT): {e}"))?;
+    if addr.port() == 0 {
+        return Err("port 0 is not a port datagrams can be sent to".to_owned());
+    }
+    if addr.ip().is_unspecified() {
+        return Err(format!("{} is the unspecified address: give the plugin's host", addr.ip()));
+    }
+    Ok(addr)
 }
 
 impl ServerArgs {
@@ -105,10 +121,21 @@ impl ServerArgs {
             sessions.push(SessionConfig::race(self.race_laps, self.race_wait));
         }
         if sessions.is_empty() {
-            anyhow::bail!("no sessions: --practice, --qualify and --race-laps are all 0");
+            return Err(
+                UsageError("no sessions: --practice, --qualify and --race-laps are all 0".into()).into()
+            );
         }
-        let join_interval = Duration::try_from_secs_f64(self.join_every)
-            .with_context(|| format!("--join-every {} is not a number of seconds", self.join_every))?;
+        // An IPv4 socket cannot send to an IPv6 address, nor an IPv6 one bound to a given address
+        // to an IPv4 one; only `::` (dual-stack where the OS allows it) may mix.
+        let dual_stack = self.listen == IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
+        if self.listen.is_ipv4() != self.plugin.is_ipv4() && !dual_stack {
+            return Err(UsageError(format!(
+                "--plugin {} and --listen {} are of different IP versions: events cannot be sent \
+                 from one to the other",
+                self.plugin, self.listen
+            ))
+            .into());
+        }
         let config = ServerConfig {
             cars: self.cars,
             entry_list: self.entry_list,
@@ -124,12 +151,13 @@ impl ServerArgs {
             },
             sessions,
             realtime_interval_ms: self.realtime_interval,
-            join_interval,
+            join_interval: self.join_every,
             churn: self.churn,
             commands_from_plugin_ip_only: self.strict_source,
             ..ServerConfig::default()
         };
-        config.validate()?;
+        // The values come from the command line: a bad one is a usage error.
+        config.validate().map_err(|e| UsageError(e.to_string()))?;
         Ok(config)
     }
 }
@@ -144,13 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn run_server(args: ServerArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
-    let stop_after = args
-        .duration
-        .map(|s| {
-            Duration::try_from_secs_f64(s)
-                .with_context(|| format!("--duration {s} is not a number of seconds"))
-        })
-        .transpose()?;
+    let stop_after = args.duration;
     // One thread is plenty: the simulator is a single task.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -12,8 +12,8 @@ use anyhow::Context as _;
 use clap::builder::PossibleValuesParser;
 use shm::{MonotonicClock, SessionType};
 use sim::game::{
-    DEFAULT_TRACK, Faults, GameConfig, GameRunner, GameSim, GameWriter, RunConfig, RunStats, TRACK_NAMES,
-    format_lap_time,
+    DEFAULT_TRACK, Faults, GameConfig, GameRunner, GameSim, GameWriter, MAX_SPEED, RunConfig, RunStats,
+    TRACK_NAMES, format_lap_time,
 };
 
 /// Arguments of `pitwall sim game`.
@@ -27,9 +27,9 @@ pub struct GameArgs {
     /// Seed of everything random: the same seed gives the same pages.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Time acceleration: simulated seconds per real second (at most 1000). Above about 5×,
-    /// several physics steps pass between writes and the physics packetId jumps.
-    #[arg(long, default_value_t = 1.0)]
+    /// Time acceleration: simulated seconds per real second (above 0, at most 1000). Above
+    /// about 5×, several physics steps pass between writes and the physics packetId jumps.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = super::speed(MAX_SPEED))]
     speed: f64,
     /// Circuit.
     #[arg(long, default_value = DEFAULT_TRACK, value_parser = PossibleValuesParser::new(TRACK_NAMES))]
@@ -38,8 +38,8 @@ pub struct GameArgs {
     #[arg(long, value_enum, default_value_t = Session::Practice)]
     session: Session,
     /// Stop after this many real seconds instead of waiting for Ctrl-C.
-    #[arg(long, value_name = "SECS")]
-    duration: Option<f64>,
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = super::seconds)]
+    duration: Option<Duration>,
     /// Faults to inject: `none`, or e.g. `drop=0.01,tear=0.05,pause=30/2,restart=120`
     /// (dropped physics steps, torn writes, pauses of FOR seconds about every EVERY seconds,
     /// session restarts every N seconds; times are simulated).
@@ -49,8 +49,8 @@ pub struct GameArgs {
     #[arg(long)]
     every_step: bool,
     /// Real seconds between status lines on stderr.
-    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
-    status_every: f64,
+    #[arg(long, default_value = "5", value_name = "SECS", allow_negative_numbers = true, value_parser = super::seconds)]
+    status_every: Duration,
 }
 
 /// Session types offered on the command line.
@@ -98,15 +98,10 @@ fn open_writer(dir_given: bool, dir: &std::path::Path) -> anyhow::Result<(GameWr
     Ok((writer, format!("in {}", dir.display())))
 }
 
-fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value).with_context(|| format!("{flag} {value} is not a number of seconds"))
-}
-
 /// Runs `pitwall sim game`.
 pub fn run(args: GameArgs) -> anyhow::Result<ExitCode> {
     let dir = args.shm_dir.clone().unwrap_or_else(default_dir);
-    let limit = args.duration.map(|s| seconds("--duration", s)).transpose()?;
-    let status_every = seconds("--status-every", args.status_every)?;
+    let (limit, status_every) = (args.duration, args.status_every);
     let config = GameConfig {
         seed: args.seed,
         track: args.track.clone(),
@@ -116,7 +111,7 @@ pub fn run(args: GameArgs) -> anyhow::Result<ExitCode> {
     };
     let sim = GameSim::new(config).context("invalid game simulator settings")?;
     let run_config = RunConfig { speed: args.speed, every_step: args.every_step, ..RunConfig::default() };
-    run_config.validate().context("invalid --speed")?;
+    run_config.validate().map_err(|e| super::UsageError(format!("--speed: {e}")))?;
     let (writer, place) = open_writer(args.shm_dir.is_some(), &dir)?;
     let track = sim.track();
     eprintln!(

@@ -156,3 +156,191 @@ fn ethernet_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     f.extend_from_slice(payload);
     f
 }
+
+/// A classic pcap file of `frames` on `link`.
+fn pcap_file(path: &std::path::Path, link: pcap_file::DataLink, frames: &[Vec<u8>]) {
+    use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = PcapWriter::with_header(file, PcapHeader { datalink: link, ..Default::default() }).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        w.write_packet(&PcapPacket::new(Duration::from_millis(i as u64), f.len() as u32, f)).unwrap();
+    }
+}
+
+/// A pcapng file of `frames` on one interface of type `link`.
+fn pcapng_file(path: &std::path::Path, link: pcap_file::DataLink, frames: &[Vec<u8>]) {
+    use pcap_file::pcapng::PcapNgWriter;
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = PcapNgWriter::new(file).unwrap();
+    w.write_pcapng_block(InterfaceDescriptionBlock { linktype: link, snaplen: 0, options: vec![] }).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        w.write_pcapng_block(EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: Duration::from_millis(i as u64),
+            original_len: f.len() as u32,
+            data: Cow::Borrowed(f),
+            options: vec![],
+        })
+        .unwrap();
+    }
+}
+
+/// A raw IPv6 + UDP packet on loopback.
+fn ipv6_udp(payload: &[u8]) -> Vec<u8> {
+    let udp_len = (8 + payload.len()) as u16;
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&udp_len.to_be_bytes());
+    p.extend_from_slice(&[17, 64]);
+    p.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+    p.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+    p.extend_from_slice(&11000u16.to_be_bytes());
+    p.extend_from_slice(&12000u16.to_be_bytes());
+    p.extend_from_slice(&udp_len.to_be_bytes());
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+fn version() -> Vec<u8> {
+    encode_all(&[Event::Version(Version { protocol_version: 4 })]).remove(0)
+}
+
+fn decode(path: &std::path::Path) -> std::process::Output {
+    pitwall().args(["acsp", "decode"]).arg(path).output().unwrap()
+}
+
+/// Hostile testing found the packet parser panicking on an IPv4 total length (or an IPv6
+/// payload length) that leaves 6 or 7 bytes for the 8-byte UDP header. Such a packet is now
+/// damage, reported with the packet and the byte; a file holding nothing else is an error.
+#[test]
+fn a_udp_header_cut_short_by_the_ip_length_is_damage_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut short_v4 = ethernet_udp(11000, 12000, &version());
+    short_v4[16..18].copy_from_slice(&26u16.to_be_bytes()); // 20 (IPv4) + 6
+    let mut short_v6 = ipv6_udp(&version());
+    short_v6[4..6].copy_from_slice(&7u16.to_be_bytes());
+
+    let pcap = dir.path().join("short.pcap");
+    pcap_file(&pcap, pcap_file::DataLink::ETHERNET, std::slice::from_ref(&short_v4));
+    let pcapng = dir.path().join("short.pcapng");
+    pcapng_file(&pcapng, pcap_file::DataLink::RAW, std::slice::from_ref(&short_v6));
+    for (path, at, left) in [(&pcap, 34, 6), (&pcapng, 40, 7)] {
+        let out = decode(path);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "a data error: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "packet 1: the UDP header at byte {at} needs 8 bytes, but only {left} remain"
+            )),
+            "{err}"
+        );
+        assert!(err.contains(&format!("no ACSP message decodes in {}", path.display())), "{err}");
+    }
+
+    // With a good datagram beside it, the file decodes, and the damage is still reported.
+    let mixed = dir.path().join("mixed.pcap");
+    pcap_file(&mixed, pcap_file::DataLink::ETHERNET, &[ethernet_udp(11000, 12000, &version()), short_v4]);
+    let out = run_ok(pitwall().args(["acsp", "decode", "--json"]).arg(&mixed));
+    assert_eq!(types(&out.stdout), ["version"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("packet 2: the UDP header at byte 34"), "{err}");
+    assert!(
+        err.contains("1 UDP datagrams, 0 other packets skipped, 0 IP fragments skipped, 1 malformed packets"),
+        "{err}"
+    );
+}
+
+/// Bytes in which nothing is a message are an error (exit 1, a data error) naming the file and
+/// the first damage; a usage error stays clap's exit 2.
+#[test]
+fn a_file_that_is_not_acsp_is_an_error_and_usage_errors_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, [0xffu8; 100]).unwrap();
+    let out = decode(&junk);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "pitwall: error: nothing in the 100 bytes of {} decodes as an ACSP message; the first damage: \
+             offset 0: unknown message id 255 (0xff) at offset 0",
+            junk.display()
+        )),
+        "{err}"
+    );
+
+    // Random bytes decode as a few messages by chance, each followed by damage.
+    let random = dir.path().join("random");
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let bytes: Vec<u8> = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    std::fs::write(&random, bytes).unwrap();
+    let out = decode(&random);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("{} is mostly not ACSP messages", random.display())), "{err}");
+
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, []).unwrap();
+    let out = decode(&empty);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is empty"));
+
+    // A pcap of other traffic only.
+    let other = dir.path().join("other.pcap");
+    pcap_file(&other, pcap_file::DataLink::ETHERNET, &[ethernet_udp(5353, 5353, b"mdns")]);
+    let out = pitwall().args(["acsp", "decode", "--port", "12000"]).arg(&other).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("none of the 1 packets of"), "{err}");
+    assert!(err.contains("is a UDP datagram to or from port 12000"), "{err}");
+
+    let out = pitwall().args(["acsp", "decode"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "a missing argument is a usage error");
+}
+
+/// Names and chat lines are typed by players: in text output, their control characters (escape
+/// sequences among them) are escaped, never sent raw to the terminal. JSON keeps the exact text.
+#[test]
+fn text_output_escapes_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evil.pcap");
+    let evil = "hi \u{1b}[31mred\u{1b}]0;title\u{7} \u{9b}2J\u{7f}";
+    let events = [
+        Event::Chat(Chat { car_id: 1, message: evil.into() }),
+        Event::NewConnection(acsp::ConnectionInfo {
+            driver_name: evil.into(),
+            driver_guid: "76561190000000001".into(),
+            car_id: 1,
+            car_model: "ks_mazda_mx5_cup".into(),
+            car_skin: evil.into(),
+        }),
+    ];
+    let mut payloads = encode_all(&events);
+    let mut command = Vec::new();
+    acsp::encode(&acsp::Command::BroadcastChat { message: evil.into() }, &mut command).unwrap();
+    payloads.push(command);
+    let frames: Vec<Vec<u8>> = payloads.iter().map(|p| ethernet_udp(11000, 12000, p)).collect();
+    pcap_file(&path, pcap_file::DataLink::ETHERNET, &frames);
+
+    let out = run_ok(pitwall().args(["acsp", "decode"]).arg(&path));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(!text.contains('\u{1b}'), "a raw ESC reached the terminal: {text:?}");
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+    assert!(text.contains("hi \\u{1b}[31mred\\u{1b}]0;title\\u{7} \\u{9b}2J\\u{7f}"), "{text}");
+
+    let out = run_ok(pitwall().args(["acsp", "decode", "--json"]).arg(&path));
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["message"], evil, "JSON keeps the exact text");
+}

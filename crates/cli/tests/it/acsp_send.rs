@@ -75,3 +75,24 @@ fn send_refuses_a_message_too_long_for_the_protocol() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("256 characters") && err.contains("at most 255"), "{err}");
 }
+
+/// A negative or infinite --wait is a usage error that says why (exit 2), wherever it stands on
+/// the command line; before, clap took `-1` for an unknown argument.
+#[test]
+fn send_refuses_waits_that_are_not_seconds() {
+    for args in [
+        &["--wait", "-1", "next-session"][..],
+        &["next-session", "--wait", "-1"],
+        &["--wait", "inf", "get-session-info", "-1"],
+        &["--wait", "-0.001", "kick-user", "3"],
+    ] {
+        let out = pitwall().args(["acsp", "send", "--server", "127.0.0.1:9"]).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--wait") && err.contains("not a number of seconds"), "{args:?}: {err}");
+    }
+    // Zero is a wait of no time: sent, nothing awaited.
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    run_ok(pitwall().args(["acsp", "send", "--server", &addr, "--wait", "0", "next-session"]));
+}

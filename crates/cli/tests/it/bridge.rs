@@ -266,3 +266,46 @@ fn bad_arguments_are_refused_with_the_reason() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("acpmf_physics") && err.contains("nothing-here"), "{err}");
 }
+
+/// Every frame a resynchronising reader gets from `path`, as (session, seq), and the damaged
+/// stretches it reported.
+fn read_on(path: &Path) -> (Vec<([u8; 16], u64)>, Vec<record::Damage>) {
+    let options = record::ReadOptions { resync: true, ..Default::default() };
+    let mut reader = record::RecordReader::open_with(path, options).unwrap();
+    let frames = reader
+        .by_ref()
+        .filter_map(Result::ok)
+        .map(|f| (f.session_id.as_ref().try_into().unwrap(), f.seq))
+        .collect();
+    (frames, reader.damages().to_vec())
+}
+
+/// The defect: one flipped byte in the 4th member, then `pitwall bridge --no-server --record
+/// thatfile` cut the file at that member, deleting the intact members after it. Now every byte
+/// is kept, the damage is reported, and the new frames go after the end.
+#[test]
+fn a_bridge_appending_to_a_recording_damaged_mid_file_keeps_everything_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("rec.pb.gz");
+    let args = ["--source", "sim", "--no-server", "--speed", "20", "--duration", "1"];
+    bridge(&args, &record).finish();
+    let scan = record::scan(&record).unwrap();
+    assert!(scan.damages.is_empty() && scan.index.len() >= 6, "{} members", scan.index.len());
+    let fourth = scan.index.members()[3].clone();
+    let mut bytes = std::fs::read(&record).unwrap();
+    bytes[(fourth.offset + fourth.len / 2) as usize] ^= 0x40;
+    std::fs::write(&record, &bytes).unwrap();
+    let (before, damages) = read_on(&record);
+    assert_eq!(damages.len(), 1);
+    assert_eq!(before.len() as u64, scan.index.frames() - fourth.frames);
+
+    let (_, stderr) = bridge(&args, &record).finish();
+    assert!(stderr.contains(&format!("damaged at byte {}", fourth.offset)), "{stderr}");
+    assert!(stderr.contains("kept in place"), "{stderr}");
+    let after = std::fs::read(&record).unwrap();
+    assert!(after.len() > bytes.len() && after[..bytes.len()] == bytes[..], "the old bytes are untouched");
+    let (frames, damages) = read_on(&record);
+    assert_eq!(damages.len(), 1, "{damages:?}");
+    assert_eq!(&frames[..before.len()], &before[..], "every intact frame of the first run is still there");
+    assert!(frames.len() > before.len() + 1000, "and the second run's after them");
+}

@@ -64,11 +64,65 @@ fn convert_of_a_truncated_recording_warns_with_the_offset_and_exits_0_unless_str
     assert_eq!(stdout(&out), format!("Wrote {} with {good} rows\n", output.display()));
     let err = stderr(&out);
     assert!(err.contains(&format!("damaged at byte {offset}")), "{err}");
-    assert!(err.contains(&format!("converted the {good} frames before it")), "{err}");
+    assert!(err.contains("nothing readable follows"), "{err}");
 
+    // --strict: exit status 3, apart from errors (1) and usage errors (2).
     let strict = pitwall().arg("convert").arg(&cut).arg(&output).arg("--strict").output().unwrap();
-    assert_eq!(strict.status.code(), Some(2));
+    assert_eq!(strict.status.code(), Some(3));
     assert!(output.exists(), "the frames before the damage are still written");
+    let usage = pitwall().arg("convert").arg(&cut).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+/// The defect: `pitwall convert IN IN` (or OUT a link to IN) overwrote the recording with a
+/// header-only CSV and said "Wrote … with 0 rows" (exit 0), or truncated and then deleted it.
+#[test]
+fn convert_refuses_an_output_that_is_the_input_and_keeps_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, recorded) = recording(dir.path(), "run.pb.gz", 5, &[]);
+    let original = std::fs::read(&input).unwrap();
+    let link = dir.path().join("link.parquet");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    for (output, to) in [(&input, "csv"), (&input, "parquet"), (&input, "motec"), (&link, "parquet")] {
+        let out = pitwall().arg("convert").arg(&input).arg(output).args(["--to", to]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{to}");
+        let err = stderr(&out);
+        assert!(err.contains("refusing to write over the input"), "{err}");
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+        assert!(std::fs::read(&input).unwrap() == original, "--to {to} changed the input");
+    }
+    // The input still converts whole.
+    let out = run_ok(pitwall().arg("convert").arg(&input).arg(dir.path().join("ok.csv")));
+    assert!(stdout(&out).ends_with(&format!("with {} rows\n", recorded.frames)));
+}
+
+/// The defect: the same flipped byte stopped `convert` and `laps` at the damaged member (950 of
+/// 1970 frames lost, exit 0). Now only that member's frames are missing, and it is reported.
+#[test]
+fn convert_and_laps_read_on_after_a_damaged_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, recorded) = recording(dir.path(), "run.pb.gz", 20, &[]);
+    let index = record::scan(&input).unwrap().index;
+    let fourth = index.members()[3].clone();
+    let mut bytes = std::fs::read(&input).unwrap();
+    bytes[(fourth.offset + fourth.len / 2) as usize] ^= 0x40;
+    std::fs::write(&input, &bytes).unwrap();
+    let output = dir.path().join("run.csv");
+    let out = run_ok(pitwall().arg("convert").arg(&input).arg(&output));
+    let rows = recorded.frames - fourth.frames;
+    assert_eq!(stdout(&out), format!("Wrote {} with {rows} rows\n", output.display()));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("damaged at byte {}", fourth.offset)), "{err}");
+    assert!(err.contains(&format!("read on from byte {}", fourth.end())), "{err}");
+    let out = run_ok(pitwall().arg("laps").arg(&input));
+    assert!(stderr(&out).contains(&format!("damaged at byte {}", fourth.offset)), "{}", stderr(&out));
+    // A file of noise is an error, and no output is written.
+    let noise = dir.path().join("noise.pb.gz");
+    std::fs::write(&noise, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0x63, 0x60].repeat(50)).unwrap();
+    let out = pitwall().arg("convert").arg(&noise).arg(dir.path().join("n.parquet")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing readable"), "{}", stderr(&out));
+    assert!(!dir.path().join("n.parquet").exists());
 }
 
 #[test]
@@ -144,4 +198,29 @@ fn laps_prints_the_simulators_lap_times_as_a_table_and_as_json() {
     let shown = format!("{}:{:02}.{:03}", t / 60_000, t / 1000 % 60, t % 1000);
     assert!(text.contains(&shown), "lap 2's time {shown} in\n{text}");
     assert!(text.contains("no: out-lap") && text.contains("no: unfinished"), "{text}");
+}
+
+/// A file name with a terminal escape in it is printed escaped, in errors and in the summary.
+#[test]
+fn control_characters_in_paths_are_escaped_in_what_convert_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let noise = dir.path().join("noise\u{1b}[31m.bin");
+    std::fs::write(&noise, b"not a recording at all").unwrap();
+    let out = pitwall()
+        .arg("convert")
+        .arg(&noise)
+        .arg(dir.path().join("x\u{1b}]0;title\u{7}.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    assert!(err.contains("noise\\u{1b}[31m.bin"), "{err}");
+    let (input, _) = recording(dir.path(), "run.pb.gz", 2, &[]);
+    let out = run_ok(pitwall().arg("convert").arg(&input).arg(dir.path().join("out\u{1b}[2J.csv")));
+    assert!(
+        !stdout(&out).contains('\u{1b}') && stdout(&out).contains("out\\u{1b}[2J.csv"),
+        "{}",
+        stdout(&out)
+    );
 }

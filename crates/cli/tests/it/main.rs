@@ -9,7 +9,12 @@ mod acsp_send;
 mod bridge;
 mod convert;
 mod demo;
+mod errors;
+mod kill_serve;
+mod secrets;
+mod serve_config;
 mod shm_cli;
+mod sim_cli;
 
 use std::process::{Command, Output};
 

@@ -11,7 +11,7 @@ fn the_lap_table_of_a_simulated_session_has_the_simulators_lap_times() {
     assert!(records.len() >= 3, "{records:?}");
     let (laps, summary) = convert::lap_table(&input, &mut |_| {}).unwrap();
     assert_eq!(summary.frames, frames.len() as u64);
-    assert!(summary.damage.is_none());
+    assert!(summary.damages.is_empty());
     assert_eq!(laps.len(), records.len() + 1, "the recorded laps and the unfinished one");
     for (lap, record) in laps.iter().zip(&records) {
         assert_eq!((lap.number, lap.time_ms), (record.lap, i64::from(record.time_ms)));

@@ -60,7 +60,7 @@ fn a_simulated_recording_converts_to_parquet_with_every_column_typed_and_equal_t
     let report = convert(&input, &output);
     assert_eq!(report.rows, frames.len() as u64);
     assert_eq!(report.outputs, std::slice::from_ref(&output));
-    assert!(report.damage.is_none() && report.warnings.is_empty(), "{report:?}");
+    assert!(report.damages.is_empty() && report.warnings.is_empty(), "{report:?}");
 
     let (batch, kv) = read_parquet(&output);
     assert_eq!(batch.num_rows(), frames.len());

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         Some(path) => match ingest::Config::load(path) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", ingest::ErrorChain(&e));
                 return ExitCode::FAILURE;
             }
         },
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", ingest::ErrorChain(&e));
             ExitCode::FAILURE
         }
     }

@@ -47,8 +47,9 @@ use prost::Message as _;
 use proto::telemetry::v1::{TelemetryFrame, Wheels};
 use tokio_util::sync::CancellationToken;
 
-use super::pipeline::{Backoff, flush_with_retry, write_with_retry};
-use super::{Sink, SinkError, WalFrame, WalPosition};
+use super::pipeline::{Backoff, Retried, flush_with_retry, write_with_retry};
+use super::{Recovery, Sink, SinkError, WalFrame, WalPosition};
+use crate::error::ErrorChain;
 use crate::session::SessionId;
 use crate::stats::Stats;
 use crate::wal::format;
@@ -131,6 +132,10 @@ impl<S: Sink> Sink for FailingSink<S> {
     async fn durable_position(&mut self) -> Result<Option<WalPosition>, SinkError> {
         self.inner.durable_position().await
     }
+
+    async fn recover(&mut self) -> Result<Recovery, SinkError> {
+        self.inner.recover().await
+    }
 }
 
 /// Runs the conformance test. `make_sink` opens the sink on the same storage each time it is
@@ -178,16 +183,18 @@ where
     let mut unflushed: BTreeSet<(SessionId, u64)> = BTreeSet::new();
 
     // 1. A new sink holds nothing.
-    let mut sink = make_sink().await.map_err(|e| fail(format!("opening the sink: {e}")))?;
+    let mut sink = make_sink().await.map_err(|e| fail(format!("opening the sink: {}", ErrorChain(&e))))?;
     check(&mut read_back, &flushed, &unflushed, &mut report).await.map_err(fail)?;
 
     // 2. Write part A, flush, die.
     step.set("flush means durable");
     for batch in &parts[0] {
-        sink.write(batch).await.map_err(|e| fail(format!("write of {} frames: {e}", batch.len())))?;
+        sink.write(batch)
+            .await
+            .map_err(|e| fail(format!("write of {} frames: {}", batch.len(), ErrorChain(&e))))?;
         report.frames_written += batch.len();
     }
-    sink.flush().await.map_err(|e| fail(format!("flush: {e}")))?;
+    sink.flush().await.map_err(|e| fail(format!("flush: {}", ErrorChain(&e))))?;
     let mut checkpoint = last_end(&parts[0]);
     flushed.extend(keys(&parts[0]));
     std::mem::forget(sink);
@@ -196,30 +203,36 @@ where
     // 3. Reopen, write and flush B, write C without flushing, die; reopen and let the
     //    pipeline re-deliver from the resume point.
     step.set("nothing lost, nothing twice across a crash");
-    let mut sink = make_sink().await.map_err(|e| fail(format!("reopening the sink: {e}")))?;
+    let mut sink = make_sink().await.map_err(|e| fail(format!("reopening the sink: {}", ErrorChain(&e))))?;
     for batch in &parts[1] {
-        sink.write(batch).await.map_err(|e| fail(format!("write of {} frames: {e}", batch.len())))?;
+        sink.write(batch)
+            .await
+            .map_err(|e| fail(format!("write of {} frames: {}", batch.len(), ErrorChain(&e))))?;
         report.frames_written += batch.len();
     }
-    sink.flush().await.map_err(|e| fail(format!("flush: {e}")))?;
+    sink.flush().await.map_err(|e| fail(format!("flush: {}", ErrorChain(&e))))?;
     checkpoint = last_end(&parts[1]).max(checkpoint);
     flushed.extend(keys(&parts[1]));
     for batch in &parts[2] {
-        sink.write(batch).await.map_err(|e| fail(format!("write of {} frames: {e}", batch.len())))?;
+        sink.write(batch)
+            .await
+            .map_err(|e| fail(format!("write of {} frames: {}", batch.len(), ErrorChain(&e))))?;
         report.frames_written += batch.len();
     }
     unflushed.extend(keys(&parts[2]));
     std::mem::forget(sink);
     check(&mut read_back, &flushed, &unflushed, &mut report).await.map_err(fail)?;
 
-    let mut sink = make_sink().await.map_err(|e| fail(format!("reopening the sink: {e}")))?;
+    let mut sink = make_sink().await.map_err(|e| fail(format!("reopening the sink: {}", ErrorChain(&e))))?;
     let resume = resume_point(&mut sink, checkpoint).await.map_err(fail)?;
     for batch in &parts[2] {
         let todo: Vec<WalFrame> = batch.iter().filter(|f| f.end() > resume).cloned().collect();
-        sink.write(&todo).await.map_err(|e| fail(format!("re-delivery of {} frames: {e}", todo.len())))?;
+        sink.write(&todo)
+            .await
+            .map_err(|e| fail(format!("re-delivery of {} frames: {}", todo.len(), ErrorChain(&e))))?;
         report.frames_written += todo.len();
     }
-    sink.flush().await.map_err(|e| fail(format!("flush: {e}")))?;
+    sink.flush().await.map_err(|e| fail(format!("flush: {}", ErrorChain(&e))))?;
     checkpoint = last_end(&parts[2]).max(checkpoint);
     flushed.append(&mut unflushed);
     std::mem::forget(sink);
@@ -227,20 +240,27 @@ where
 
     // 4. Failures injected in front of the sink; the pipeline's retries must get D through.
     step.set("a failed write is reported and retried");
-    let sink = make_sink().await.map_err(|e| fail(format!("reopening the sink: {e}")))?;
+    let sink = make_sink().await.map_err(|e| fail(format!("reopening the sink: {}", ErrorChain(&e))))?;
     let mut failing = FailingSink::new(sink, 3, 1);
     let resume = resume_point(&mut failing, checkpoint).await.map_err(fail)?;
+    let mut streak = 0;
     for batch in &parts[3] {
         let todo: Vec<WalFrame> = batch.iter().filter(|f| f.end() > resume).cloned().collect();
-        let failures = write_with_retry(&mut failing, "conformance", &todo, quick, &never, &stats)
-            .await
-            .ok_or_else(|| fail("write retry gave up".into()))?;
+        let failures =
+            match write_with_retry(&mut failing, "conformance", &todo, quick, &mut streak, &never, &stats)
+                .await
+            {
+                Retried::Done(failures) => failures,
+                other => return Err(fail(format!("write retry ended with {other:?}"))),
+            };
         report.write_failures += failures;
         report.frames_written += todo.len();
     }
-    report.flush_failures = flush_with_retry(&mut failing, "conformance", quick, &never, &stats)
-        .await
-        .ok_or_else(|| fail("flush retry gave up".into()))?;
+    report.flush_failures =
+        match flush_with_retry(&mut failing, "conformance", quick, &mut streak, &never, &stats).await {
+            Retried::Done(failures) => failures,
+            other => return Err(fail(format!("flush retry ended with {other:?}"))),
+        };
     if (report.write_failures, report.flush_failures) != (3, 1) {
         return Err(fail(format!(
             "expected 3 failed writes and 1 failed flush to be retried, saw {} and {}",
@@ -263,7 +283,7 @@ where
 /// Where the pipeline would resume: the later of the checkpoint and the sink's durable position,
 /// which may not be behind the checkpoint (flush means durable).
 async fn resume_point<S: Sink>(sink: &mut S, checkpoint: WalPosition) -> Result<WalPosition, String> {
-    match sink.durable_position().await.map_err(|e| format!("durable_position: {e}"))? {
+    match sink.durable_position().await.map_err(|e| format!("durable_position: {}", ErrorChain(&e)))? {
         Some(p) if p < checkpoint => {
             Err(format!("durable_position {p} is behind the position {checkpoint} flushed before"))
         }
@@ -284,7 +304,9 @@ where
     R: FnMut() -> RF,
     RF: Future<Output = Result<Option<Keys>, SinkError>>,
 {
-    let Some(found) = read_back().await.map_err(|e| format!("reading the output back: {e}"))? else {
+    let Some(found) =
+        read_back().await.map_err(|e| format!("reading the output back: {}", ErrorChain(&e)))?
+    else {
         return Ok(());
     };
     report.read_back = true;

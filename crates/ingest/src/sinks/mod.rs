@@ -65,7 +65,10 @@ pub use pipeline::Backoff;
 ///   the same batch again), and a failed `flush` may be retried;
 /// - errors are returned, never panics; frames arrive in WAL order, each once per run, but after
 ///   a restart the frames since the last checkpoint arrive again unless
-///   [`Sink::durable_position`] says they are already in.
+///   [`Sink::durable_position`] says they are already in;
+/// - a sink that a failure leaves unable to go on where it was may instead say so from
+///   [`Sink::recover`]: the frames since its last checkpoint are then delivered again, as after
+///   a restart.
 pub trait Sink: Send + 'static {
     /// Writes a batch of frames (possibly only into a buffer).
     fn write(&mut self, batch: &[WalFrame]) -> impl Future<Output = Result<(), SinkError>> + Send;
@@ -80,6 +83,27 @@ pub trait Sink: Send + 'static {
     fn durable_position(&mut self) -> impl Future<Output = Result<Option<WalPosition>, SinkError>> + Send {
         async { Ok(None) }
     }
+
+    /// Called by the pipeline after a `write` or `flush` failed, before it tries again. A sink
+    /// that the failure left unable to go on where it was (a half-written file it must throw
+    /// away, and with it the frames it took since its last flush) gets back to its last durable
+    /// state here, as a restart would, and returns [`Recovery::Redeliver`]: the pipeline then
+    /// delivers again every frame after the later of its checkpoint and
+    /// [`Sink::durable_position`] (asked again), and the sink skips those its durable output
+    /// already holds. An error is logged and the pipeline tries again after a backoff. The
+    /// default, [`Recovery::Retry`], retries the failed call as it was.
+    fn recover(&mut self) -> impl Future<Output = Result<Recovery, SinkError>> + Send {
+        async { Ok(Recovery::Retry) }
+    }
+}
+
+/// What [`Sink::recover`] asks of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// Call the failed `write` or `flush` again, as it was.
+    Retry,
+    /// The sink is back at its last durable state: deliver every frame after it again.
+    Redeliver,
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -90,6 +114,7 @@ trait DynSink: Send {
     fn write_dyn<'a>(&'a mut self, batch: &'a [WalFrame]) -> BoxFuture<'a, Result<(), SinkError>>;
     fn flush_dyn(&mut self) -> BoxFuture<'_, Result<(), SinkError>>;
     fn durable_position_dyn(&mut self) -> BoxFuture<'_, Result<Option<WalPosition>, SinkError>>;
+    fn recover_dyn(&mut self) -> BoxFuture<'_, Result<Recovery, SinkError>>;
 }
 
 impl<S: Sink> DynSink for S {
@@ -103,6 +128,10 @@ impl<S: Sink> DynSink for S {
 
     fn durable_position_dyn(&mut self) -> BoxFuture<'_, Result<Option<WalPosition>, SinkError>> {
         Box::pin(self.durable_position())
+    }
+
+    fn recover_dyn(&mut self) -> BoxFuture<'_, Result<Recovery, SinkError>> {
+        Box::pin(self.recover())
     }
 }
 
@@ -133,6 +162,10 @@ impl Sink for BoxSink {
 
     fn durable_position(&mut self) -> impl Future<Output = Result<Option<WalPosition>, SinkError>> + Send {
         self.0.durable_position_dyn()
+    }
+
+    fn recover(&mut self) -> impl Future<Output = Result<Recovery, SinkError>> + Send {
+        self.0.recover_dyn()
     }
 }
 
@@ -211,6 +244,35 @@ impl SinkConfig {
             batch_max_frames: default_batch_max_frames(),
             kind,
         }
+    }
+}
+
+impl SinkConfig {
+    /// Checks the ranges of the numeric settings: the pipeline's and the sink type's.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::config::check_range;
+        let section = format!("[[sinks]] {:?}", self.name);
+        let at = Some(section.as_str());
+        check_range(at, "flush_interval_ms", self.flush_interval_ms, 1..=86_400_000)?;
+        check_range(at, "batch_max_frames", self.batch_max_frames, 1..=1 << 20)?;
+        match &self.kind {
+            SinkKind::Null(_) => {}
+            SinkKind::Parquet(c) => {
+                check_range(at, "max_file_rows", c.max_file_rows, 1..=1 << 32)?;
+                check_range(at, "max_file_bytes", c.max_file_bytes, 64 << 10..=1 << 40)?;
+                // A row group is buffered in memory until it is written.
+                check_range(at, "row_group_rows", c.row_group_rows, 1..=1 << 20)?;
+                // Parquet's zstd levels; checked whatever the compression, so that switching
+                // it on later cannot fail at the first write.
+                check_range(at, "zstd_level", c.zstd_level, 1..=22)?;
+                check_range(at, "encode_threads", c.encode_threads, 1..=256)?;
+            }
+            SinkKind::Recording(c) => {
+                check_range(at, "level", c.level, 0..=9)?;
+                check_range(at, "close_after_flushes", c.close_after_flushes, 1..=1_000_000)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -15,6 +15,23 @@
 //! bounded queue fills and the streams wait: a slow disk slows the bridges instead of growing
 //! memory.
 //!
+//! Commit records: once a group's fsync has returned, the next write to the same segment starts
+//! with a commit record, and a graceful stop writes a last one. A commit record therefore says
+//! "everything before me was durable, and acked": replay uses it to tell damage in acked records
+//! (keep what follows) from the group a crash interrupted (cut it; see [`super::format`]). It
+//! rides in the next group's `writev`, so it costs no extra system call and no extra fsync.
+//!
+//! A failed write or fsync (a full disk, an I/O error) stops the acks, not the server. The
+//! group is kept in memory, unacked; after a failed fsync the file's pages cannot be trusted
+//! (Linux may have dropped them and will not say so twice), so the group is not retried in
+//! place: each retry, with a backoff up to a second, removes any segment the failure began, cuts
+//! the last durable segment back to its durable end, and writes the group whole into a fresh
+//! segment. Meanwhile the streams stay open and simply get no acks (their batches wait, then
+//! HTTP/2 flow control holds the bridges back), so when space returns everything carries on
+//! with nothing lost and nothing stored twice. The episode is logged once at error level (the
+//! file and the OS error) and once when it ends, and shows in the metrics
+//! (`pitwall_ingest_wal_write_failing`, `pitwall_ingest_wal_write_failures_total`).
+//!
 //! The stream handlers do the per-frame work that parallelises (decode, validate, CRC, framing
 //! the record); the writer only compares seqs and collects slices, so one core keeps up.
 
@@ -22,6 +39,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{IoSlice, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -33,7 +51,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::format;
 use super::{Wal, WalPosition, segment_path, sync_dir};
-use crate::error::WalError;
+use crate::error::{ErrorChain, WalError};
 use crate::session::SessionId;
 use crate::stats::Stats;
 
@@ -156,6 +174,13 @@ struct Group {
     new_segment: Option<NewSegment>,
 }
 
+impl Group {
+    /// Whether committing this group writes anything to a segment.
+    fn writes(&self) -> bool {
+        !self.chunks.is_empty() || self.new_segment.is_some()
+    }
+}
+
 /// A group on its way to disk: what to tell whom once it is durable.
 struct Sealed {
     replies: Vec<(oneshot::Sender<Reply>, BatchOutcome)>,
@@ -163,6 +188,74 @@ struct Sealed {
     end: WalPosition,
     frames: u64,
     bytes: u64,
+    /// Whether the group wrote anything (and so needs a commit record after it).
+    wrote: bool,
+    /// Whether the group's first chunk is a commit record (for the segment's previous group).
+    commit_prefix: bool,
+}
+
+/// What a blocking thread did with a group.
+struct IoDone {
+    /// The segment written to: for a commit, the one handed over (or the new one it started);
+    /// for a recovery, the new segment when it worked.
+    segment: Option<Segment>,
+    /// The group's chunks, back for another attempt if this one failed.
+    chunks: Vec<Bytes>,
+    result: Result<(), WalError>,
+}
+
+/// What a blocking thread was asked to do with a group.
+#[derive(Debug, Clone, Copy)]
+enum IoKind {
+    /// Append it to the current segment (or the one it starts).
+    Commit,
+    /// Write it again, after a failure, into new segment `index`, whose head is `head_len` bytes.
+    Recover { index: u64, head_len: u64 },
+}
+
+/// The WAL could not be written: from the failed commit until a retry succeeds.
+#[derive(Debug)]
+struct Episode {
+    started: Instant,
+    /// Failed attempts so far, the first commit included.
+    attempts: u32,
+    retry_at: Instant,
+}
+
+/// First delay between attempts to write the WAL again after a failure; it doubles per failed
+/// attempt up to [`RETRY_MAX`], so a disk that gets space back is used again within a second.
+const RETRY_INITIAL: Duration = Duration::from_millis(25);
+const RETRY_MAX: Duration = Duration::from_secs(1);
+
+fn retry_delay(attempts: u32) -> Duration {
+    RETRY_INITIAL.saturating_mul(1 << attempts.saturating_sub(1).min(10)).min(RETRY_MAX)
+}
+
+/// Fault injection for tests that cannot fill a real disk (a size-limited tmpfs needs root on
+/// Linux): while [`WalFaults::set_full`] is on, every WAL write fails as a full disk would.
+/// Not for production use.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct WalFaults {
+    full: AtomicBool,
+}
+
+impl WalFaults {
+    /// Turns the simulated full disk on or off.
+    pub fn set_full(&self, full: bool) {
+        self.full.store(full, Ordering::Relaxed);
+    }
+}
+
+fn check_faults(faults: Option<&WalFaults>, path: &Path) -> Result<(), WalError> {
+    match faults {
+        Some(f) if f.full.load(Ordering::Relaxed) => Err(WalError::io(
+            "write",
+            path,
+            std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device (injected fault)"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 struct Task {
@@ -178,6 +271,14 @@ struct Task {
     seg_len: u64,
     group: Group,
     last_commit: Instant,
+    /// The current segment has durable bytes that no commit record follows yet.
+    uncommitted: bool,
+    /// Set while the WAL cannot be written.
+    failing: Option<Episode>,
+    /// The group whose commit failed, waiting for the next attempt (its chunks without a
+    /// leading commit record).
+    retry: Option<(Sealed, Vec<Bytes>)>,
+    faults: Option<Arc<WalFaults>>,
 }
 
 /// Starts the writer on a replayed log: creates a fresh segment (so old ones are never appended
@@ -187,6 +288,7 @@ pub(crate) fn start(
     cfg: WriterConfig,
     stats: Arc<Stats>,
     stop: CancellationToken,
+    faults: Option<Arc<WalFaults>>,
 ) -> Result<(WalWriter, JoinHandle<Result<(), WalError>>), WalError> {
     let index = wal.segments.last().map_or(0, |last| last + 1);
     let head = segment_start(index, &wal.sessions);
@@ -215,6 +317,11 @@ pub(crate) fn start(
         seg_len: head.len() as u64,
         group: Group::default(),
         last_commit: Instant::now(),
+        // The header and snapshot just written are durable: the next write attests them.
+        uncommitted: true,
+        failing: None,
+        retry: None,
+        faults,
     };
     let handle = tokio::spawn(task.run(stop));
     Ok((WalWriter { tx, shared }, handle))
@@ -232,35 +339,50 @@ fn segment_start(index: u64, sessions: &HashMap<SessionId, u64>) -> Vec<u8> {
 
 impl Task {
     async fn run(mut self, stop: CancellationToken) -> Result<(), WalError> {
-        let mut io: Option<JoinHandle<(Segment, Result<(), WalError>)>> = None;
-        let mut in_io: Option<Sealed> = None;
+        let mut io: Option<JoinHandle<IoDone>> = None;
+        let mut in_io: Option<(Sealed, IoKind)> = None;
         let mut stopping = false;
         let mut closed = false;
         loop {
-            if io.is_none() && !self.group.waiters.is_empty() {
-                let due = closed
-                    || self.group.bytes >= self.cfg.group_max_bytes
-                    || self.last_commit.elapsed() >= self.cfg.commit_interval;
-                if due {
-                    let (sealed, chunks, new_segment) = self.seal();
-                    let Some(mut segment) = self.segment.take() else {
-                        return Err(WalError::WriterStopped { reason: "segment lost".into() });
-                    };
-                    let dir = self.dir.clone();
-                    io = Some(tokio::task::spawn_blocking(move || {
-                        let result = write_group(&dir, &mut segment, new_segment, &chunks);
-                        (segment, result)
-                    }));
-                    in_io = Some(sealed);
-                    self.last_commit = Instant::now();
+            if io.is_none() {
+                if let Some(episode) = &self.failing {
+                    // Stopping: one last attempt now, then give up (see below).
+                    let now = stopping || Instant::now() >= episode.retry_at;
+                    if now {
+                        if let Some((sealed, chunks)) = self.retry.take() {
+                            let (task, kind) = self.spawn_recovery(chunks);
+                            io = Some(task);
+                            in_io = Some((sealed, kind));
+                        }
+                    }
+                } else if !self.group.waiters.is_empty() {
+                    let due = closed
+                        || self.group.bytes >= self.cfg.group_max_bytes
+                        || self.last_commit.elapsed() >= self.cfg.commit_interval;
+                    if due {
+                        let (sealed, chunks, new_segment) = self.seal();
+                        let Some(mut segment) = self.segment.take() else {
+                            return Err(WalError::WriterStopped { reason: "segment lost".into() });
+                        };
+                        let dir = self.dir.clone();
+                        let faults = self.faults.clone();
+                        io = Some(tokio::task::spawn_blocking(move || {
+                            let result = check_faults(faults.as_deref(), &segment.path)
+                                .and_then(|()| write_group(&dir, &mut segment, new_segment, &chunks));
+                            IoDone { segment: Some(segment), chunks, result }
+                        }));
+                        in_io = Some((sealed, IoKind::Commit));
+                        self.last_commit = Instant::now();
+                    }
                 }
             }
-            if closed && io.is_none() && self.group.waiters.is_empty() {
-                return Ok(());
+            if closed && io.is_none() && self.group.waiters.is_empty() && self.failing.is_none() {
+                return self.finish().await;
             }
             let receiving = !closed && self.group.bytes < self.cfg.group_max_bytes;
-            let timer = io.is_none() && !self.group.waiters.is_empty();
+            let timer = io.is_none() && self.failing.is_none() && !self.group.waiters.is_empty();
             let deadline = self.last_commit + self.cfg.commit_interval;
+            let retry_at = self.failing.as_ref().map(|e| e.retry_at);
             tokio::select! {
                 done = async {
                     match io.as_mut() {
@@ -269,28 +391,46 @@ impl Task {
                     }
                 }, if io.is_some() => {
                     io = None;
-                    let sealed = in_io.take();
-                    let (segment, result) = match done {
+                    let Some((sealed, kind)) = in_io.take() else { continue };
+                    let IoDone { segment, chunks, result } = match done {
                         Ok(v) => v,
                         Err(e) => {
                             let reason = format!("WAL commit task failed: {e}");
-                            if let Some(sealed) = sealed {
-                                fail(sealed, &reason);
-                            }
+                            fail(sealed, &reason);
+                            self.fail_group(&reason);
                             return Err(WalError::WriterStopped { reason });
                         }
                     };
-                    self.segment = Some(segment);
-                    let Some(sealed) = sealed else { continue };
-                    if let Err(e) = result {
-                        // After a failed write or fsync the file's state is unknown (and Linux may
-                        // have dropped the dirty pages), so retrying could ack lost data. Stop;
-                        // the bridges keep their frames and a restart replays what is durable.
-                        tracing::error!(error = %e, "WAL commit failed; the writer stops");
-                        fail(sealed, &e.to_string());
-                        return Err(e);
+                    match (kind, result) {
+                        (IoKind::Commit, Ok(())) => {
+                            self.segment = segment;
+                            if sealed.wrote {
+                                self.uncommitted = true;
+                            }
+                            self.complete(sealed);
+                        }
+                        (IoKind::Commit, Err(e)) => self.start_failing(sealed, chunks, &e),
+                        (IoKind::Recover { index, head_len }, Ok(())) => {
+                            self.recovered(sealed, segment, index, head_len, &chunks);
+                        }
+                        (IoKind::Recover { .. }, Err(e)) => {
+                            Stats::add(&self.shared.stats.wal_write_failures, 1);
+                            if stopping {
+                                // Nobody will wait for space any more: the streams get their
+                                // error (nothing of it was acked) and the server its.
+                                tracing::error!(error = %ErrorChain(&e), "WAL still cannot be written at shutdown; its unacked frames stay with the bridges");
+                                fail(sealed, &ErrorChain(&e).to_string());
+                                self.fail_group(&ErrorChain(&e).to_string());
+                                return Err(e);
+                            }
+                            if let Some(episode) = self.failing.as_mut() {
+                                episode.attempts += 1;
+                                episode.retry_at = Instant::now() + retry_delay(episode.attempts);
+                                tracing::debug!(error = %ErrorChain(&e), attempts = episode.attempts, "WAL still cannot be written");
+                            }
+                            self.retry = Some((sealed, chunks));
+                        }
                     }
-                    self.complete(sealed);
                 }
                 msg = self.rx.recv(), if receiving => match msg {
                     Some(sub) => {
@@ -305,6 +445,12 @@ impl Task {
                     None => closed = true,
                 },
                 _ = tokio::time::sleep_until(deadline), if timer => {}
+                _ = async {
+                    match retry_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                }, if io.is_none() && retry_at.is_some() => {}
                 _ = stop.cancelled(), if !stopping => {
                     // Refuse new batches but take everything already queued: those streams are
                     // waiting for their acks.
@@ -312,6 +458,97 @@ impl Task {
                     self.rx.close();
                 }
             }
+        }
+    }
+
+    /// A commit failed. After a failed write or fsync the file's state is unknown (Linux may
+    /// have dropped the dirty pages and will not report it again), so the group is neither
+    /// acked nor retried in place: it is kept in memory and written again, whole, into a fresh
+    /// segment once the disk takes it ([`recover`]). Until then nothing is acked: the streams
+    /// wait (their batches queue up to the byte budget, then HTTP/2 flow control holds the
+    /// bridges back), and their frames stay with the bridges.
+    fn start_failing(&mut self, mut sealed: Sealed, mut chunks: Vec<Bytes>, e: &WalError) {
+        // The file handle is given up: the next write goes to a new segment.
+        self.segment = None;
+        if sealed.commit_prefix && !chunks.is_empty() {
+            // It attested the segment's previous group, which stays where it is.
+            chunks.remove(0);
+            sealed.commit_prefix = false;
+        }
+        let stats = &self.shared.stats;
+        Stats::add(&stats.wal_write_failures, 1);
+        stats.wal_write_failing.store(1, Ordering::Relaxed);
+        let path = match e {
+            WalError::Io { path, .. } => path.display().to_string(),
+            _ => self.dir.display().to_string(),
+        };
+        // Once per episode: the retries that follow are counted, and logged at debug level.
+        tracing::error!(
+            path,
+            error = %ErrorChain(e),
+            "WAL write failed: no frame is acked until the log can be written again; retrying (acked frames are safe, the rest stay with the bridges)"
+        );
+        let now = Instant::now();
+        self.failing = Some(Episode { started: now, attempts: 1, retry_at: now + retry_delay(1) });
+        self.retry = Some((sealed, chunks));
+    }
+
+    /// Starts writing the failed group again, on a blocking thread (see [`recover`]).
+    fn spawn_recovery(&mut self, chunks: Vec<Bytes>) -> (JoinHandle<IoDone>, IoKind) {
+        let durable = *self.shared.committed.borrow();
+        let index = durable.segment + 1;
+        // The new segment's snapshot is the state before the group: what is durable now.
+        let snapshot = self.shared.durable.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let head = segment_start(index, &snapshot);
+        let head_len = head.len() as u64;
+        let dir = self.dir.clone();
+        let faults = self.faults.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let result = recover(&dir, durable, index, &head, &chunks, faults.as_deref());
+            match result {
+                Ok(segment) => IoDone { segment: Some(segment), chunks, result: Ok(()) },
+                Err(e) => IoDone { segment: None, chunks, result: Err(e) },
+            }
+        });
+        (task, IoKind::Recover { index, head_len })
+    }
+
+    /// The failed group is durable in a new segment: the episode is over.
+    fn recovered(
+        &mut self,
+        mut sealed: Sealed,
+        segment: Option<Segment>,
+        index: u64,
+        head_len: u64,
+        chunks: &[Bytes],
+    ) {
+        let len = head_len + chunks.iter().map(|c| c.len() as u64).sum::<u64>();
+        sealed.end = WalPosition { segment: index, offset: len };
+        sealed.bytes = len;
+        self.segment = segment;
+        self.seg_index = index;
+        // The group that filled meanwhile goes into this segment too, after the one just
+        // written; a rotation it had planned is void (this segment is new).
+        self.group.new_segment = None;
+        self.seg_len = len + self.group.bytes as u64;
+        self.uncommitted = true;
+        self.shared.stats.wal_write_failing.store(0, Ordering::Relaxed);
+        if let Some(episode) = self.failing.take() {
+            tracing::warn!(
+                failed_attempts = episode.attempts,
+                after = ?episode.started.elapsed(),
+                segment = index,
+                "WAL writes succeed again; acks resume"
+            );
+        }
+        self.complete(sealed);
+    }
+
+    /// Tells the batches of the group being filled that they will not be stored.
+    fn fail_group(&mut self, reason: &str) {
+        let group = std::mem::take(&mut self.group);
+        for w in group.waiters {
+            let _ = w.reply.send(Err(Stopped(format!("the WAL writer failed: {reason}"))));
         }
     }
 
@@ -382,6 +619,19 @@ impl Task {
     /// Closes the current group: computes each batch's acks from `accepted` as it stands now,
     /// which is exactly what will be durable once this group is.
     fn seal(&mut self) -> (Sealed, Vec<Bytes>, Option<NewSegment>) {
+        let mut commit_prefix = false;
+        if self.group.new_segment.is_some() {
+            // The old segment is complete; the new one starts with its own durable head.
+            self.uncommitted = false;
+        } else if self.uncommitted && !self.group.chunks.is_empty() {
+            // The previous commit's fsync has returned: say so in front of this group.
+            self.group.chunks.insert(0, Bytes::copy_from_slice(&format::commit_record()));
+            self.group.bytes += format::COMMIT_RECORD_LEN;
+            self.seg_len += format::COMMIT_RECORD_LEN as u64;
+            self.uncommitted = false;
+            commit_prefix = true;
+        }
+        let wrote = self.group.writes();
         let group = std::mem::take(&mut self.group);
         let mut durable: Vec<(SessionId, u64)> = Vec::new();
         let mut replies = Vec::with_capacity(group.waiters.len());
@@ -402,6 +652,8 @@ impl Task {
             end: WalPosition { segment: self.seg_index, offset: self.seg_len },
             frames: group.frames,
             bytes: (group.bytes + head_len) as u64,
+            wrote,
+            commit_prefix,
         };
         (sealed, group.chunks, group.new_segment)
     }
@@ -425,6 +677,81 @@ impl Task {
             let _ = reply.send(Ok(outcome));
         }
     }
+
+    /// The writer's last act at a graceful stop: a commit record after the last group, made
+    /// durable, so replay knows that group was acked.
+    async fn finish(mut self) -> Result<(), WalError> {
+        if !self.uncommitted {
+            return Ok(());
+        }
+        let Some(mut segment) = self.segment.take() else { return Ok(()) };
+        let written = tokio::task::spawn_blocking(move || {
+            let r = segment
+                .file
+                .write_all(&format::commit_record())
+                .map_err(|e| WalError::io("write", &segment.path, e));
+            r.and_then(|()| segment.file.sync_data().map_err(|e| WalError::io("fsync", &segment.path, e)))
+        })
+        .await
+        .map_err(|e| WalError::WriterStopped { reason: format!("WAL commit task failed: {e}") })?;
+        // The committed end is left where it was: the record holds no frame, and sinks then
+        // checkpoint at their last frame's end, as their own outputs record it.
+        if let Err(e) = written {
+            // Everything acked is durable already; without this record replay merely treats
+            // damage in the last group as a crash's torn tail (and a torn record here is one).
+            tracing::warn!(error = %ErrorChain(&e), "the WAL's closing commit record could not be written");
+        }
+        Ok(())
+    }
+}
+
+/// Writes `chunks` again after a failed commit: the segments that commit began after the
+/// durable end are removed, the durable segment is cut back to it (what the failed write left
+/// there was never acked, and must not reach replay or the sinks next to its new copy), and a
+/// new segment `index` is written with `head` and the chunks, then fsync'd with its directory.
+/// Runs on a blocking thread; a failure at any step leaves nothing acked behind and is simply
+/// tried again later.
+fn recover(
+    dir: &Path,
+    durable: WalPosition,
+    index: u64,
+    head: &[u8],
+    chunks: &[Bytes],
+    faults: Option<&WalFaults>,
+) -> Result<Segment, WalError> {
+    let mut removed = false;
+    for i in super::list_segments(dir)? {
+        if i > durable.segment {
+            let path = segment_path(dir, i);
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(WalError::io("remove", &path, e)),
+            }
+        }
+    }
+    let path = segment_path(dir, durable.segment);
+    let file = OpenOptions::new().write(true).open(&path).map_err(|e| WalError::io("open", &path, e))?;
+    let len = file.metadata().map_err(|e| WalError::io("stat", &path, e))?.len();
+    if len > durable.offset {
+        file.set_len(durable.offset).map_err(|e| WalError::io("truncate", &path, e))?;
+    }
+    file.sync_all().map_err(|e| WalError::io("fsync", &path, e))?;
+    if removed {
+        sync_dir(dir)?;
+    }
+    let path = segment_path(dir, index);
+    check_faults(faults, &path)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| WalError::io("create", &path, e))?;
+    file.write_all(head).map_err(|e| WalError::io("write", &path, e))?;
+    write_all_vectored(&mut file, chunks).map_err(|e| WalError::io("write", &path, e))?;
+    file.sync_data().map_err(|e| WalError::io("fsync", &path, e))?;
+    sync_dir(dir)?;
+    Ok(Segment { index, file, path })
 }
 
 fn fail(sealed: Sealed, reason: &str) {
@@ -476,4 +803,107 @@ fn write_all_vectored(file: &mut File, chunks: &[Bytes]) -> std::io::Result<()> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn each_write_after_an_fsync_starts_with_a_commit_record_and_a_graceful_stop_ends_with_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(dir.path()).unwrap();
+        let cfg = WriterConfig {
+            segment_bytes: 1 << 20,
+            commit_interval: Duration::from_millis(1),
+            group_max_bytes: 1 << 20,
+            queue_batches: 8,
+        };
+        let stop = CancellationToken::new();
+        let (writer, task) = start(wal, cfg, Arc::new(Stats::default()), stop.clone(), None).unwrap();
+        let id = SessionId([1; 16]);
+        for first in [0u64, 5] {
+            let mut buf = BytesMut::new();
+            let mut records = Vec::new();
+            for seq in first..first + 5 {
+                let start = buf.len();
+                format::put_frame_record(&mut buf, &id, seq, b"frame");
+                records.push(RecordMeta { session: id, seq, len: (buf.len() - start) as u32 });
+            }
+            let outcome = writer.submit(Batch { buf: buf.freeze(), records }).await.unwrap();
+            assert_eq!(outcome.await.unwrap().unwrap().acks, vec![(id, first + 5)]);
+        }
+        stop.cancel();
+        task.await.unwrap().unwrap();
+
+        let data = std::fs::read(segment_path(dir.path(), 0)).unwrap();
+        let scan = format::scan_segment(&data, true).unwrap();
+        let kinds: Vec<u8> =
+            scan.records.iter().map(|&(o, _)| data[o as usize + format::RECORD_HEADER_LEN]).collect();
+        let (s, f, c) = (format::KIND_SESSIONS, format::KIND_FRAME, format::KIND_COMMIT);
+        assert_eq!(kinds, [s, c, f, f, f, f, f, c, f, f, f, f, f, c]);
+        assert!(data.ends_with(&format::commit_record()));
+    }
+
+    fn batch(id: SessionId, seqs: std::ops::Range<u64>) -> Batch {
+        let mut buf = BytesMut::new();
+        let mut records = Vec::new();
+        for seq in seqs {
+            let start = buf.len();
+            format::put_frame_record(&mut buf, &id, seq, b"frame");
+            records.push(RecordMeta { session: id, seq, len: (buf.len() - start) as u32 });
+        }
+        Batch { buf: buf.freeze(), records }
+    }
+
+    /// A commit that fails is not acked, not retried in place, and not fatal: the group is
+    /// written again into a new segment once writes work, and acked then; the log holds every
+    /// frame once.
+    #[tokio::test]
+    async fn a_failed_commit_is_acked_only_once_it_is_written_again_in_a_new_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(dir.path()).unwrap();
+        let cfg = WriterConfig {
+            segment_bytes: 1 << 20,
+            commit_interval: Duration::from_millis(1),
+            group_max_bytes: 1 << 20,
+            queue_batches: 8,
+        };
+        let stop = CancellationToken::new();
+        let stats = Arc::new(Stats::default());
+        let faults = Arc::new(WalFaults::default());
+        let (writer, task) =
+            start(wal, cfg, Arc::clone(&stats), stop.clone(), Some(Arc::clone(&faults))).unwrap();
+        let id = SessionId([2; 16]);
+        let ok = writer.submit(batch(id, 0..5)).await.unwrap();
+        assert_eq!(ok.await.unwrap().unwrap().acks, vec![(id, 5)]);
+
+        faults.set_full(true);
+        let mut first = writer.submit(batch(id, 5..10)).await.unwrap();
+        let mut second = writer.submit(batch(id, 10..12)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(first.try_recv().is_err() && second.try_recv().is_err(), "nothing acked while failing");
+        assert_eq!(writer.durable_next_seq(&id), 5);
+        let s = stats.snapshot();
+        assert!(s.wal_write_failing && s.wal_write_failures >= 2, "{s:?}");
+
+        faults.set_full(false);
+        // The two batches may have shared a group: an ack says what was durable at its commit.
+        let acked = first.await.unwrap().unwrap().acks;
+        assert!(acked == vec![(id, 10)] || acked == vec![(id, 12)], "{acked:?}");
+        assert_eq!(second.await.unwrap().unwrap().acks, vec![(id, 12)]);
+        assert!(!stats.snapshot().wal_write_failing);
+        stop.cancel();
+        task.await.unwrap().unwrap();
+
+        assert_eq!(super::super::list_segments(dir.path()).unwrap(), vec![0, 1], "the retry began a segment");
+        let seqs: Vec<u64> = Wal::read_all(dir.path()).unwrap().iter().map(|f| f.seq).collect();
+        assert_eq!(seqs, (0..12).collect::<Vec<_>>());
+        let replayed = Wal::open(dir.path()).unwrap();
+        assert_eq!(replayed.sessions()[&id], 12);
+        assert_eq!(replayed.report().torn_tail, None);
+        assert!(replayed.report().damaged.is_empty());
+    }
 }

@@ -127,10 +127,88 @@ async fn a_torn_tail_is_cut_off_and_reported_on_restart() {
     assert_exactly_once(&wal_counts(dir.path()), s, 1_100);
 }
 
+/// Flips one bit in the stored frame `seq` of `session` (bit rot in an acked record); returns
+/// the segment file and the byte's offset in it.
+fn flip_bit_in_frame(data_dir: &Path, session: [u8; 16], seq: u64) -> (std::path::PathBuf, u64) {
+    let wal = data_dir.join("wal");
+    let stored = ingest::Wal::read_all(&wal).unwrap();
+    let f = stored.iter().find(|f| f.session_id.0 == session && f.seq == seq).unwrap();
+    let path = ingest::wal::segment_path(&wal, f.position.segment);
+    let at = f.end().offset - 10;
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[at as usize] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    (path, at)
+}
+
+/// The seqs of `session` in `0..n` that the WAL under `data_dir` does not hold.
+fn missing(data_dir: &Path, session: [u8; 16], n: u64) -> Vec<u64> {
+    let counts = wal_counts(data_dir);
+    let id = ingest::SessionId(session);
+    for ((s, seq), count) in &counts {
+        assert_eq!(*count, 1, "session {s} seq {seq} stored {count} times");
+        assert!(*s != id || *seq < n, "session {s} seq {seq} beyond {n}");
+    }
+    (0..n).filter(|seq| !counts.contains_key(&(id, *seq))).collect()
+}
+
 #[tokio::test]
-async fn damage_before_the_tail_stops_start_up_instead_of_dropping_acked_frames() {
+async fn damage_in_the_middle_of_the_last_segment_keeps_the_acked_frames_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let s = session(52);
+    let running = start(config(dir.path())).await;
+    let out = send(&mut client(running.local_addr()).await, frames(s, 0..1_000)).await;
+    assert_eq!(out.acked(s), 1_000);
+    running.shutdown().await.unwrap();
+
+    // Bit rot in an acked record of the last segment: not a torn tail, whatever follows it.
+    let wal = dir.path().join("wal");
+    let last = *ingest::wal::list_segments(&wal).unwrap().last().unwrap();
+    let (path, flipped) = flip_bit_in_frame(dir.path(), s, 500);
+    assert_eq!(path, ingest::wal::segment_path(&wal, last));
+    let len = std::fs::metadata(&path).unwrap().len();
+
+    let running = start(config(dir.path())).await;
+    let report = running.replay_report().clone();
+    assert_eq!(report.torn_tail, None, "intact records follow the damage: nothing to cut");
+    assert_eq!(report.damaged.len(), 1, "{report:?}");
+    let d = &report.damaged[0];
+    assert_eq!(d.path, path);
+    assert!(d.offset <= flipped && flipped < d.offset + d.skipped_bytes, "{d:?} vs byte {flipped}");
+    assert!(d.skipped_bytes < 1_000, "one record skipped, not the rest of the segment: {d:?}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len, "nothing is cut off");
+    let metrics = running.metrics();
+    assert!(metrics.contains("\npitwall_ingest_wal_damaged_regions_total 1\n"), "{metrics}");
+    let skipped = format!("\npitwall_ingest_wal_damaged_bytes_total {}\n", d.skipped_bytes);
+    assert!(metrics.contains(&skipped), "{metrics}");
+
+    // The frames after the damage were acked and are kept: the session resumes at 1000.
+    let mut c = client(running.local_addr()).await;
+    assert_eq!(resume(&mut c, &[s]).await, vec![1_000]);
+    let out = send(&mut c, frames(s, 1_000..1_100)).await;
+    assert_eq!(out.acked(s), 1_100);
+    running.shutdown().await.unwrap();
+    let lost = missing(dir.path(), s, 1_100);
+    assert_eq!(lost, vec![500], "only the frame in the damaged record is lost");
+
+    // Restarting again finds the same damage and changes nothing; a sink reading the log from
+    // the start reads past the damage.
+    let mut cfg = config(dir.path());
+    cfg.sinks.push(ingest::sinks::SinkConfig::new(
+        "null",
+        ingest::sinks::SinkKind::Null(ingest::sinks::null::NullConfig::default()),
+    ));
+    let running = start(cfg).await;
+    assert_eq!(running.replay_report().damaged, report.damaged);
+    assert_eq!(running.replay_report().torn_tail, None);
+    assert!(eventually(20, || running.stats().sink_frames == 1_099).await, "{:?}", running.stats());
+    running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn damage_in_an_older_segment_is_skipped_and_reported_and_the_frames_after_it_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(56);
     let running = start(config(dir.path())).await;
     send(&mut client(running.local_addr()).await, frames(s, 0..100)).await;
     running.shutdown().await.unwrap();
@@ -138,15 +216,57 @@ async fn damage_before_the_tail_stops_start_up_instead_of_dropping_acked_frames(
     start(config(dir.path())).await.shutdown().await.unwrap();
 
     let wal = dir.path().join("wal");
-    let first = ingest::wal::list_segments(&wal).unwrap()[0];
-    let path = ingest::wal::segment_path(&wal, first);
-    let mut bytes = std::fs::read(&path).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x40;
-    std::fs::write(&path, bytes).unwrap();
-    let err = ingest::Server::new(config(dir.path())).start().await.unwrap_err();
-    assert!(matches!(err, ingest::IngestError::Wal(ingest::WalError::Corrupt { .. })), "{err}");
-    assert!(err.to_string().contains("corrupt at byte"), "{err}");
+    let segments = ingest::wal::list_segments(&wal).unwrap();
+    let (path, _) = flip_bit_in_frame(dir.path(), s, 50);
+    assert_ne!(path, ingest::wal::segment_path(&wal, *segments.last().unwrap()));
+    let len = std::fs::metadata(&path).unwrap().len();
+    let running = start(config(dir.path())).await;
+    let report = running.replay_report().clone();
+    assert_eq!(report.damaged.len(), 1, "{report:?}");
+    assert_eq!(report.torn_tail, None);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    assert_eq!(resume(&mut client(running.local_addr()).await, &[s]).await, vec![100]);
+    running.shutdown().await.unwrap();
+    assert_eq!(missing(dir.path(), s, 100), vec![50]);
+}
+
+#[tokio::test]
+async fn a_hole_in_the_group_a_crash_interrupted_is_cut_with_everything_after_it() {
+    // A crash during a group commit can persist the group's later pages but not an earlier one
+    // (a hole of zeros): the records after the hole were never acked, and keeping them would
+    // make Resume skip the frames in the hole. No commit record follows them, so replay cuts.
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(57);
+    let running = start(config(dir.path())).await;
+    let out = send(&mut client(running.local_addr()).await, frames(s, 0..1_000)).await;
+    assert_eq!(out.acked(s), 1_000);
+    running.shutdown().await.unwrap();
+
+    let wal = dir.path().join("wal");
+    let last = *ingest::wal::list_segments(&wal).unwrap().last().unwrap();
+    let path = ingest::wal::segment_path(&wal, last);
+    let len = std::fs::metadata(&path).unwrap().len();
+    let mut tail = bytes::BytesMut::new();
+    tail.extend_from_slice(&[0; 4096]);
+    for seq in 1_010..1_020 {
+        let raw = prost::Message::encode_to_vec(&frame(s, seq));
+        ingest::wal::format::put_frame_record(&mut tail, &ingest::SessionId(s), seq, &raw);
+    }
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut f, &tail).unwrap();
+    drop(f);
+
+    let running = start(config(dir.path())).await;
+    let report = running.replay_report().clone();
+    let torn = report.torn_tail.clone().expect("the interrupted group is a torn tail");
+    assert_eq!((torn.offset, torn.dropped_bytes), (len, tail.len() as u64));
+    assert!(report.damaged.is_empty(), "{report:?}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    let mut c = client(running.local_addr()).await;
+    assert_eq!(resume(&mut c, &[s]).await, vec![1_000]);
+    assert_eq!(send(&mut c, frames(s, 1_000..1_100)).await.acked(s), 1_100);
+    running.shutdown().await.unwrap();
+    assert!(missing(dir.path(), s, 1_100).is_empty());
 }
 
 #[tokio::test]

@@ -97,3 +97,35 @@ async fn raw_frames_are_stored_byte_for_byte() {
         assert_eq!(f.decode().unwrap(), frame(s, f.seq));
     }
 }
+
+#[tokio::test]
+async fn garbage_resume_requests_are_invalid_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(config(dir.path())).await;
+    let mut c = client(running.local_addr()).await;
+
+    // A session id of the wrong length.
+    let req = proto::telemetry::v1::ResumeRequest {
+        session_ids: vec![Bytes::copy_from_slice(&session(46)), Bytes::from_static(b"short")],
+    };
+    let status = c.resume(req).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("5 bytes, must be 16"), "{}", status.message());
+
+    // Bytes that are not a ResumeRequest at all, and a field of the wrong wire type.
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/telemetry.v1.TelemetryIngest/Resume");
+    for garbage in [&[0xff, 0xff, 0xff, 0xff, 0x0f, 0x42][..], &[0x08, 0x01], &[0x0a, 0x40, 0x01]] {
+        let mut grpc = tonic::client::Grpc::new(channel(running.local_addr()).await);
+        grpc.ready().await.unwrap();
+        let status = grpc
+            .unary(tonic::Request::new(Bytes::from_static(garbage)), path.clone(), proto::RawCodec)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{garbage:?}: {status:?}");
+        assert!(status.message().contains("not a ResumeRequest"), "{}", status.message());
+    }
+
+    // The server is unharmed: a good request still works.
+    assert_eq!(resume(&mut c, &[session(46)]).await, vec![0]);
+    running.shutdown().await.unwrap();
+}

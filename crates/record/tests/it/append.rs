@@ -98,19 +98,21 @@ fn a_last_member_torn_at_every_byte() {
         salvaged_max = salvaged_max.max(salvaged);
         assert_eq!(error.is_some(), cut != last.offset);
 
-        // open_append cuts the torn member off and reports it.
+        // open_append writes the torn member's complete frames again, then cuts it off.
         let (mut writer, repair) = RecordWriter::open_append(&path, RecordOptions::default()).unwrap();
         match repair {
             None => assert_eq!(cut, last.offset),
             Some(repair) => {
-                assert_eq!(repair.damage.offset, last.offset);
-                assert_eq!(repair.dropped_bytes, cut - last.offset);
-                assert_eq!(repair.dropped_frames, salvaged as u64);
-                assert_eq!(repair.saved_to, None, "a torn tail is not saved aside");
+                assert_eq!(repair.torn_tail().unwrap().offset, last.offset);
+                assert_eq!(repair.cut_bytes, cut - last.offset);
+                assert_eq!(repair.rewritten_frames, salvaged as u64);
+                assert_eq!(repair.kept_bytes, 0);
             }
         }
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), last.offset);
-        assert_eq!(writer.index().frames(), kept_frames as u64);
+        let rewritten_len = writer.end_offset() - last.offset;
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), last.offset + rewritten_len);
+        assert_eq!(rewritten_len == 0, salvaged == 0, "cut at {cut}");
+        assert_eq!(writer.index().frames(), (kept_frames + salvaged) as u64);
         // The restarted writer goes on from the last frame in the file.
         let next = writer.index().last_frame().unwrap().seq + 1;
         for seq in next..next + 2 {
@@ -120,8 +122,8 @@ fn a_last_member_torn_at_every_byte() {
         drop(writer);
         let (frames, error) = read_raw(&path, ReadOptions::default());
         assert!(error.is_none(), "cut at {cut}: {error:?}");
-        assert_eq!(frames.len(), kept_frames + 2);
-        assert!(prefix_of_expected(&frames));
+        assert_eq!(frames.len(), kept_frames + salvaged + 2);
+        assert!(prefix_of_expected(&frames[..kept_frames + salvaged]));
     }
     // A cut in the trailer leaves every frame of the member to salvage.
     assert_eq!(salvaged_max, last.frames as usize);

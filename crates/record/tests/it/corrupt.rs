@@ -119,43 +119,93 @@ fn open_append_cuts_zero_padding_without_saving_it() {
     std::fs::write(&path, [&bytes[..], &[0; 8192][..]].concat()).unwrap();
     let (writer, repair) = RecordWriter::open_append(&path, RecordOptions::default()).unwrap();
     let repair = repair.unwrap();
-    assert_eq!(repair.damage.kind, DamageKind::ZeroPadding);
-    assert_eq!((repair.dropped_bytes, repair.dropped_frames, repair.saved_to), (8192, 0, None));
+    assert_eq!(repair.torn_tail().unwrap().kind, DamageKind::ZeroPadding);
+    assert_eq!((repair.cut_bytes, repair.rewritten_frames, repair.kept_bytes), (8192, 0, 0));
     assert_eq!(writer.end_offset(), index.end());
 }
 
-/// Corruption in the middle: open_append keeps the good part, and saves the cut part aside so
-/// that the members after the damage are not destroyed.
+/// Every frame a resynchronising reader gets, with every damage it reported.
+fn read_resync(path: &std::path::Path) -> (Vec<record::FrameId>, Vec<record::Damage>) {
+    let mut reader =
+        RecordReader::open_with(path, ReadOptions { resync: true, ..ReadOptions::default() }).unwrap();
+    let mut frames = Vec::new();
+    let mut errors = 0;
+    for frame in reader.by_ref() {
+        match frame {
+            Ok(f) => frames.push(record::FrameId { session_id: f.session_id, seq: f.seq }),
+            Err(e) => {
+                assert!(e.is_damage(), "{e}");
+                errors += 1;
+            }
+        }
+    }
+    assert_eq!(errors, reader.damages().len(), "each damage is reported once");
+    (frames, reader.damages().to_vec())
+}
+
+fn seqs(frames: &[record::FrameId]) -> Vec<u64> {
+    frames.iter().map(|f| f.seq).collect()
+}
+
+/// Corruption in the middle (the defect: one flipped byte in a middle member, then the bridge
+/// appended to the file and cut away every member after the damage). open_append keeps every
+/// byte, reports the damage, and appends after the end; a resynchronising reader gets every
+/// frame but the damaged member's.
 #[test]
-fn open_append_saves_a_corrupt_tail_aside() {
+fn open_append_keeps_the_members_after_mid_file_damage() {
     let dir = tempfile::tempdir().unwrap();
     let (path, index, mut bytes) = members_of(dir.path(), 25);
     let middle = index.members()[1].clone();
-    bytes[(middle.end() - 8) as usize] ^= 0xff;
+    bytes[(middle.offset + middle.len / 2) as usize] ^= 0x20;
     std::fs::write(&path, &bytes).unwrap();
     let (mut writer, repair) = RecordWriter::open_append(&path, RecordOptions::default()).unwrap();
     let repair = repair.unwrap();
-    assert!(matches!(repair.damage.kind, DamageKind::CrcMismatch { .. }));
-    assert_eq!(repair.dropped_bytes, bytes.len() as u64 - middle.offset);
-    // With salvage, the CRC-failed member's frames inflate whole: all of them count.
-    assert_eq!(repair.dropped_frames, middle.frames);
-    let saved = repair.saved_to.unwrap();
-    assert_eq!(saved.file_name().unwrap().to_str().unwrap(), format!("rec.pb.gz.damaged-{}", middle.offset));
-    assert_eq!(std::fs::read(&saved).unwrap(), &bytes[middle.offset as usize..]);
-    let next = writer.index().last_frame().unwrap().seq + 1;
-    writer.append(&sample::frame(0, next)).unwrap();
+    assert_eq!(repair.damages.len(), 1, "{repair:?}");
+    assert_eq!(repair.damages[0].offset, middle.offset);
+    assert_eq!(repair.damages[0].resumed_at, Some(middle.end()));
+    assert_eq!((repair.cut_bytes, repair.rewritten_frames, repair.kept_bytes), (0, 0, middle.len));
+    assert_eq!(repair.torn_tail(), None);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), bytes.len() as u64, "nothing is cut");
+    assert_eq!(writer.index().frames(), 50, "the members on both sides are indexed");
+    writer.append(&sample::frame(0, 75)).unwrap();
     writer.close().unwrap();
-    let (frames, error) = read_all(&path);
-    assert!(error.is_none());
-    assert_frames(&frames, 0, 0);
-    assert_eq!(frames.len() as u64, index.members()[0].frames + 1);
+    assert_eq!(&std::fs::read(&path).unwrap()[..bytes.len()], &bytes[..], "the old bytes are untouched");
 
-    // A second repair at the same offset does not overwrite the first one's copy.
-    std::fs::write(&path, &bytes).unwrap();
-    let (_, repair) = RecordWriter::open_append(&path, RecordOptions::default()).unwrap();
-    let again = repair.unwrap().saved_to.unwrap();
-    assert_ne!(again, saved);
-    assert!(saved.exists() && again.exists());
+    let (frames, damages) = read_resync(&path);
+    let expected: Vec<u64> = (0..25).chain(50..76).collect();
+    assert_eq!(seqs(&frames), expected);
+    assert_eq!(damages.len(), 1);
+    assert_eq!((damages[0].offset, damages[0].resumed_at), (middle.offset, Some(middle.end())));
+    // A reader that does not resynchronise still stops at the damage, as before.
+    let (frames, error) = read_all(&path);
+    assert_eq!(frames.len(), 25);
+    assert!(matches!(error, Some(RecordError::Corrupt { .. })));
+}
+
+/// Garbage at the end that is not a torn member (bytes present but wrong): kept, not cut; new
+/// members follow it and are read past it.
+#[test]
+fn open_append_keeps_a_corrupt_tail_and_appends_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, index, bytes) = members_of(dir.path(), 25);
+    for tail in [&b"PK\x03\x04 not a member"[..], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 0xff, 1, 2, 3][..]] {
+        std::fs::write(&path, [&bytes[..], tail].concat()).unwrap();
+        let (mut writer, repair) = RecordWriter::open_append(&path, RecordOptions::default()).unwrap();
+        let repair = repair.unwrap();
+        assert_eq!(repair.damages[0].offset, index.end());
+        let torn = repair.damages[0].kind.is_truncation();
+        if torn {
+            // A member cut short is a torn tail: it is cut (it held no complete frame).
+            assert_eq!((repair.cut_bytes, repair.kept_bytes), (tail.len() as u64, 0));
+        } else {
+            assert_eq!((repair.cut_bytes, repair.kept_bytes), (0, tail.len() as u64));
+        }
+        writer.append(&sample::frame(0, 75)).unwrap();
+        writer.close().unwrap();
+        let (frames, damages) = read_resync(&path);
+        assert_eq!(seqs(&frames), (0..76).collect::<Vec<_>>(), "{tail:?}");
+        assert_eq!(damages.len(), usize::from(!torn));
+    }
 }
 
 /// A member whose CRC is right but whose frames are not: a length past the member's end, or
@@ -207,7 +257,7 @@ fn bad_frames_inside_a_good_member() {
         assert_eq!(reader.damage().is_some(), !decoded_only);
         // The index scan walks frames' fields, so it does notice.
         let scanned = scan(&path).unwrap();
-        assert_eq!(scanned.damage.unwrap().offset, good.end());
+        assert_eq!(scanned.damages[0].offset, good.end());
         assert_eq!(scanned.index, good);
     }
 }
@@ -230,4 +280,89 @@ fn salvage_yields_the_inflated_frames_of_a_crc_failed_member() {
     while let Some(Ok(_)) = reader.next() {}
     let damage = reader.damage().unwrap();
     assert_eq!((damage.frames_before, damage.frames_salvaged), (75 - last.frames, last.frames));
+}
+
+/// Every byte of the middle of five members flipped in turn: a resynchronising reader reports
+/// the damage once, at the damaged member, and reads every frame of the members after it.
+#[test]
+fn resync_reads_on_after_a_flipped_byte_anywhere_in_a_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.pb.gz");
+    let mut writer = RecordWriter::create(&path, RecordOptions::default()).unwrap();
+    for seq in 0..20 {
+        writer.append(&sample::frame(0, seq)).unwrap();
+        if seq % 4 == 3 {
+            writer.finish_member().unwrap();
+        }
+    }
+    let index = writer.close().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let middle = index.members()[2].clone();
+    let all: Vec<u64> = (0..20).collect();
+    let without: Vec<u64> = (0..8).chain(12..20).collect();
+    for at in middle.offset..middle.end() {
+        let mut corrupt = bytes.clone();
+        corrupt[at as usize] ^= 0x20;
+        std::fs::write(&path, &corrupt).unwrap();
+        let (frames, damages) = read_resync(&path);
+        if damages.is_empty() {
+            // Bytes gzip does not check (MTIME, XFL, OS, padding after the last block).
+            assert_eq!(seqs(&frames), all, "flip at {at}");
+            continue;
+        }
+        assert_eq!(seqs(&frames), without, "flip at {at}");
+        assert_eq!(damages.len(), 1, "flip at {at}: {damages:?}");
+        assert_eq!(
+            (damages[0].offset, damages[0].resumed_at),
+            (middle.offset, Some(middle.end())),
+            "flip at {at}"
+        );
+        assert_eq!(damages[0].frames_before, 8);
+    }
+}
+
+/// Garbage between members, a member cut short in the middle of the file, and two damaged
+/// stretches: each reported once, every good member read.
+#[test]
+fn resync_skips_garbage_and_holes_between_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, index, bytes) = members_of(dir.path(), 25);
+    let [a, b] = [0, 1].map(|i| index.members()[i].clone());
+    let (a_end, b_mid, b_end) = (a.end() as usize, (b.offset + b.len / 2) as usize, b.end() as usize);
+    let cases: Vec<(Vec<u8>, Vec<u64>, usize)> = vec![
+        // Random bytes, and bytes that look like a gzip header, between two members.
+        (
+            [&bytes[..a_end], b"\x1f\x8b\x08garbage\x1f\x1f\x8b", &bytes[a_end..]].concat(),
+            (0..75).collect(),
+            1,
+        ),
+        // The second half of the middle member missing.
+        ([&bytes[..b_mid], &bytes[b_end..]].concat(), (0..25).chain(50..75).collect(), 1),
+        // Garbage, then the middle member cut short: one damaged stretch.
+        (
+            [&bytes[..a_end], b"xx", &bytes[a_end..b_mid], &bytes[b_end..]].concat(),
+            (0..25).chain(50..75).collect(),
+            1,
+        ),
+        // Two damaged stretches: garbage after the first member, the last member cut short
+        // with a good copy of the first after it.
+        (
+            [&bytes[..a_end], b"xx", &bytes[a_end..b_end], &bytes[b_end..b_end + 40], &bytes[..a_end]]
+                .concat(),
+            (0..50).chain(0..25).collect(),
+            2,
+        ),
+        // Garbage before the first member.
+        ([&b"\x00\x01junk"[..], &bytes[..]].concat(), (0..75).collect(), 1),
+    ];
+    for (n, (file, expected, damaged)) in cases.into_iter().enumerate() {
+        std::fs::write(&path, &file).unwrap();
+        let (frames, damages) = read_resync(&path);
+        assert_eq!(seqs(&frames), expected, "case {n}");
+        assert_eq!(damages.len(), damaged, "case {n}: {damages:?}");
+        assert!(damages.iter().all(|d| d.resumed_at.is_some()), "case {n}");
+        let scanned = scan(&path).unwrap();
+        assert_eq!(scanned.index.frames(), expected.len() as u64, "case {n}");
+        assert_eq!(scanned.good_end(), file.len() as u64);
+    }
 }

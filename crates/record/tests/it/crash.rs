@@ -128,10 +128,12 @@ fn sigkill_mid_write_leaves_a_recording_good_to_its_last_member() {
         // The restarted writer cuts the torn member and continues the sequence.
         let (mut writer, repair) = RecordWriter::open_append(&path, RecordOptions::default()).unwrap();
         assert_eq!(
-            repair.as_ref().map(|r| r.dropped_bytes),
+            repair.as_ref().map(|r| r.cut_bytes),
             (file_len > scanned.index.end()).then(|| file_len - scanned.index.end())
         );
-        let next = frames.len() as u64;
+        // The torn member's complete frames were written again: the sequence goes on after them.
+        let next = writer.index().frames();
+        assert_eq!(next, salvaged.len() as u64, "the salvaged frames are kept");
         for seq in next..next + 100 {
             writer.append(&sample::frame(0, seq)).unwrap();
         }

@@ -28,7 +28,7 @@ fn the_scan_rebuilds_the_writers_index() {
     assert!(index.len() >= 9, "{} members", index.len());
     let scanned = scan(&path).unwrap();
     assert_eq!(scanned.index, index);
-    assert_eq!(scanned.damage, None);
+    assert_eq!(scanned.damages, []);
     assert_eq!(scanned.good_end(), index.end());
     // One member holds the session change.
     assert_eq!(index.members().iter().filter(|m| m.sessions.len() == 2).count(), 1);

@@ -194,7 +194,7 @@ fn an_empty_recording_is_valid() {
     let (frames, error) = read_all(&path);
     assert!(frames.is_empty() && error.is_none());
     let scanned = scan(&path).unwrap();
-    assert!(scanned.index.is_empty() && scanned.damage.is_none());
+    assert!(scanned.index.is_empty() && scanned.damages.is_empty());
 
     // An empty gzip member, as `gzip.compress(b"")` makes, is a member of no frames.
     let mut enc = GzEncoder::new(Vec::new(), Compression::default());

@@ -157,3 +157,69 @@ fn polling_files_end_to_end() {
     assert_eq!(seen, [(1000, 0), (1001, 0), (1004, 2), (1005, 0)]);
     assert_eq!(poller.static_page().unwrap().track(), "鈴鹿");
 }
+
+/// A page file that is a FIFO (or any other non-regular file) is an error naming it, at once:
+/// opening a FIFO for reading would otherwise wait for a writer that never comes.
+#[cfg(unix)]
+#[test]
+fn a_page_file_that_is_a_fifo_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    support::write_all(dir.path(), &support::snapshot());
+    let fifo = dir.path().join("acpmf_graphics");
+    fs::remove_file(&fifo).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo");
+
+    type Open = fn(&std::path::Path) -> Result<(), ShmError>;
+    let openers: [(&str, Open); 2] = [
+        ("DirSource", |d| DirSource::open(d).map(drop)),
+        ("MappedDir", |d| shm::MappedDir::open(d).map(drop)),
+    ];
+    for (name, open) in openers {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = dir.path().to_owned();
+        std::thread::spawn(move || tx.send(open(&path)));
+        let result = rx.recv_timeout(std::time::Duration::from_secs(5));
+        let Ok(result) = result else {
+            // Release the blocked open before failing, so the thread ends.
+            let _ = fs::OpenOptions::new().write(true).open(&fifo);
+            panic!("{name}: opening a FIFO page file blocked");
+        };
+        let error = result.expect_err("a FIFO is not a page file");
+        assert!(matches!(error, ShmError::NotAFile { .. }), "{name}: {error:?}");
+        let text = error.to_string();
+        assert!(text.contains(&fifo.display().to_string()), "{name}: {text}");
+        assert!(text.contains("graphics") && text.contains("FIFO"), "{name}: {text}");
+    }
+}
+
+/// The writer (the game simulator's) refuses a page file that is not a regular file: a FIFO, a
+/// link to a device, a directory. Each is an error naming the file and what it is, at once.
+#[cfg(unix)]
+#[test]
+fn the_writer_refuses_special_page_files() {
+    type Make = fn(&std::path::Path);
+    let cases: [(&str, Make); 3] = [
+        ("a FIFO", |p| assert!(std::process::Command::new("mkfifo").arg(p).status().unwrap().success())),
+        ("a device", |p| std::os::unix::fs::symlink("/dev/null", p).unwrap()),
+        ("a directory", |p| fs::create_dir(p).unwrap()),
+    ];
+    for (kind, make) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let special = dir.path().join("acpmf_graphics");
+        make(&special);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = dir.path().to_owned();
+        std::thread::spawn(move || tx.send(DirWriter::create(&path, 2048).map(drop)));
+        let result = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("creating the writer blocked");
+        let err = result.expect_err("a special file is not a page file");
+        assert!(
+            matches!(&err, ShmError::NotAFile { page: Page::Graphics, kind: k, .. } if *k == kind),
+            "{kind}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(&special.display().to_string()) && text.contains(kind), "{text}");
+        // The regular file before it was made as usual; nothing was written through the link.
+        assert_eq!(fs::metadata(dir.path().join("acpmf_physics")).unwrap().len(), 2048);
+    }
+}

@@ -97,26 +97,146 @@ fn bad_headers_are_clear_errors() {
     let err = Snapshot::from_bytes(&bytes).unwrap_err();
     assert!(matches!(err, ShmError::SnapshotTrailing { extra: 3, expected: 1716 }), "{err:?}");
 
-    // A page shorter than its minimum is refused before its bytes are looked at.
-    for (page, lens) in
-        [(Page::Physics, [579, 296, 684]), (Page::Graphics, [712, 295, 684]), (Page::Static, [712, 296, 0])]
-    {
+    // A page shorter than its minimum, or longer than any page, is refused before its bytes are
+    // looked at, with the offset of its length.
+    for (page, lens, offset, len) in [
+        (Page::Physics, [579, 296, 684], 12, 579),
+        (Page::Graphics, [712, 295, 684], 16, 295),
+        (Page::Static, [712, 296, 0], 20, 0),
+        (Page::Graphics, [712, 65_537, 684], 16, 65_537),
+        // Huge lengths in the header are refused, not read or allocated.
+        (Page::Physics, [u32::MAX; 3], 12, u32::MAX),
+    ] {
         let err = Snapshot::from_bytes(&header(1, lens)).unwrap_err();
         assert!(
-            matches!(&err, ShmError::PageTooShort { page: p, location, .. } if *p == page && location == "snapshot"),
+            matches!(&err, ShmError::SnapshotPageLength { page: p, offset: o, len: l, max: 65_536, .. }
+                if *p == page && *o == offset && *l == len),
             "{err:?}"
         );
+        assert!(err.to_string().contains(&format!("at offset {offset}")), "{err}");
     }
-
-    // Huge lengths in the header are a truncation error, not an allocation.
-    let err = Snapshot::from_bytes(&header(1, [u32::MAX; 3])).unwrap_err();
-    assert!(matches!(err, ShmError::SnapshotTruncated { part: "pages", .. }), "{err:?}");
+    // The longest pages load.
+    let longest = shm::SNAPSHOT_MAX_PAGE_LEN;
+    let mut bytes = header(1, [longest; 3]);
+    bytes.resize(shm::SNAPSHOT_MAX_LEN as usize, 0);
+    assert!(Snapshot::from_bytes(&bytes).is_ok());
 }
 
 #[test]
 fn loading_a_missing_file_names_it() {
     let err = Snapshot::load("/nonexistent/pitwall.pwshm").unwrap_err();
     assert!(err.to_string().contains("/nonexistent/pitwall.pwshm"), "{err}");
+}
+
+/// The whole chain of an error, as the CLI prints it.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
+/// A damaged snapshot file is an error that names the file, then says what is wrong and where;
+/// a flipped byte inside a page is no error (the format has no checksum) but an odd value.
+#[test]
+fn damaged_snapshot_files_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = support::snapshot().to_bytes();
+    let path = dir.path().join("pages.pwshm");
+    let mut random = Vec::with_capacity(4096);
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    while random.len() < 4096 {
+        // xorshift64: random bytes without a dependency, the same on every run.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        random.extend_from_slice(&x.to_le_bytes());
+    }
+    let mut bad_version = good.clone();
+    bad_version[8] ^= 0x40;
+    let mut bad_length = good.clone();
+    bad_length[16] ^= 0x01; // graphics: 296 -> 297 bytes, one more than the file has
+    let mut huge_length = good.clone();
+    huge_length[15] ^= 0x80; // physics: 712 -> 2^31 + 712 bytes
+    let cases: [(&str, Vec<u8>, &str); 7] = [
+        ("empty", Vec::new(), "magic is []"),
+        ("truncated header", good[..20].to_vec(), "snapshot is 20 bytes, but its header needs 24"),
+        ("truncated pages", good[..1000].to_vec(), "snapshot is 1000 bytes, but its pages needs 1716"),
+        ("random", random, "not a pitwall page snapshot"),
+        ("flipped version bit", bad_version, "version 65 (at offset 8)"),
+        ("flipped length bit", bad_length, "snapshot is 1716 bytes, but its pages needs 1717"),
+        ("flipped high length bit", huge_length, "physics page length (at offset 12) is 2147484360 bytes"),
+    ];
+    for (what, bytes, expected) in cases {
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Snapshot::load(&path).unwrap_err();
+        assert!(matches!(err, ShmError::Snapshot { .. }), "{what}: {err:?}");
+        let text = chain(&err);
+        assert!(
+            text.starts_with(&format!("{} is not a usable page snapshot: ", path.display())),
+            "{what}: {text}"
+        );
+        assert!(text.contains(expected), "{what}: {text}");
+    }
+
+    // A flipped byte inside the physics page: it loads, and the value shows the damage.
+    let mut flipped = good.clone();
+    let speed = 24 + std::mem::offset_of!(PhysicsPage, speed_kmh) + 3;
+    flipped[speed] ^= 0x80;
+    std::fs::write(&path, &flipped).unwrap();
+    let loaded = Snapshot::load(&path).unwrap();
+    assert_eq!(loaded.physics.speed_kmh, -support::snapshot().physics.speed_kmh);
+}
+
+/// A file far longer than any snapshot is refused after reading no more than the longest one,
+/// and the message gives the file's real length.
+#[test]
+fn an_endless_or_huge_file_is_not_read_to_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.pwshm");
+    let file = std::fs::File::create(&path).unwrap();
+    std::fs::write(&path, support::snapshot().to_bytes()).unwrap();
+    // Sparse: 64 GiB on the books, nothing on the disk.
+    file.set_len(64 << 30).unwrap();
+    let err = Snapshot::load(&path).unwrap_err();
+    assert!(
+        chain(&err).contains(&format!("{} unexpected bytes after its pages", (64u64 << 30) - 1716)),
+        "{err}"
+    );
+
+    #[cfg(unix)]
+    {
+        // A device that never ends: refused before any read.
+        let err = Snapshot::load("/dev/zero").unwrap_err();
+        assert!(matches!(err, ShmError::SnapshotNotAFile { kind: "a device", .. }), "{err:?}");
+        assert!(err.to_string().contains("/dev/zero is a device, not a regular file"), "{err}");
+    }
+    let err = Snapshot::load(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("is a directory"), "{err}");
+}
+
+/// A snapshot path that is a FIFO is refused at once instead of waiting for a writer.
+#[cfg(unix)]
+#[test]
+fn a_snapshot_that_is_a_fifo_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pages.pwshm");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || tx.send(Snapshot::load(&path).map(drop)));
+    let Ok(result) = rx.recv_timeout(std::time::Duration::from_secs(5)) else {
+        // Release the blocked open before failing, so the thread ends.
+        let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+        panic!("loading a FIFO snapshot blocked");
+    };
+    let err = result.unwrap_err();
+    assert!(matches!(err, ShmError::SnapshotNotAFile { kind: "a FIFO", .. }), "{err:?}");
+    assert!(err.to_string().contains(&fifo.display().to_string()), "{err}");
 }
 
 fn testdata() -> PathBuf {

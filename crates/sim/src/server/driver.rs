@@ -22,6 +22,10 @@ use crate::error::SimError;
 const MAX_DATAGRAM: usize = 64 * 1024;
 /// Commands kept in the log; older ones are dropped (a long demo must not grow without bound).
 const COMMAND_LOG: usize = 10_000;
+/// Sends to the plugin that may fail in a row (not counting "nobody listening") before the
+/// simulator gives up: enough to ride out a brief hiccup of the network, few enough that an
+/// address no send can reach ends the run within its first second.
+const SEND_FAILURES_TO_STOP: u32 = 10;
 /// Most real time one tick accounts for: after the process was suspended, the simulation
 /// resumes instead of replaying the gap in one burst.
 const MAX_TICK_GAP: Duration = Duration::from_millis(250);
@@ -156,6 +160,8 @@ pub struct ServerSim {
     tick: Duration,
     plugin_ip_only: bool,
     monitor: ServerMonitor,
+    /// Sends that failed in a row, for a reason other than nobody listening.
+    failed_sends: u32,
 }
 
 impl ServerSim {
@@ -176,6 +182,7 @@ impl ServerSim {
             tick: config.tick,
             plugin_ip_only: config.commands_from_plugin_ip_only,
             monitor: ServerMonitor::default(),
+            failed_sends: 0,
         })
     }
 
@@ -207,7 +214,9 @@ impl ServerSim {
 
     /// Runs the server until `shutdown` completes: VERSION and NEW_SESSION first, then
     /// simulated time at `speed ×` real time, and an answer to every command. Only a failing
-    /// socket stops it early; bad datagrams and failed sends are counted and skipped.
+    /// socket stops it early: one that cannot receive, or one from which many sends in a row
+    /// fail for another reason than nobody listening ([`SimError::Send`]). Bad datagrams and
+    /// other failed sends are counted and skipped.
     pub async fn run_until<F>(mut self, shutdown: F) -> Result<ServerSummary, SimError>
     where
         F: Future<Output = ()>,
@@ -216,7 +225,7 @@ impl ServerSim {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         let mut wire = Vec::with_capacity(2048);
         let start = self.state.start();
-        self.send_all(&start, &mut wire).await;
+        self.send_all(&start, &mut wire).await?;
         let mut ticker = tokio::time::interval(self.tick);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last = Instant::now();
@@ -229,7 +238,7 @@ impl ServerSim {
                 received = self.socket.recv_from(&mut buf) => match received {
                     Ok((n, from)) => {
                         let events = self.on_datagram(&buf[..n], from);
-                        self.send_all(&events, &mut wire).await;
+                        self.send_all(&events, &mut wire).await?;
                     }
                     // ICMP errors about earlier sends (the plugin is not listening yet) surface
                     // here on some platforms; they say nothing about incoming commands.
@@ -243,7 +252,7 @@ impl ServerSim {
                     let dt = Duration::try_from_secs_f64(real.as_secs_f64() * self.speed).unwrap_or_default();
                     let events = self.state.advance(dt);
                     self.publish_time();
-                    self.send_all(&events, &mut wire).await;
+                    self.send_all(&events, &mut wire).await?;
                 }
             }
         }
@@ -297,7 +306,7 @@ impl ServerSim {
         }
     }
 
-    async fn send_all(&self, events: &[Event], wire: &mut Vec<u8>) {
+    async fn send_all(&mut self, events: &[Event], wire: &mut Vec<u8>) -> Result<(), SimError> {
         let counters = &self.monitor.shared.counters;
         for event in events {
             wire.clear();
@@ -311,14 +320,30 @@ impl ServerSim {
                     counters.events_sent.fetch_add(1, Ordering::Relaxed);
                     counters.bytes_sent.fetch_add(n as u64, Ordering::Relaxed);
                     counters.per_event[event.index()].fetch_add(1, Ordering::Relaxed);
+                    self.failed_sends = 0;
                 }
-                Err(e) => {
-                    // Nobody listening is normal for a server: events are fire-and-forget.
+                // Nobody listening is normal for a server: events are fire-and-forget.
+                Err(e) if is_transient(&e) => {
                     counters.send_errors.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(plugin = %self.plugin, error = %e, "event not sent");
                 }
+                // Anything else (no route, an address the socket may not send to) says the
+                // plugin cannot be reached; if it persists, the run is pointless.
+                Err(source) => {
+                    counters.send_errors.fetch_add(1, Ordering::Relaxed);
+                    self.failed_sends += 1;
+                    tracing::debug!(plugin = %self.plugin, error = %source, "event not sent");
+                    if self.failed_sends >= SEND_FAILURES_TO_STOP {
+                        return Err(SimError::Send {
+                            plugin: self.plugin,
+                            failures: self.failed_sends,
+                            source,
+                        });
+                    }
+                }
             }
         }
+        Ok(())
     }
 
     fn publish_time(&self) {

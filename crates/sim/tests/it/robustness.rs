@@ -76,3 +76,38 @@ async fn commands_from_another_ip_can_be_refused() {
     let summary = rig.stop().await;
     assert_eq!((summary.stats.rejected_source, summary.stats.commands_received), (1, 2));
 }
+
+/// A plugin address that no send can reach (the broadcast address, which a socket without
+/// SO_BROADCAST may not send to) stops the simulator with an error naming it, rather than a run
+/// that sends nothing and ends as if all went well.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_address_every_send_fails_to_stops_the_simulator() {
+    let plugin = std::net::SocketAddr::from(([255, 255, 255, 255], 12000));
+    let config =
+        ServerConfig { plugin, realtime_interval_ms: Some(50), join_interval: Duration::ZERO, ..config() };
+    let sim = sim::server::ServerSim::bind(config).await.unwrap();
+    let result = tokio::time::timeout(crate::support::TIMEOUT, sim.run_until(std::future::pending())).await;
+    let error = result.expect("the simulator stops by itself").expect_err("and says why");
+    let sim::SimError::Send { plugin: to, failures, .. } = &error else { panic!("{error}") };
+    assert_eq!(*to, plugin);
+    assert!(*failures >= 2, "{failures}");
+    assert!(error.to_string().contains("255.255.255.255:12000"), "{error}");
+    let os = std::error::Error::source(&error).expect("the OS error is the source").to_string();
+    assert!(!error.to_string().contains(&os), "the OS error is said once, by the source: {error}");
+}
+
+/// The task's failure (here a panic) is said once in the printed chain, not repeated by the
+/// outer message.
+#[tokio::test]
+async fn a_task_error_is_said_once() {
+    let join = tokio::spawn(async { panic!("the sim task blew up") }).await.unwrap_err();
+    let error = sim::SimError::from(join);
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(s) = source {
+        chain = format!("{chain}: {s}");
+        source = s.source();
+    }
+    assert_eq!(chain.matches("blew up").count(), 1, "{chain}");
+}

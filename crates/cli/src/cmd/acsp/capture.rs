@@ -4,15 +4,16 @@
 //! A raw concatenation of payloads (the seed's `tcpdump` + `tshark -e data` recipe) has lost them,
 //! so messages are read one after another, each by its own length ([`acsp::decode_prefix`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use acsp::capture::{Link, Packet};
 use anyhow::Context as _;
-use pcap_file::DataLink;
+
+use crate::cmd::text::{escape_controls, json_controls};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,17 +34,35 @@ struct Tally {
     malformed: u64,
     warnings: u64,
     skipped_bytes: u64,
+    /// Packets read from a pcap or pcapng file.
+    packets: u64,
     datagrams: u64,
+    /// Packets whose link, IP or UDP headers are damaged (cut short, lengths out of range).
+    bad_packets: u64,
     not_udp: u64,
     fragments: u64,
+    /// Link types met that are not read, for the message when nothing decodes.
+    unsupported_links: BTreeSet<u32>,
+    /// Where the first damage was, and what, for the message when the file is rejected.
+    first_damage: Option<String>,
+}
+
+impl Tally {
+    /// Reports one place where the input is damaged, on stderr, as it is found.
+    fn damage(&mut self, what: String) {
+        eprintln!("{what}");
+        self.first_damage.get_or_insert(what);
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut file = BufReader::new(
-        File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?,
-    );
+    let name = args.file.display().to_string();
+    let mut file = BufReader::new(File::open(&args.file).with_context(|| format!("cannot open {name}"))?);
     let mut data = Vec::new();
-    file.read_to_end(&mut data).with_context(|| format!("cannot read {}", args.file.display()))?;
+    file.read_to_end(&mut data).with_context(|| format!("cannot read {name}"))?;
+    if data.is_empty() {
+        anyhow::bail!("{name} is empty: there is nothing to decode");
+    }
     let mut tally = Tally::default();
     let kind = match data.get(..4) {
         Some(
@@ -51,48 +70,123 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             | [0xa1, 0xb2, 0xc3, 0xd4]
             | [0x4d, 0x3c, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0x3c, 0x4d],
-        ) => {
-            decode_pcap(&data, &args, &mut tally)?;
-            "pcap"
-        }
-        Some([0x0a, 0x0d, 0x0d, 0x0a]) => {
-            decode_pcapng(&data, &args, &mut tally)?;
-            "pcapng"
-        }
-        _ => {
-            decode_stream(&data, args.json, &mut tally)?;
-            "raw concatenation"
-        }
+        ) => Kind::Pcap,
+        Some([0x0a, 0x0d, 0x0d, 0x0a]) => Kind::Pcapng,
+        _ => Kind::Raw,
     };
+    let decoded = match kind {
+        Kind::Pcap => decode_pcap(&data, &args, &mut tally),
+        Kind::Pcapng => decode_pcapng(&data, &args, &mut tally),
+        Kind::Raw => decode_stream(&data, args.json, &mut tally),
+    };
+    match decoded {
+        Ok(()) => {}
+        // A reader that went away (`| head`) is a normal way to stop.
+        Err(e) if e.is::<super::BrokenPipe>() => return Ok(ExitCode::SUCCESS),
+        Err(e) => return Err(e),
+    }
+    summary(&name, kind, &tally);
+    judge(&name, kind, data.len(), args.port, &tally)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Pcap,
+    Pcapng,
+    Raw,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Pcap => "pcap",
+            Kind::Pcapng => "pcapng",
+            Kind::Raw => "raw concatenation",
+        }
+    }
+}
+
+fn summary(name: &str, kind: Kind, tally: &Tally) {
     let total: u64 = tally.per_type.values().sum();
     let counts: Vec<String> = tally.per_type.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    eprintln!("{}: {kind}, {total} messages", args.file.display());
+    eprintln!("{name}: {}, {total} messages", kind.name());
     if !counts.is_empty() {
         eprintln!("  {}", counts.join(", "));
     }
-    if kind != "raw concatenation" {
+    if kind != Kind::Raw {
         eprintln!(
-            "  {} UDP datagrams, {} other packets skipped, {} IP fragments skipped",
-            tally.datagrams, tally.not_udp, tally.fragments
+            "  {} UDP datagrams, {} other packets skipped, {} IP fragments skipped, {} malformed packets",
+            tally.datagrams, tally.not_udp, tally.fragments, tally.bad_packets
         );
     }
     eprintln!(
-        "  {} malformed, {} with warnings, {} bytes skipped to resynchronise",
+        "  {} malformed messages, {} with warnings, {} bytes skipped to resynchronise",
         tally.malformed, tally.warnings, tally.skipped_bytes
     );
-    Ok(if total == 0 && tally.malformed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Decides whether the file was a capture of ACSP at all. Damage in a capture that also holds
+/// messages is reported (on stderr, above) and is not an error; a file in which nothing decodes,
+/// or a raw concatenation with as many damaged places as messages, is: the exit status must tell
+/// a script that it decoded the wrong file. (A pcap is not judged by its damage: without
+/// `--port`, other UDP flows count as malformed datagrams.)
+fn judge(name: &str, kind: Kind, len: usize, port: Option<u16>, tally: &Tally) -> anyhow::Result<()> {
+    let total: u64 = tally.per_type.values().sum();
+    let first = tally.first_damage.as_deref().map(|d| format!("; the first damage: {d}")).unwrap_or_default();
+    if kind == Kind::Raw {
+        if total == 0 {
+            anyhow::bail!("nothing in the {len} bytes of {name} decodes as an ACSP message{first}");
+        }
+        // Random bytes decode as a few messages by chance (a fifth of all byte values are ids,
+        // and some messages are two bytes long), but a chance message is almost always followed
+        // by damage. A real capture with some damage has many more messages than damaged places.
+        if tally.malformed >= total {
+            anyhow::bail!(
+                "{name} is mostly not ACSP messages ({} damaged places for {total} messages decoded): \
+                 not a capture of the plugin protocol, or badly damaged{first}",
+                tally.malformed
+            );
+        }
+        return Ok(());
+    }
+    if total > 0 {
+        return Ok(());
+    }
+    if tally.packets == 0 {
+        anyhow::bail!("{name} holds no packets");
+    }
+    if tally.datagrams == 0 && tally.bad_packets == 0 {
+        let filter = port.map(|p| format!(" to or from port {p}")).unwrap_or_default();
+        let links = if tally.unsupported_links.is_empty() {
+            String::new()
+        } else {
+            let l: Vec<String> = tally.unsupported_links.iter().map(u32::to_string).collect();
+            format!(
+                " (link types not read: {}; Ethernet, Linux cooked, loopback and raw IP are)",
+                l.join(", ")
+            )
+        };
+        anyhow::bail!("none of the {} packets of {name} is a UDP datagram{filter}{links}", tally.packets);
+    }
+    anyhow::bail!(
+        "no ACSP message decodes in {name}: {} UDP datagrams, {} malformed packets{first}",
+        tally.datagrams,
+        tally.bad_packets
+    )
 }
 
 fn decode_pcap(data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<()> {
     let mut reader = pcap_file::pcap::PcapReader::new(data).context("not a readable pcap file")?;
-    let link = reader.header().datalink;
+    let link = u32::from(reader.header().datalink);
     let mut index = 0u64;
     while let Some(packet) = reader.next_packet() {
         index += 1;
         let packet = match packet {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("pcap packet {index}: {e}; the rest of the file is unreadable");
+                tally.damage(format!("pcap packet {index}: {e}; the rest of the file is unreadable"));
                 tally.malformed += 1;
                 break;
             }
@@ -112,7 +206,9 @@ fn decode_pcapng(data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<
         let block = match block {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("pcapng block after packet {index}: {e}; the rest of the file is unreadable");
+                tally.damage(format!(
+                    "pcapng block after packet {index}: {e}; the rest of the file is unreadable"
+                ));
                 tally.malformed += 1;
                 break;
             }
@@ -122,15 +218,16 @@ fn decode_pcapng(data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<
             Block::SimplePacket(p) => (0, &p.data),
             Block::Packet(p) => (p.interface_id as usize, &p.data),
             Block::InterfaceDescription(i) => {
-                links.push(i.linktype);
+                links.push(u32::from(i.linktype));
                 continue;
             }
             _ => continue,
         };
         index += 1;
         let Some(link) = links.get(interface).copied() else {
-            eprintln!("pcapng packet {index}: unknown interface {interface}; skipped");
-            tally.not_udp += 1;
+            tally.packets += 1;
+            tally.bad_packets += 1;
+            tally.damage(format!("pcapng packet {index}: interface {interface} was never described"));
             continue;
         };
         handle_frame(link, frame, args, tally, index)?;
@@ -139,34 +236,40 @@ fn decode_pcapng(data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<
 }
 
 fn handle_frame(
-    link: DataLink,
+    linktype: u32,
     frame: &[u8],
     args: &Args,
     tally: &mut Tally,
     index: u64,
 ) -> anyhow::Result<()> {
-    let udp = match udp_payload(link, frame) {
-        Frame::Udp(u) => u,
-        Frame::Fragment => {
+    tally.packets += 1;
+    let Some(link) = Link::from_linktype(linktype) else {
+        tally.unsupported_links.insert(linktype);
+        tally.not_udp += 1;
+        return Ok(());
+    };
+    let udp = match acsp::capture::udp_datagram(link, frame) {
+        Ok(Packet::Udp(d)) => d,
+        Ok(Packet::Fragment) => {
             tally.fragments += 1;
             return Ok(());
         }
-        Frame::Other => {
+        Ok(Packet::NotUdp) => {
             tally.not_udp += 1;
             return Ok(());
         }
+        Err(e) => {
+            tally.bad_packets += 1;
+            tally.damage(format!("packet {index}: {e}"));
+            return Ok(());
+        }
     };
-    if args.port.is_some_and(|p| p != udp.src_port && p != udp.dst_port) {
+    if args.port.is_some_and(|p| p != udp.src.port() && p != udp.dst.port()) {
         tally.not_udp += 1;
         return Ok(());
     }
     tally.datagrams += 1;
-    decode_datagram(
-        udp.payload,
-        args.json,
-        tally,
-        &format!("packet {index} ({}:{} -> {}:{})", udp.src, udp.src_port, udp.dst, udp.dst_port),
-    )
+    decode_datagram(udp.payload, args.json, tally, &format!("packet {index} ({} -> {})", udp.src, udp.dst))
 }
 
 /// Decodes one datagram in either direction: ids ≥ 200 are plugin commands.
@@ -180,7 +283,7 @@ fn decode_datagram(payload: &[u8], json: bool, tally: &mut Tally, at: &str) -> a
             }
             Err(e) => {
                 tally.malformed += 1;
-                eprintln!("{at}: {e}");
+                tally.damage(format!("{at}: {e}"));
             }
         }
         return Ok(());
@@ -193,7 +296,7 @@ fn decode_datagram(payload: &[u8], json: bool, tally: &mut Tally, at: &str) -> a
         }
         Err(e) => {
             tally.malformed += 1;
-            eprintln!("{at}: {e}");
+            tally.damage(format!("{at}: {e}"));
         }
     }
     Ok(())
@@ -209,13 +312,15 @@ fn note_warnings(warnings: &[acsp::Warning], name: &str, at: &str, tally: &mut T
 }
 
 fn print_command(command: &acsp::Command, json: bool) -> anyhow::Result<()> {
+    let body = serde_json::to_string(command)?;
     let line = if json {
-        serde_json::to_string(command)?
+        json_controls(&body).into_owned()
     } else {
-        format!("{:<18} {}", command.name(), serde_json::to_string(command)?)
+        // JSON escapes C0 controls but not DEL or C1 (U+0080..U+009F, CSI among them), which a
+        // chat command can carry to the terminal.
+        format!("{:<18} {}", command.name(), escape_controls(&body))
     };
-    println!("{line}");
-    Ok(())
+    super::print_line(&line)
 }
 
 /// Reads a raw concatenation. After a message that cannot be decoded, the boundaries are lost:
@@ -243,7 +348,7 @@ fn decode_stream(data: &[u8], json: bool, tally: &mut Tally) -> anyhow::Result<(
             Err(e) => e.to_string(),
         };
         tally.malformed += 1;
-        eprintln!("offset {pos}: {error}");
+        tally.damage(format!("offset {pos}: {error}"));
         let resume = (pos + 1..data.len())
             .find(|&p| acsp::decode_prefix(&data[p..], p).is_ok_and(|d| followed_well(p, d.len)));
         let next = resume.unwrap_or(data.len());
@@ -252,92 +357,4 @@ fn decode_stream(data: &[u8], json: bool, tally: &mut Tally) -> anyhow::Result<(
         pos = next;
     }
     Ok(())
-}
-
-struct Udp<'a> {
-    src: IpAddr,
-    dst: IpAddr,
-    src_port: u16,
-    dst_port: u16,
-    payload: &'a [u8],
-}
-
-enum Frame<'a> {
-    Udp(Udp<'a>),
-    Fragment,
-    Other,
-}
-
-/// Finds the UDP payload in a link-layer frame. Only what loopback and Ethernet captures hold is
-/// handled; anything else counts as "other".
-fn udp_payload(link: DataLink, frame: &[u8]) -> Frame<'_> {
-    let ip = match link {
-        DataLink::ETHERNET => {
-            let mut off = 12;
-            let mut ethertype = be16(frame, off);
-            // 802.1Q / 802.1ad VLAN tags.
-            while matches!(ethertype, Some(0x8100 | 0x88a8)) {
-                off += 4;
-                ethertype = be16(frame, off);
-            }
-            match ethertype {
-                Some(0x0800 | 0x86dd) => frame.get(off + 2..),
-                _ => None,
-            }
-        }
-        DataLink::LINUX_SLL => match be16(frame, 14) {
-            Some(0x0800 | 0x86dd) => frame.get(16..),
-            _ => None,
-        },
-        DataLink::LINUX_SLL2 => match be16(frame, 0) {
-            Some(0x0800 | 0x86dd) => frame.get(20..),
-            _ => None,
-        },
-        // BSD loopback: a 4-byte address family (host order for NULL, network order for LOOP).
-        DataLink::NULL | DataLink::LOOP => frame.get(4..),
-        DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => Some(frame),
-        _ => None,
-    };
-    let Some(ip) = ip else { return Frame::Other };
-    match ip.first().map(|b| b >> 4) {
-        Some(4) => {
-            let Some(&vihl) = ip.first() else { return Frame::Other };
-            let ihl = usize::from(vihl & 0x0f) * 4;
-            if ihl < 20 || ip.len() < ihl || ip.get(9) != Some(&17) {
-                return Frame::Other;
-            }
-            let frag = be16(ip, 6).unwrap_or(0);
-            if frag & 0x3fff != 0 {
-                return Frame::Fragment;
-            }
-            let total = usize::from(be16(ip, 2).unwrap_or(0)).clamp(ihl, ip.len());
-            let src = IpAddr::from([ip[12], ip[13], ip[14], ip[15]]);
-            let dst = IpAddr::from([ip[16], ip[17], ip[18], ip[19]]);
-            udp(src, dst, &ip[ihl..total])
-        }
-        Some(6) => {
-            if ip.len() < 40 || ip[6] != 17 {
-                return Frame::Other;
-            }
-            let mut s = [0u8; 16];
-            let mut d = [0u8; 16];
-            s.copy_from_slice(&ip[8..24]);
-            d.copy_from_slice(&ip[24..40]);
-            let total = (40 + usize::from(be16(ip, 4).unwrap_or(0))).min(ip.len());
-            udp(IpAddr::from(s), IpAddr::from(d), &ip[40..total])
-        }
-        _ => Frame::Other,
-    }
-}
-
-fn udp(src: IpAddr, dst: IpAddr, seg: &[u8]) -> Frame<'_> {
-    let (Some(src_port), Some(dst_port), Some(len)) = (be16(seg, 0), be16(seg, 2), be16(seg, 4)) else {
-        return Frame::Other;
-    };
-    let end = usize::from(len).clamp(8, seg.len());
-    Frame::Udp(Udp { src, dst, src_port, dst_port, payload: &seg[8..end] })
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }

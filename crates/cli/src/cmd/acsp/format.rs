@@ -1,6 +1,9 @@
-//! The human-readable, one-line form of each event.
+//! The human-readable, one-line form of each event. Every string from the wire goes through
+//! [`quoted`] or [`escape_controls`]: names and chat lines are typed by players.
 
 use acsp::{Event, NO_TIME, SessionInfo};
+
+use crate::cmd::text::{escape_controls, quoted};
 
 /// `m:ss.mmm` for a lap time in ms; `-` for "no time".
 pub(crate) fn lap_time(ms: u32) -> String {
@@ -12,24 +15,28 @@ pub(crate) fn lap_time(ms: u32) -> String {
 }
 
 fn session(s: &SessionInfo) -> String {
-    let layout = if s.track_config.is_empty() { String::new() } else { format!(" ({})", s.track_config) };
+    let layout = if s.track_config.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", escape_controls(&s.track_config))
+    };
     let length = if s.laps > 0 { format!("{} laps", s.laps) } else { format!("{} min", s.time) };
     format!(
-        "session {}/{} (current {}) \"{}\" {} at {}{}, {}, wait {}, air {}°C road {}°C, {}, elapsed {} ms, server \"{}\", protocol {}",
+        "session {}/{} (current {}) {} {} at {}{}, {}, wait {}, air {}°C road {}°C, {}, elapsed {} ms, server {}, protocol {}",
         s.session_index,
         s.session_count,
         s.current_session_index,
-        s.name,
+        quoted(&s.name),
         s.session_type,
-        s.track,
+        escape_controls(&s.track),
         layout,
         length,
         s.wait_time,
         s.ambient_temp,
         s.road_temp,
-        s.weather_graphics,
+        escape_controls(&s.weather_graphics),
         s.elapsed_ms,
-        s.server_name,
+        quoted(&s.server_name),
         s.protocol_version
     )
 }
@@ -39,8 +46,12 @@ pub(crate) fn human(event: &Event) -> String {
     let body = match event {
         Event::NewSession(s) | Event::SessionInfo(s) => session(s),
         Event::NewConnection(c) | Event::ConnectionClosed(c) => format!(
-            "car {} driver \"{}\" guid {} car {} skin {}",
-            c.car_id, c.driver_name, c.driver_guid, c.car_model, c.car_skin
+            "car {} driver {} guid {} car {} skin {}",
+            c.car_id,
+            quoted(&c.driver_name),
+            escape_controls(&c.driver_guid),
+            escape_controls(&c.car_model),
+            escape_controls(&c.car_skin)
         ),
         Event::CarUpdate(c) => format!(
             "car {} pos ({:.1}, {:.1}, {:.1}) {:.1} km/h gear {} rpm {} spline {:.4}",
@@ -54,20 +65,20 @@ pub(crate) fn human(event: &Event) -> String {
             c.normalized_spline_pos
         ),
         Event::CarInfo(c) => format!(
-            "car {} {} driver \"{}\" team \"{}\" guid {} car {} skin {}",
+            "car {} {} driver {} team {} guid {} car {} skin {}",
             c.car_id,
             if c.is_connected { "connected" } else { "not connected" },
-            c.driver_name,
-            c.driver_team,
-            c.driver_guid,
-            c.car_model,
-            c.car_skin
+            quoted(&c.driver_name),
+            quoted(&c.driver_team),
+            escape_controls(&c.driver_guid),
+            escape_controls(&c.car_model),
+            escape_controls(&c.car_skin)
         ),
-        Event::EndSession(e) => format!("results {}", e.filename),
+        Event::EndSession(e) => format!("results {}", escape_controls(&e.filename)),
         Event::Version(v) => format!("protocol {}", v.protocol_version),
-        Event::Chat(c) => format!("car {}: {}", c.car_id, c.message),
+        Event::Chat(c) => format!("car {}: {}", c.car_id, escape_controls(&c.message)),
         Event::ClientLoaded(c) => format!("car {}", c.car_id),
-        Event::Error(e) => e.message.clone(),
+        Event::Error(e) => escape_controls(&e.message).into_owned(),
         Event::LapCompleted(l) => {
             let board: Vec<String> = l
                 .leaderboard
@@ -138,5 +149,61 @@ mod tests {
     fn every_line_starts_with_the_type_name() {
         let e = Event::Chat(acsp::Chat { car_id: 3, message: "gg è".into() });
         assert_eq!(human(&e), format!("{:<18} car 3: gg è", "chat"));
+    }
+
+    /// Every string of every event is escaped: none can put a control character (an escape
+    /// sequence) on the terminal.
+    #[test]
+    fn no_string_from_the_wire_reaches_the_terminal_raw() {
+        let evil = "x\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{7f}\r\n";
+        let connection = acsp::ConnectionInfo {
+            driver_name: evil.into(),
+            driver_guid: evil.into(),
+            car_id: 1,
+            car_model: evil.into(),
+            car_skin: evil.into(),
+        };
+        let session = SessionInfo {
+            protocol_version: 4,
+            session_index: 0,
+            current_session_index: 0,
+            session_count: 1,
+            server_name: evil.into(),
+            track: evil.into(),
+            track_config: evil.into(),
+            name: evil.into(),
+            session_type: acsp::SessionType::Practice,
+            time: 10,
+            laps: 0,
+            wait_time: 0,
+            ambient_temp: 20,
+            road_temp: 25,
+            weather_graphics: evil.into(),
+            weather_encoding: acsp::StringWidth::Narrow,
+            elapsed_ms: 0,
+        };
+        let events = [
+            Event::NewConnection(connection.clone()),
+            Event::ConnectionClosed(connection),
+            Event::CarInfo(acsp::CarInfo {
+                car_id: 1,
+                is_connected: true,
+                car_model: evil.into(),
+                car_skin: evil.into(),
+                driver_name: evil.into(),
+                driver_team: evil.into(),
+                driver_guid: evil.into(),
+            }),
+            Event::NewSession(session.clone()),
+            Event::SessionInfo(session),
+            Event::EndSession(acsp::EndSession { filename: evil.into() }),
+            Event::Chat(acsp::Chat { car_id: 1, message: evil.into() }),
+            Event::Error(acsp::ErrorMessage { message: evil.into() }),
+        ];
+        for e in &events {
+            let line = human(e);
+            assert!(!line.chars().any(char::is_control), "{}: {line:?}", e.name());
+            assert!(line.contains("x\\u{1b}]0;owned\\u{7}"), "{}: {line}", e.name());
+        }
     }
 }

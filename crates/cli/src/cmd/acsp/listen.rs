@@ -7,6 +7,9 @@ use std::time::Duration;
 use acsp::client::{Client, ClientConfig, SourceFilter};
 use anyhow::Context as _;
 
+/// The longest --queue: about 600 MB of the largest events, a bound on what a typo can take.
+const MAX_QUEUE: i64 = 4 << 20;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Local port to listen on: the port of the server's UDP_PLUGIN_ADDRESS.
@@ -34,8 +37,15 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     count: Option<u64>,
     /// Stop after this many seconds.
-    #[arg(long, value_name = "SECS")]
-    duration: Option<f64>,
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = crate::cmd::seconds)]
+    duration: Option<Duration>,
+    /// Events held between the socket and the output before new ones are dropped (and counted):
+    /// room for a burst while the output is slow.
+    #[arg(long, value_name = "N", default_value = "65536", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=MAX_QUEUE))]
+    queue: u32,
+    /// Kernel receive buffer to ask for, bytes (the kernel caps it at net.core.rmem_max).
+    #[arg(long, value_name = "BYTES", default_value = "8388608", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(i32::MAX)))]
+    recv_buffer: u32,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -45,13 +55,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     config.request_session_info = !args.no_session_request;
     config.realtime_interval_ms = args.interval;
+    config.queue = args.queue as usize;
+    config.recv_buffer = args.recv_buffer as usize;
     let mut client = Client::bind(config).await.context("cannot start the ACSP client")?;
     eprintln!(
         "listening on {} for events from {} (Ctrl-C to stop)",
         client.local_addr(),
         client.server_addr()
     );
-    let deadline = args.duration.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    // Checked: a duration too long for the clock is no deadline at all.
+    let deadline = args.duration.and_then(|d| tokio::time::Instant::now().checked_add(d));
     let mut seen = 0u64;
     let result = loop {
         if args.count.is_some_and(|n| seen >= n) {
@@ -78,8 +91,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let s = client.stats().snapshot();
+    // Every loss is said, where it happened: in the queue (the output was too slow) and in the
+    // kernel (the socket's buffer overflowed before the datagrams could be read).
+    let kernel = if client.kernel_drops_counted() {
+        format!("{} dropped by the kernel (receive buffer full)", s.kernel_drops)
+    } else {
+        "drops in the kernel not known on this system".to_owned()
+    };
     eprintln!(
-        "{} events from {} datagrams ({} bytes); {} malformed, {} with warnings, {} from other addresses rejected, {} dropped (queue full); receive buffer {} bytes",
+        "{seen} events printed; {} events from {} datagrams ({} bytes); {} malformed, {} with warnings, {} from other addresses rejected, {} dropped (queue full), {kernel}; receive buffer {} bytes",
         s.events,
         s.datagrams,
         s.bytes,
@@ -89,6 +109,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         s.queue_overflow,
         s.recv_buffer
     );
+    if s.queue_overflow > 0 || s.kernel_drops > 0 {
+        eprintln!(
+            "pitwall acsp listen: warning: {} events lost: {} in the queue (a bigger --queue helps), {} in the kernel (a bigger --recv-buffer and net.core.rmem_max help)",
+            s.queue_overflow + s.kernel_drops,
+            s.queue_overflow,
+            s.kernel_drops
+        );
+    }
     match result {
         Err(e) if e.is::<super::BrokenPipe>() => Ok(ExitCode::SUCCESS),
         Err(e) => Err(e),

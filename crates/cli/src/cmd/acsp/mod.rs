@@ -57,16 +57,21 @@ pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
 
 /// Prints one event, as JSON or human-readable.
 pub(crate) fn print_event(event: &acsp::Event, json: bool) -> anyhow::Result<()> {
+    if json {
+        let json = serde_json::to_string(event).context("cannot encode the event as JSON")?;
+        print_line(&crate::cmd::text::json_controls(&json))
+    } else {
+        print_line(&format::human(event))
+    }
+}
+
+/// Prints one line on stdout. A closed pipe (`| head`) is a normal way to stop reading: it is
+/// returned as [`BrokenPipe`], for the caller to end quietly.
+pub(crate) fn print_line(line: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    let r = if json {
-        serde_json::to_writer(&mut out, event).map_err(std::io::Error::from).and_then(|()| writeln!(out))
-    } else {
-        writeln!(out, "{}", format::human(event))
-    };
-    match r {
+    match writeln!(out, "{line}") {
         Ok(()) => Ok(()),
-        // A closed pipe (`| head`) is a normal way to stop reading.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(anyhow::Error::new(BrokenPipe)),
         Err(e) => Err(e).context("cannot write to stdout"),
     }

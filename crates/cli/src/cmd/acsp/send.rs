@@ -20,8 +20,8 @@ pub struct Args {
     #[arg(long, global = true, default_value = "0.0.0.0:0")]
     bind: SocketAddr,
     /// After sending, print the events received on --bind for this many seconds.
-    #[arg(long, global = true, value_name = "SECS")]
-    wait: Option<f64>,
+    #[arg(long, global = true, value_name = "SECS", allow_negative_numbers = true, value_parser = crate::cmd::seconds)]
+    wait: Option<Duration>,
     /// Print events (with --wait) as JSON, one object per line.
     #[arg(long, global = true)]
     json: bool,
@@ -128,10 +128,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(wait) = args.wait else {
         return Ok(ExitCode::SUCCESS);
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait.max(0.0));
+    // A wait too long for the clock is as good as forever.
+    let deadline = tokio::time::Instant::now().checked_add(wait);
     let mut buf = vec![0u8; 65536];
     loop {
-        let (n, from) = match tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await {
+        let received = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await,
+            None => Ok(socket.recv_from(&mut buf).await),
+        };
+        let (n, from) = match received {
             Err(_elapsed) => return Ok(ExitCode::SUCCESS),
             Ok(r) => r.context("cannot receive")?,
         };

@@ -32,6 +32,11 @@
 //! last completed flush committed. See `writer.rs` for why a session's stored rows are always a
 //! prefix of it, which is what makes this exact.
 //!
+//! **Failures.** A part file that cannot be written (a full disk) takes the rows of the open
+//! parts with it. The sink then reopens its dataset as a restart would ([`Sink::recover`]) and
+//! the pipeline delivers the frames since its last flush again from the WAL; meanwhile its
+//! checkpoint stays put, so the WAL segments it has not made durable are kept.
+//!
 //! ```toml
 //! [[sinks]]
 //! name = "parquet"
@@ -49,7 +54,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Sink, SinkContext, SinkError, WalFrame, WalPosition};
+use super::{Recovery, Sink, SinkContext, SinkError, WalFrame, WalPosition};
 
 pub mod catalogue;
 mod writer;
@@ -123,15 +128,18 @@ impl ParquetConfig {
 pub struct ParquetSink {
     core: Option<writer::Core>,
     report: OpenReport,
+    root: PathBuf,
+    config: ParquetConfig,
 }
 
 impl ParquetSink {
     /// Opens (creating) the dataset in `root`, repairing what a crash left (see
     /// [`ParquetSink::open_report`]). Blocking file I/O.
     pub fn open(root: impl Into<PathBuf>, config: &ParquetConfig) -> Result<Self, SinkError> {
-        let core = writer::Core::open(root.into(), config.clone())?;
+        let root = root.into();
+        let core = writer::Core::open(root.clone(), config.clone())?;
         let report = core.report().clone();
-        Ok(ParquetSink { core: Some(core), report })
+        Ok(ParquetSink { core: Some(core), report, root, config: config.clone() })
     }
 
     /// What opening found and repaired.
@@ -177,5 +185,34 @@ impl Sink for ParquetSink {
 
     async fn durable_position(&mut self) -> Result<Option<WalPosition>, SinkError> {
         Ok(self.core.as_ref().and_then(|c| c.committed()))
+    }
+
+    /// After a part file failed (a full disk, an I/O error) the rows taken since the last
+    /// flush are gone with it, so the sink reopens its dataset as a restart would: half-written
+    /// part files are removed, finished ones the catalogue lacks are adopted, and each
+    /// session's stored seqs are learnt again. The pipeline then delivers the frames after the
+    /// last durable point again, and those already stored are skipped. A failure that left the
+    /// sink intact (the catalogue's commit, say) is simply retried.
+    async fn recover(&mut self) -> Result<Recovery, SinkError> {
+        if self.core.as_ref().is_some_and(|c| !c.is_poisoned()) {
+            return Ok(Recovery::Retry);
+        }
+        let old = self.core.take();
+        let (root, config) = (self.root.clone(), self.config.clone());
+        let core = tokio::task::spawn_blocking(move || {
+            // The old state's files are closed before the dataset is read again.
+            drop(old);
+            writer::Core::open(root, config)
+        })
+        .await
+        .map_err(|e| SinkError::other(format!("Parquet sink task: {e}")))??;
+        tracing::info!(
+            root = %self.root.display(),
+            removed = core.report().removed_in_progress.len(),
+            adopted = core.report().adopted.len(),
+            "Parquet sink reopened after a failure; the frames since its last flush are written again"
+        );
+        self.core = Some(core);
+        Ok(Recovery::Redeliver)
     }
 }

@@ -20,6 +20,7 @@ use table::{FrameFileWriter, KV_SESSION, KV_SESSION_ID, Variant, WriteOptions};
 
 use super::ParquetConfig;
 use super::catalogue::{Catalogue, FileEntry, SessionEntry, catalogue_path};
+use crate::error::ErrorChain;
 use crate::session::SessionId;
 use crate::sinks::{SinkError, WalFrame, WalPosition};
 use crate::wal;
@@ -139,8 +140,9 @@ pub(crate) struct Core {
     committed: Option<WalPosition>,
     /// Files finished (durable) and not yet in the catalogue.
     finished: Vec<FileEntry>,
-    /// Set after an I/O failure inside a part file: its rows are lost from memory, and only a
-    /// restart (which re-reads them from the WAL) brings them back.
+    /// Set after an I/O failure inside a part file: its rows are lost from memory, and only
+    /// reopening the dataset (a restart, or the sink's recovery) and re-reading them from the
+    /// WAL brings them back.
     poisoned: Option<String>,
     report: OpenReport,
     /// Frames skipped because the dataset already had them.
@@ -364,19 +366,24 @@ impl Core {
         self.committed
     }
 
+    /// Whether a failed part file stopped the sink (see [`super::ParquetSink`]'s `recover`).
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+
     fn check(&self) -> Result<(), SinkError> {
         match &self.poisoned {
             Some(reason) => Err(SinkError::other(format!(
-                "the Parquet sink stopped after a failed part file ({reason}); restart the server to \
-                 rewrite the rows from the WAL"
+                "the Parquet sink stopped after a failed part file ({reason}); it reopens its \
+                 dataset and rewrites the rows from the WAL"
             ))),
             None => Ok(()),
         }
     }
 
     fn poison<T>(&mut self, e: SinkError) -> Result<T, SinkError> {
-        tracing::error!(error = %e, "Parquet part file failed; the sink stops until a restart (the WAL keeps the rows)");
-        self.poisoned = Some(e.to_string());
+        tracing::error!(error = %ErrorChain(&e), "Parquet part file failed; the sink reopens its dataset and writes the rows again from the WAL (which keeps them)");
+        self.poisoned = Some(ErrorChain(&e).to_string());
         Err(e)
     }
 

@@ -179,8 +179,8 @@ impl Inner {
             let (writer, repair) =
                 RecordWriter::open_append(&path, options.clone()).map_err(SinkError::other)?;
             if let Some(r) = repair {
-                tracing::warn!(file = %path.display(), offset = r.damage.offset, dropped_bytes = r.dropped_bytes,
-                    "recording's torn tail cut (its frames are re-read from the WAL)");
+                tracing::warn!(file = %path.display(), repair = %r,
+                    "recording damaged (nothing intact removed; frames it lacks are re-read from the WAL)");
                 repaired.push(path);
             }
             open.next_seq = writer.index().last_frame().map_or(0, |f| f.seq + 1).max(open.next_seq);
