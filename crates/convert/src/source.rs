@@ -112,9 +112,11 @@ impl Source {
                 let options = ReadOptions { resync: true, ..ReadOptions::default() };
                 Source::Recording(Box::new(RecordReader::open_with(path, options)?))
             }
-            InputKind::ParquetFile => Source::Parquet(Box::new(ParquetSource::open(vec![path.to_owned()])?)),
+            InputKind::ParquetFile => {
+                Source::Parquet(Box::new(ParquetSource::open(vec![path.to_owned()], false)?))
+            }
             InputKind::ParquetDataset => {
-                Source::Parquet(Box::new(ParquetSource::open(dataset_files(path)?)?))
+                Source::Parquet(Box::new(ParquetSource::open(dataset_files(path)?, true)?))
             }
         })
     }
@@ -231,6 +233,9 @@ pub(crate) struct ParquetSource {
     warnings: Vec<String>,
     /// Frames read from the current record batch but not yet handed out.
     pending: std::collections::VecDeque<TelemetryFrame>,
+    /// A dataset folder: a part file that does not read is skipped with a warning (the others
+    /// are converted), rather than ending the conversion.
+    skip_damaged: bool,
 }
 
 struct Open {
@@ -241,28 +246,63 @@ struct Open {
 }
 
 impl ParquetSource {
-    fn open(files: Vec<PathBuf>) -> Result<ParquetSource, ConvertError> {
+    fn open(files: Vec<PathBuf>, skip_damaged: bool) -> Result<ParquetSource, ConvertError> {
         let mut total_rows = 0;
-        for path in &files {
-            let file = File::open(path).map_err(ConvertError::io(path, "open"))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|source| ConvertError::ParquetRead { path: path.clone(), source })?;
-            total_rows += u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+        let mut readable = Vec::with_capacity(files.len());
+        let mut warnings = Vec::new();
+        let mut first_error = None;
+        for path in files {
+            let footer = File::open(&path).map_err(ConvertError::io(&path, "open")).and_then(|file| {
+                ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|source| ConvertError::ParquetRead { path: path.clone(), source })
+            });
+            match footer {
+                Ok(builder) => {
+                    total_rows += u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+                    readable.push(path);
+                }
+                Err(e) if skip_damaged => {
+                    warnings.push(format!("skipped {}", chain(&e)));
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if readable.is_empty() {
+            if let Some(e) = first_error {
+                // Not one part file reads: that is an error, not an empty output.
+                return Err(e);
+            }
         }
         Ok(ParquetSource {
-            files: files.into_iter(),
+            skip_damaged,
+            files: readable.into_iter(),
             current: None,
             total_rows,
             rows_read: 0,
             metadata: HashMap::new(),
             last_session: None,
-            warnings: Vec::new(),
+            warnings,
             pending: std::collections::VecDeque::new(),
         })
     }
 
+    /// Opens the next file; in a dataset, one that does not open is skipped with a warning.
     fn next_file(&mut self) -> Result<bool, ConvertError> {
-        let Some(path) = self.files.next() else { return Ok(false) };
+        loop {
+            let Some(path) = self.files.next() else { return Ok(false) };
+            match self.open_file(path) {
+                Ok(open) => {
+                    self.current = Some(open);
+                    return Ok(true);
+                }
+                Err(e) if self.skip_damaged => self.warnings.push(format!("skipped {}", chain(&e))),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn open_file(&mut self, path: PathBuf) -> Result<Open, ConvertError> {
         let file = File::open(&path).map_err(ConvertError::io(&path, "open"))?;
         let parquet = |source| ConvertError::ParquetRead { path: path.clone(), source };
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
@@ -282,8 +322,7 @@ impl ParquetSource {
             ));
         }
         let reader = builder.with_batch_size(4096).build().map_err(parquet)?;
-        self.current = Some(Open { path, reader, rows, row: 0 });
-        Ok(true)
+        Ok(Open { path, reader, rows, row: 0 })
     }
 
     /// Reads the sessions' metadata: the ingest sink's `pitwall.session_id` + `pitwall.session`,
@@ -346,11 +385,32 @@ impl ParquetSource {
                     open.row += rb.num_rows() as u64;
                     self.rows_read += rb.num_rows() as u64;
                 }
-                Some(Err(source)) => return Err(ConvertError::ArrowRead { path: open.path.clone(), source }),
+                Some(Err(source)) => {
+                    let e = ConvertError::ArrowRead { path: open.path.clone(), source };
+                    if !self.skip_damaged {
+                        return Err(e);
+                    }
+                    // The rows before the damage are converted; the rest of this file is lost
+                    // to it, and the dataset's other files are read on.
+                    self.warnings.push(format!("skipped the rest of {} after row {}", chain(&e), open.row));
+                    self.current = None;
+                }
                 None => self.current = None,
             }
         }
         batch.position = self.rows_read;
         Ok(Fill::More)
     }
+}
+
+/// An error with its causes, on one line (for a warning).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

@@ -171,3 +171,41 @@ fn an_output_that_is_the_input_is_refused_and_the_input_kept() {
     }
     assert!(std::fs::read(&part).unwrap() == before);
 }
+
+/// A dataset folder with a damaged part file among good ones: the damaged file is skipped with
+/// a warning naming it, every other file converted. A dataset with nothing readable is an error.
+#[test]
+fn a_damaged_part_file_in_a_dataset_is_skipped_and_the_others_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let car = |s: &str| data.join(format!("session=018bd37e-1001-7142-8001-{s}/car=x"));
+    let mut rows = 0;
+    for (n, s) in ["000000000001", "000000000002"].iter().enumerate() {
+        let (rec, frames, _) = recording(dir.path(), &format!("r{n}.pb.gz"), 3, &[]);
+        std::fs::create_dir_all(car(s)).unwrap();
+        crate::convert(&rec, &car(s).join("part-000000.parquet"));
+        rows += frames.len() as u64;
+    }
+    // A truncated copy of a good part file, and random bytes between Parquet magics.
+    let good = std::fs::read(car("000000000001").join("part-000000.parquet")).unwrap();
+    std::fs::create_dir_all(car("000000000003")).unwrap();
+    std::fs::write(car("000000000003").join("part-000000.parquet"), &good[..good.len() / 2]).unwrap();
+    let fake = [&b"PAR1"[..], &[0x5a; 3000], b"PAR1"].concat();
+    std::fs::write(car("000000000003").join("part-000001.parquet"), fake).unwrap();
+
+    let report = crate::convert(&data, &dir.path().join("all.csv"));
+    assert_eq!(report.rows, rows);
+    let skipped: Vec<_> = report.warnings.iter().filter(|w| w.starts_with("skipped")).collect();
+    assert_eq!(skipped.len(), 2, "{:?}", report.warnings);
+    assert!(skipped.iter().all(|w| w.contains("000000000003")), "{skipped:?}");
+
+    // Only the damaged files: nothing readable, an error.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::rename(car("000000000003"), bad.join("car=x")).unwrap();
+    let out = dir.path().join("none.csv");
+    let err =
+        convert::convert(&bad, &out, &convert::ConvertOptions::default(), &mut |_| {}).expect_err("nothing");
+    assert!(err.to_string().contains("part-00000"), "{err}");
+    assert!(!out.exists());
+}

@@ -373,3 +373,42 @@ async fn sigkill_mid_stream_and_restarts_still_store_every_frame_once_in_parquet
     let listed = pq::list_sessions(&root).unwrap();
     assert_eq!(listed.iter().map(|s| s.frames).sum::<u64>(), 2 * TOTAL);
 }
+
+/// Names that become folder names (the car model, in `car=<model>/`) are hostile input: path
+/// separators, `..`, control characters and an empty name from a bridge must not make the sink
+/// write outside its dataset folder, nor lose the frames. Each lands in a sanitised folder under
+/// the dataset root, every frame stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_car_names_stay_inside_the_dataset_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.sinks.push(parquet_config("parquet", 100));
+    let running = start(cfg).await;
+    let addr = running.local_addr();
+    let names = ["../../escaped", "/etc/passwd", "..", "a\\b\u{1b}[31m\n", "", "car=x/session=y"];
+    for (n, name) in names.iter().enumerate() {
+        let s = session(90 + n as u32);
+        let mut frames = frames(s, 0..50);
+        if let Some(m) = frames[0].session.as_mut() {
+            m.car_model = (*name).into();
+        }
+        let out = send(&mut client(addr).await, frames).await;
+        assert_eq!(out.acked(s), 50, "{name:?}");
+    }
+    running.shutdown().await.unwrap();
+    let root = dir.path().join("sinks/parquet");
+    let files = part_files(&root);
+    assert!(!files.is_empty());
+    for f in &files {
+        let rel = f.strip_prefix(&root).unwrap();
+        assert!(rel.components().all(|c| matches!(c, std::path::Component::Normal(_))), "{rel:?}");
+        let car = rel.components().nth(1).unwrap().as_os_str().to_str().unwrap();
+        assert!(car.starts_with("car=") && !car.chars().any(|c| c.is_control() || c == '\\'), "{car:?}");
+    }
+    // Nothing was written beside the data folder.
+    let mut beside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    beside.sort();
+    assert!(beside.iter().all(|n| n == "wal" || n == "sinks" || n == "checkpoints"), "{beside:?}");
+    assert!(!dir.path().join("escaped").exists() && !root.parent().unwrap().join("escaped").exists());
+    assert_eq!(read_keys(&root).len(), names.len() * 50, "every frame stored once");
+}
