@@ -163,3 +163,53 @@ async fn metrics_beyond_loopback_require_the_token() {
     assert_eq!(tokio::task::spawn_blocking(move || get_metrics(maddr, None)).await.unwrap().0, 200);
     running.shutdown().await.unwrap();
 }
+
+/// Hostile HTTP on the metrics endpoint: bytes that are not HTTP, a request line of 100 KB, a
+/// header section that never ends, other methods and paths, a connection that sends half a
+/// request and stops. Each gets an error status or is closed; none stops the endpoint or the
+/// server, and a proper scrape still answers afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_http_on_the_metrics_endpoint_costs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.metrics = Some("127.0.0.1:0".parse().unwrap());
+    let running = start(cfg).await;
+    let maddr = running.metrics_addr().unwrap();
+    let status = move |request: Vec<u8>| {
+        tokio::task::spawn_blocking(move || {
+            let mut s = std::net::TcpStream::connect(maddr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            // The server may close before reading everything: a failed write is an answer too.
+            let _ = s.write_all(&request);
+            let mut text = Vec::new();
+            let _ = s.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).split(' ').nth(1).map(str::to_owned)
+        })
+    };
+    let long_path = format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(100_000)).into_bytes();
+    let endless_headers =
+        [&b"GET /metrics HTTP/1.1\r\n"[..], &b"x-pad: aaaaaaaaaaaaaaaaaaaa\r\n".repeat(20_000)].concat();
+    for (what, request, allowed) in [
+        ("not HTTP", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 binary".to_vec(), &["400", ""][..]),
+        ("a 100 KB path", long_path, &["414", "400", "404", "431", ""][..]),
+        ("headers without end", endless_headers, &["431", "400", ""][..]),
+        (
+            "POST",
+            b"POST /metrics HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc".to_vec(),
+            &["405", "404"][..],
+        ),
+        ("another path", b"GET /../../etc/passwd HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(), &["404", "400"][..]),
+        ("half a request", b"GET /met".to_vec(), &["", "400", "408"][..]),
+    ] {
+        let got = status(request).await.unwrap().unwrap_or_default();
+        assert!(allowed.contains(&got.as_str()), "{what}: status {got:?}");
+    }
+    let (code, body) = tokio::task::spawn_blocking(move || get_metrics(maddr, None)).await.unwrap();
+    assert_eq!(code, 200);
+    assert!(body.contains("pitwall_ingest_frames_stored_total"), "{body}");
+    // And the gRPC side never noticed.
+    let s = session(75);
+    let out = send(&mut client(running.local_addr()).await, frames(s, 0..20)).await;
+    assert_eq!(out.acked(s), 20);
+    running.shutdown().await.unwrap();
+}
