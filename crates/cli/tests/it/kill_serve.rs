@@ -1,139 +1,16 @@
 //! `pitwall serve` SIGKILLed and restarted ten times, at seeded pseudo-random moments, while
 //! three `pitwall bridge` processes (three cars of the simulated game) stream to it: at the end
 //! every frame of every recording is in the server's write-ahead log exactly once.
-//!
-//! The helpers are this module's own copies of those in `bridge.rs`, so that the two tests can
-//! change independently.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::pitwall;
+use crate::procs::{BridgeProcess, Server, bridge, free_addr, n, recorded, serve, wal};
 
 const KILLS: usize = 10;
 const CARS: u64 = 3;
 /// Seed of the moments of the kills.
 const SEED: u64 = 0x5eed_4b11;
-
-/// A loopback address nothing listens on yet.
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-/// `pitwall serve` on `addr`, once it listens; without sinks, so that its write-ahead log is
-/// kept whole for the test to count every frame in it.
-fn serve(addr: SocketAddr, data: &Path) -> Child {
-    let config = data.with_extension("toml");
-    std::fs::write(&config, "sinks = []\n").unwrap();
-    let mut child = pitwall()
-        .args(["serve", "--listen", &addr.to_string(), "--data"])
-        .arg(data)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut said = String::new();
-    loop {
-        let mut line = String::new();
-        let n = stderr.read_line(&mut line).unwrap();
-        said.push_str(&line);
-        if line.contains("listening on") {
-            break;
-        }
-        assert!(n > 0, "pitwall serve ended before listening: {said}");
-    }
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    child
-}
-
-/// `pitwall bridge` with `--json` status lines every 0.1 s, arriving on a channel.
-struct BridgeProcess {
-    child: Child,
-    lines: mpsc::Receiver<serde_json::Value>,
-    last: Option<serde_json::Value>,
-    record: PathBuf,
-}
-
-fn bridge(args: &[&str], record: &Path) -> BridgeProcess {
-    let mut child = pitwall()
-        .args(["bridge", "--json", "--status-every", "0.1", "--record"])
-        .arg(record)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let value: serde_json::Value =
-                serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-            if tx.send(value).is_err() {
-                break;
-            }
-        }
-    });
-    BridgeProcess { child, lines, last: None, record: record.to_owned() }
-}
-
-impl BridgeProcess {
-    /// Takes the status lines printed so far; returns the latest.
-    fn latest(&mut self) -> Option<&serde_json::Value> {
-        while let Ok(v) = self.lines.try_recv() {
-            self.last = Some(v);
-        }
-        self.last.as_ref()
-    }
-
-    /// Waits for the process to exit successfully; returns its last status line.
-    fn finish(&mut self) -> serde_json::Value {
-        let status = self.child.wait().unwrap();
-        let mut stderr = String::new();
-        self.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-        assert!(status.success(), "pitwall bridge exited with {status}: {stderr}");
-        while let Ok(v) = self.lines.recv_timeout(Duration::from_secs(1)) {
-            self.last = Some(v);
-        }
-        self.last.clone().expect("status lines")
-    }
-}
-
-impl Drop for BridgeProcess {
-    fn drop(&mut self) {
-        // A failed test must not leave bridges running.
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The server process, killed if the test fails before it stops it.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn n(v: &serde_json::Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("no {key} in {v}"))
-}
 
 /// splitmix64: the moments of the kills, the same every run.
 struct Moments(u64);
@@ -147,25 +24,6 @@ impl Moments {
         z ^= z >> 31;
         Duration::from_millis(range.start + z % (range.end - range.start))
     }
-}
-
-/// Each session's seqs in the server's WAL, with their counts.
-fn wal(data: &Path) -> HashMap<[u8; 16], BTreeMap<u64, usize>> {
-    let mut out: HashMap<[u8; 16], BTreeMap<u64, usize>> = HashMap::new();
-    for f in ingest::Wal::read_all(data.join("wal")).unwrap() {
-        *out.entry(f.session_id.0).or_default().entry(f.seq).or_insert(0) += 1;
-    }
-    out
-}
-
-/// Each session's seqs in a recording (which must read back whole).
-fn recorded(path: &Path) -> HashMap<[u8; 16], Vec<u64>> {
-    let mut out: HashMap<[u8; 16], Vec<u64>> = HashMap::new();
-    for f in record::RecordReader::open(path).unwrap() {
-        let f = f.unwrap();
-        out.entry(f.session_id.as_ref().try_into().unwrap()).or_default().push(f.seq);
-    }
-    out
 }
 
 #[test]
@@ -216,7 +74,7 @@ fn a_server_sigkilled_ten_times_during_a_three_car_stream_stores_every_frame_exa
 
     let mut frames = 0;
     for car in &mut cars {
-        let last = car.finish();
+        let (last, _) = car.finish();
         assert_eq!(n(&last, "backlog_frames"), 0, "{last}");
         assert_eq!(n(&last, "frames_acked"), n(&last, "frames"), "{last}");
         assert!(n(&last, "disconnects") >= KILLS as u64 / 2, "the kills were felt: {last}");

@@ -11,6 +11,7 @@ mod convert;
 mod demo;
 mod errors;
 mod kill_serve;
+mod procs;
 mod secrets;
 mod serve_config;
 mod shm_cli;
