@@ -815,24 +815,12 @@ mod tests {
     async fn each_write_after_an_fsync_starts_with_a_commit_record_and_a_graceful_stop_ends_with_one() {
         let dir = tempfile::tempdir().unwrap();
         let wal = Wal::open(dir.path()).unwrap();
-        let cfg = WriterConfig {
-            segment_bytes: 1 << 20,
-            commit_interval: Duration::from_millis(1),
-            group_max_bytes: 1 << 20,
-            queue_batches: 8,
-        };
+        let cfg = test_config();
         let stop = CancellationToken::new();
         let (writer, task) = start(wal, cfg, Arc::new(Stats::default()), stop.clone(), None).unwrap();
         let id = SessionId([1; 16]);
         for first in [0u64, 5] {
-            let mut buf = BytesMut::new();
-            let mut records = Vec::new();
-            for seq in first..first + 5 {
-                let start = buf.len();
-                format::put_frame_record(&mut buf, &id, seq, b"frame");
-                records.push(RecordMeta { session: id, seq, len: (buf.len() - start) as u32 });
-            }
-            let outcome = writer.submit(Batch { buf: buf.freeze(), records }).await.unwrap();
+            let outcome = writer.submit(batch(id, first..first + 5)).await.unwrap();
             assert_eq!(outcome.await.unwrap().unwrap().acks, vec![(id, first + 5)]);
         }
         stop.cancel();
@@ -845,6 +833,16 @@ mod tests {
         let (s, f, c) = (format::KIND_SESSIONS, format::KIND_FRAME, format::KIND_COMMIT);
         assert_eq!(kinds, [s, c, f, f, f, f, f, c, f, f, f, f, f, c]);
         assert!(data.ends_with(&format::commit_record()));
+    }
+
+    /// A writer with small groups and a 1 ms commit interval.
+    fn test_config() -> WriterConfig {
+        WriterConfig {
+            segment_bytes: 1 << 20,
+            commit_interval: Duration::from_millis(1),
+            group_max_bytes: 1 << 20,
+            queue_batches: 8,
+        }
     }
 
     fn batch(id: SessionId, seqs: std::ops::Range<u64>) -> Batch {
@@ -865,12 +863,7 @@ mod tests {
     async fn a_failed_commit_is_acked_only_once_it_is_written_again_in_a_new_segment() {
         let dir = tempfile::tempdir().unwrap();
         let wal = Wal::open(dir.path()).unwrap();
-        let cfg = WriterConfig {
-            segment_bytes: 1 << 20,
-            commit_interval: Duration::from_millis(1),
-            group_max_bytes: 1 << 20,
-            queue_batches: 8,
-        };
+        let cfg = test_config();
         let stop = CancellationToken::new();
         let stats = Arc::new(Stats::default());
         let faults = Arc::new(WalFaults::default());
