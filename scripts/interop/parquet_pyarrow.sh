@@ -33,7 +33,7 @@ cp -r proto "$stubs/proto"
 touch "$stubs/telemetry/__init__.py" "$stubs/telemetry/v1/__init__.py"
 
 build_native
-server=$target_dir/debug/pitwall-ingest-test-server
+server=$target_dir/debug/examples/pitwall-ingest-test-server
 
 data=$work/data
 mkdir -p "$data"

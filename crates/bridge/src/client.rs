@@ -33,8 +33,6 @@ use crate::metrics::{ConnectionState, Metrics};
 use crate::runner::Shared;
 use crate::spool::{CatchUp, Decision, Live};
 
-/// The gRPC method frames go to.
-const STREAM_FRAMES: &str = "/telemetry.v1.TelemetryIngest/StreamFrames";
 /// Frames taken from the spool per lock.
 const BATCH: usize = 256;
 /// Frames queued between the spool and the HTTP/2 stream.
@@ -206,7 +204,7 @@ impl Client {
         let feeder = tokio::spawn(feed(shared.clone(), tx));
         let mut grpc = tonic::client::Grpc::new(channel);
         grpc.ready().await?;
-        let path = tonic::codegen::http::uri::PathAndQuery::from_static(STREAM_FRAMES);
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(proto::STREAM_FRAMES_PATH);
         let response = grpc.streaming(self.request(ReceiverStream::new(rx)), path, RawCodec).await;
         let result = match response {
             Ok(response) => read_acks(shared, response.into_inner()).await,

@@ -603,8 +603,7 @@ pub struct IngestServer {
     generated: TelemetryIngestServer<IngestService>,
 }
 
-const STREAM_FRAMES_PATH: &str = "/telemetry.v1.TelemetryIngest/StreamFrames";
-const RESUME_PATH: &str = "/telemetry.v1.TelemetryIngest/Resume";
+use proto::{RESUME_PATH, STREAM_FRAMES_PATH};
 
 /// Codec of the `Resume` route: prost both ways, but a request that is not a `ResumeRequest` is
 /// INVALID_ARGUMENT.

@@ -27,6 +27,12 @@ pub const REFUSED_SESSION_ID: &str = "pitwall-refused-session-id";
 /// decimal.
 pub const REFUSED_SEQ: &str = "pitwall-refused-seq";
 
+/// The gRPC path of `TelemetryIngest.StreamFrames`, for clients and servers that route it by
+/// hand (the raw codec on both sides).
+pub const STREAM_FRAMES_PATH: &str = "/telemetry.v1.TelemetryIngest/StreamFrames";
+/// The gRPC path of `TelemetryIngest.Resume`.
+pub const RESUME_PATH: &str = "/telemetry.v1.TelemetryIngest/Resume";
+
 mod raw;
 
 pub use raw::{AckDecoder, RawCodec, RawEncoder};

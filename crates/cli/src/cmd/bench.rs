@@ -341,8 +341,7 @@ async fn stream(addr: String, n: u32, window: u64, deadline: Instant) -> anyhow:
             }
         })
     };
-    let path =
-        tonic::codegen::http::uri::PathAndQuery::from_static("/telemetry.v1.TelemetryIngest/StreamFrames");
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(proto::STREAM_FRAMES_PATH);
     let input = tokio_stream::wrappers::ReceiverStream::new(rx);
     let mut acks = grpc
         .streaming(tonic::Request::new(input), path, RawCodec)

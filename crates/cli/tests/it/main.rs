@@ -12,6 +12,7 @@ mod demo;
 mod errors;
 mod kill_serve;
 mod procs;
+mod readme;
 mod secrets;
 mod serve_config;
 mod shm_cli;

@@ -223,8 +223,7 @@ pub fn assert_exactly_once(counts: &HashMap<(SessionId, u64), usize>, session: [
 pub async fn send_raw(channel: Channel, messages: Vec<Bytes>) -> Outcome {
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();
-    let path =
-        tonic::codegen::http::uri::PathAndQuery::from_static("/telemetry.v1.TelemetryIngest/StreamFrames");
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(proto::STREAM_FRAMES_PATH);
     let (tx, rx) = mpsc::channel(64);
     let feeder = tokio::spawn(async move {
         for m in messages {
@@ -251,4 +250,26 @@ pub async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     cond()
+}
+
+/// The test server example (`examples/test_server.rs`), which `cargo test` builds beside the
+/// test binaries: `target/<profile>/examples/`, one level up from this binary's `deps/`.
+pub fn test_server_exe() -> std::path::PathBuf {
+    let me = std::env::current_exe().expect("the test binary's path");
+    let exe = me
+        .parent()
+        .and_then(Path::parent)
+        .map(|profile| {
+            profile
+                .join("examples")
+                .join(format!("pitwall-ingest-test-server{}", std::env::consts::EXE_SUFFIX))
+        })
+        .expect("the test binary lives in target/<profile>/deps");
+    assert!(
+        exe.is_file(),
+        "{} is missing: `cargo test` builds it (a run limited with --test builds no examples); \
+         build it with `cargo build -p pitwall-ingest --example pitwall-ingest-test-server`",
+        exe.display()
+    );
+    exe
 }

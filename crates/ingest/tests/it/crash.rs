@@ -19,7 +19,7 @@ struct ServerProcess {
 }
 
 fn spawn_server(data: &Path) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall-ingest-test-server"))
+    let mut child = Command::new(test_server_exe())
         .arg("--data")
         .arg(data)
         // No sinks: the WAL is kept whole, so the test can count every frame in it.

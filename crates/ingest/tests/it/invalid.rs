@@ -113,7 +113,7 @@ async fn garbage_resume_requests_are_invalid_argument() {
     assert!(status.message().contains("5 bytes, must be 16"), "{}", status.message());
 
     // Bytes that are not a ResumeRequest at all, and a field of the wrong wire type.
-    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/telemetry.v1.TelemetryIngest/Resume");
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(proto::RESUME_PATH);
     for garbage in [&[0xff, 0xff, 0xff, 0xff, 0x0f, 0x42][..], &[0x08, 0x01], &[0x0a, 0x40, 0x01]] {
         let mut grpc = tonic::client::Grpc::new(channel(running.local_addr()).await);
         grpc.ready().await.unwrap();

@@ -290,7 +290,7 @@ struct ServerProcess {
 }
 
 fn spawn_server(data: &Path) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pitwall-ingest-test-server"))
+    let mut child = Command::new(test_server_exe())
         .arg("--data")
         .arg(data)
         .args(["--listen", "127.0.0.1:0", "--parquet", "parquet", "--parquet-flush-ms", "50"])
