@@ -7,8 +7,8 @@ Usage: acsp_acudpclient.py <path to the `interop` example binary>
    compared attribute for attribute with our JSON.
 2. Commands: acudpclient's command methods -> UDP -> captured -> our decoder (`interop commands`),
    compared field for field. Commands acudpclient lacks are built with struct.pack from the
-   spec's layout (a second independent encoder).
-3. The byte-exact vectors of spec section 4, against both sides.
+   layouts of docs/acsp.md (a second independent encoder).
+3. The byte-exact command vectors of docs/acsp.md, against both sides.
 
 Known acudpclient differences are predicted exactly and confirmed, not counted as failures; any
 other disagreement is. Exit status 1 on any failure.
@@ -491,7 +491,7 @@ def check_commands():
         via_acudpclient(f"acudpclient enable_realtime_report({ms})", lambda m=ms: client.enable_realtime_report(m),
                         struct.pack("<BH", 200, ms), {"type": "realtimepos_interval", "interval_ms": ms})
 
-    # Commands acudpclient has no method for (only constants): struct.pack from spec section 4.
+    # Commands acudpclient has no method for (only constants): struct.pack from docs/acsp.md.
     def set_session_info(index, name, stype, laps, time, wait):
         return (struct.pack("<BB", ACUDPConst.ACSP_SET_SESSION_INFO, index) + strw(name)
                 + struct.pack("<BIII", stype, laps, time, wait))
@@ -514,7 +514,7 @@ def check_commands():
         via_struct(f"struct.pack admin_command({text!r})", bytes([ACUDPConst.ACSP_ADMIN_COMMAND]) + strw(text),
                    {"type": "admin_command", "command": text})
     # Correct wide strings (as acudpclient should have sent them).
-    via_struct("struct.pack broadcast_chat('hi'), correct (spec §4 vector)",
+    via_struct("struct.pack broadcast_chat('hi'), correct (docs/acsp.md vector)",
                bytes.fromhex("cb026800000069000000"), {"type": "broadcast_chat", "message": "hi"})
     via_struct("struct.pack send_chat(3, 'Ciao è 🏁'), correct",
                bytes([ACUDPConst.ACSP_SEND_CHAT, 3]) + strw("Ciao è 🏁"),
@@ -560,10 +560,10 @@ def check_commands():
 
 
 # ------------------------------------------------------------------------------------------------
-# 3. byte-exact vectors from spec section 4, against both sides
+# 3. byte-exact command vectors from docs/acsp.md, against both sides
 
 def check_vectors():
-    print("== byte-exact vectors (spec §4)")
+    print("== byte-exact vectors (docs/acsp.md)")
     vectors = {
         "get_car_info(5)": ("c905", lambda c: c.get_car_info(5)),
         "get_session_info(-1)": ("ccffff", lambda c: c.get_session_info(-1)),
@@ -578,27 +578,27 @@ def check_vectors():
         theirs = capture(server, lambda: call(client)).hex()
         problems = []
         if ours.get(label) != want:
-            problems.append(f"pitwall encodes {ours.get(label)}, spec says {want}")
+            problems.append(f"pitwall encodes {ours.get(label)}, docs/acsp.md says {want}")
         if theirs != want:
-            problems.append(f"acudpclient sends {theirs}, spec says {want}")
+            problems.append(f"acudpclient sends {theirs}, docs/acsp.md says {want}")
         if problems:
             fail(f"vector {label} = {want}", problems)
         else:
             ok(f"vector {label} = {want}: pitwall and acudpclient both")
-    # The spec's correct BROADCAST_CHAT("hi") against ours, and against acudpclient's (the BOM bug).
+    # The correct BROADCAST_CHAT("hi") of docs/acsp.md against ours, and against acudpclient's (the BOM bug).
     want = "cb026800000069000000"
     label = 'broadcast_chat("hi")'
     theirs = capture(server, lambda: client.broadcast_message("hi")).hex()
     if ours.get(label) != want:
         fail(f"vector {label} = {want}", [f"pitwall encodes {ours.get(label)}"])
     elif theirs != "cb02fffe000068000000":
-        fail("acudpclient broadcast_message('hi') = cb 02 ff fe 00 00 68 00 00 00 (spec §5.3, measured)",
+        fail("acudpclient broadcast_message('hi') = cb 02 ff fe 00 00 68 00 00 00 (docs/acsp.md, measured)",
              [f"acudpclient sends {theirs}"])
     else:
         ok(f"vector {label} = {want}: pitwall")
         known_difference("vector broadcast_message('hi') from acudpclient",
                          "broadcast_message('hi') sends cb02fffe000068000000 (BOM + 'h'), "
-                         "as measured in spec §5.3")
+                         "as measured (docs/acsp.md)")
     server.close()
     client.sock.close()
 

@@ -3,7 +3,7 @@
 # independent Python implementation, over UDP on loopback, in both directions:
 #   events   : pitwall's encoder  -> acudpclient's decoder
 #   commands : acudpclient's encoder (and struct.pack) -> pitwall's decoder
-# plus the byte-exact vectors of shared/specs/acsp.md §4. Runnable from any directory; exits
+# plus the byte-exact command vectors of docs/acsp.md. Runnable from any directory; exits
 # non-zero on any disagreement; the last line is `acudpclient interop: N passed, M failed`.
 set -euo pipefail
 

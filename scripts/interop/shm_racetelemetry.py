@@ -30,7 +30,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-# RaceTelemetry field names that are not the snake_case of our (the spec's) names.
+# RaceTelemetry field names that are not the snake_case of our (docs/shm.md's) names.
 ALIASES = {
     "rpm": "rpms",
     "wheelPressure": "wheels_pressure",
@@ -41,8 +41,8 @@ ALIASES = {
 }
 
 # Our fields that RaceTelemetry does not define, and why that is expected: the physics tail
-# past the documented 580 bytes (shm.md §1b), which RaceTelemetry, following the AC doc, stops
-# before.
+# past the documented 580 bytes (docs/shm.md, "The physics tail"), which RaceTelemetry, following
+# the AC doc, stops before.
 EXPECTED_OURS_ONLY = {
     "physics": {
         "p2p_activations", "p2p_status", "current_max_rpm", "mz", "fx", "fy", "slip_ratio",
@@ -52,7 +52,7 @@ EXPECTED_OURS_ONLY = {
     "static": set(),
 }
 
-# Our page sizes for the documented layouts (shm.md §0).
+# Our page sizes for the documented layouts (docs/shm.md).
 SIZES = {"physics": 580, "graphics": 296, "static": 684}
 
 
@@ -179,7 +179,7 @@ class Enum:
         if field == "flag" and name != "no_flag":
             name = name.removesuffix("_flag")  # AC_CHECKERED_FLAG -> checkered
         if field == "session" and name == "unknown":
-            name = "unspecified"  # AC_UNKNOWN (-1); our `unknown` means a code not in the spec
+            name = "unspecified"  # AC_UNKNOWN (-1); our `unknown` means a code not in docs/shm.md
         return name
 
 
@@ -267,7 +267,7 @@ def main():
     for page, cls in structs.items():
         ours = pages.get(page, {})
         size = ctypes.sizeof(cls)
-        check(size == SIZES[page], f"{page}: RaceTelemetry's struct is {size} bytes, the spec's {SIZES[page]}")
+        check(size == SIZES[page], f"{page}: RaceTelemetry's struct is {size} bytes, docs/shm.md's {SIZES[page]}")
         data = (args.page_dir / f"acpmf_{page}").read_bytes()
         if len(data) < size:
             check(False, f"{page}: the page file holds {len(data)} bytes, fewer than {size}")
@@ -299,7 +299,7 @@ def main():
               + (f" (renamed: {', '.join(renamed)})" if renamed else ""))
         if ours_only:
             print(f"{page}: ours only: {', '.join(sorted(ours_only))}"
-                  + (" (the tail past the doc's 580 bytes, spec §1b)" if page == "physics" else ""))
+                  + (" (the tail past the doc's 580 bytes, see docs/shm.md)" if page == "physics" else ""))
     for note in notes:
         print(f"note: {note}")
     print(f"shm racetelemetry: {passed} passed, {failed} failed")

@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 done
 case "$source" in auto | cli | example) ;; *) echo "--source: auto, cli or example" >&2; exit 2 ;; esac
 
-# The project venv with RaceTelemetry (pure Python; pinned to the version shm.md §7c checked).
+# The project venv with RaceTelemetry (pure Python; pinned to the version docs/shm.md names).
 spec='RaceTelemetry==6.11.12.post2'
 if ! scripts/venv "$spec" || ! .venv/bin/python -m pip show RaceTelemetry >/dev/null 2>&1; then
     .venv/bin/python -m pip install --quiet "$spec"

@@ -172,7 +172,7 @@ else:
         ("polling yields new steps (at least 50)", samples >= 50, samples),
         ("packet ids strictly increase", poll["strictly_increasing"], (first, last)),
         # A torn copy that the packet-id guard let through (a byte mix of two consecutive
-        # published pages; spec §5d says the guard cannot catch them all) is tolerated while
+        # published pages; docs/shm.md says the guard cannot catch them all) is tolerated while
         # rare; any other difference is a disagreement.
         ("every step yielded equals the page the writer published for that id (physics and graphics)",
          poll["mismatches"] == 0
@@ -197,7 +197,7 @@ done <<<"$poll_out"
 echo "     poll: $(cat "$work/poll.json" 2>/dev/null)"
 torn=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("torn_accepted", 0))' "$work/poll.json" 2>/dev/null || echo 0)
 if [ "$torn" != 0 ]; then
-    echo "     note: $torn torn page(s) passed the packet-id guard (a mix of two consecutive steps; see shm.md §5d)"
+    echo "     note: $torn torn page(s) passed the packet-id guard (a mix of two consecutive steps; see docs/shm.md)"
 fi
 
 elapsed=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")

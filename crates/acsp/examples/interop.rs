@@ -6,7 +6,7 @@
 //!   form of [`acsp::Event`]. Every event is decoded back first, so the line is also a round trip.
 //! - `interop commands`: reads plugin → server datagrams as hex, one per line, on stdin, and prints
 //!   one JSON line per datagram: `{"command", "warnings", "reencoded"}` or `{"error"}`.
-//! - `interop vectors`: prints our encoding of the byte-exact command vectors of the spec (§4).
+//! - `interop vectors`: prints our encoding of the byte-exact command vectors of docs/acsp.md.
 //!
 //! Only the public API of the `acsp` crate is used.
 

@@ -342,6 +342,207 @@ impl Bytes<'_> {
     }
 }
 
+/// What a capture file is, by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// pcap (any byte order, micro- or nanosecond timestamps).
+    Pcap,
+    /// pcapng.
+    Pcapng,
+    /// Anything else: read as a raw concatenation of payloads ([`crate::concatenation`]).
+    Raw,
+}
+
+impl Format {
+    /// Tells a pcap or pcapng file from anything else by its magic number.
+    pub fn detect(data: &[u8]) -> Format {
+        match data.get(..4) {
+            Some(
+                [0xd4, 0xc3, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0xc3, 0xd4]
+                | [0x4d, 0x3c, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0x3c, 0x4d],
+            ) => Format::Pcap,
+            Some([0x0a, 0x0d, 0x0d, 0x0a]) => Format::Pcapng,
+            _ => Format::Raw,
+        }
+    }
+
+    /// The format's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Pcap => "pcap",
+            Format::Pcapng => "pcapng",
+            Format::Raw => "raw concatenation",
+        }
+    }
+}
+
+/// One packet record of a pcap or pcapng file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// 1 for the file's first packet, and so on.
+    pub index: u64,
+    /// The `LINKTYPE_*` of the packet's interface ([`Link::from_linktype`] says whether it is
+    /// read).
+    pub linktype: u32,
+    /// When it was captured, since the Unix epoch (zero for pcapng's simple packets, which carry
+    /// no time).
+    pub timestamp: std::time::Duration,
+    /// The captured bytes (the link-layer header first), borrowed from the file.
+    pub data: std::borrow::Cow<'a, [u8]>,
+}
+
+/// A place in a pcap or pcapng file that holds no readable packet record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// The file's header cannot be read: the file is not a capture of that format.
+    #[error("not a readable {format} file: {reason}")]
+    Header {
+        /// "pcap" or "pcapng".
+        format: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The record after packet `after` cannot be read (cut short, or a length out of range);
+    /// nothing after it can be found again, so reading ends here.
+    #[error("{format} record after packet {after} (byte {offset}): {reason}; the rest of the file is unreadable")]
+    Unreadable {
+        /// "pcap" or "pcapng".
+        format: &'static str,
+        /// The number of the last packet read.
+        after: u64,
+        /// Where the record starts in the file.
+        offset: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A pcapng packet names an interface that no interface description block described, so its
+    /// link type is unknown. Reading goes on.
+    #[error("pcapng packet {index}: interface {interface} was never described")]
+    UnknownInterface {
+        /// The packet's number.
+        index: u64,
+        /// The interface it names.
+        interface: u32,
+    },
+}
+
+/// The packet records of a pcap or pcapng file, in order, borrowed from `data`.
+///
+/// A header that does not read is an error at once. After that, the iterator yields each record,
+/// or a [`RecordError`]: [`RecordError::UnknownInterface`] skips one packet,
+/// [`RecordError::Unreadable`] is the last item (a record's length is what finds the next one).
+/// For a file that is neither ([`Format::Raw`]), it is an error too.
+pub fn records(data: &[u8]) -> Result<Records<'_>, RecordError> {
+    let inner = match Format::detect(data) {
+        Format::Pcap => {
+            let (rest, parser) = pcap_file::pcap::PcapParser::new(data)
+                .map_err(|e| RecordError::Header { format: "pcap", reason: e.to_string() })?;
+            Inner::Pcap { parser, rest }
+        }
+        Format::Pcapng => {
+            let (rest, parser) = pcap_file::pcapng::PcapNgParser::new(data)
+                .map_err(|e| RecordError::Header { format: "pcapng", reason: e.to_string() })?;
+            Inner::Pcapng { parser: Box::new(parser), rest }
+        }
+        Format::Raw => {
+            return Err(RecordError::Header {
+                format: "pcap",
+                reason: "the file starts with neither a pcap nor a pcapng magic number".into(),
+            });
+        }
+    };
+    Ok(Records { inner, len: data.len(), index: 0, done: false })
+}
+
+/// The iterator of [`records`].
+pub struct Records<'a> {
+    inner: Inner<'a>,
+    /// The whole file's length, for offsets.
+    len: usize,
+    index: u64,
+    done: bool,
+}
+
+enum Inner<'a> {
+    Pcap { parser: pcap_file::pcap::PcapParser, rest: &'a [u8] },
+    Pcapng { parser: Box<pcap_file::pcapng::PcapNgParser>, rest: &'a [u8] },
+}
+
+impl std::fmt::Debug for Records<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Records").field("index", &self.index).field("done", &self.done).finish_non_exhaustive()
+    }
+}
+
+impl Records<'_> {
+    fn unreadable(&mut self, format: &'static str, rest: usize, e: pcap_file::PcapError) -> RecordError {
+        self.done = true;
+        RecordError::Unreadable { format, after: self.index, offset: self.len - rest, reason: e.to_string() }
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use pcap_file::pcapng::Block;
+        if self.done {
+            return None;
+        }
+        match &mut self.inner {
+            Inner::Pcap { parser, rest } => {
+                if rest.is_empty() {
+                    return None;
+                }
+                let linktype = u32::from(parser.header().datalink);
+                match parser.next_packet(rest) {
+                    Ok((remaining, packet)) => {
+                        *rest = remaining;
+                        self.index += 1;
+                        Some(Ok(Record { index: self.index, linktype, timestamp: packet.timestamp, data: packet.data }))
+                    }
+                    Err(e) => {
+                        let left = rest.len();
+                        Some(Err(self.unreadable("pcap", left, e)))
+                    }
+                }
+            }
+            Inner::Pcapng { parser, rest } => loop {
+                if rest.is_empty() {
+                    return None;
+                }
+                let block = match parser.next_block(rest) {
+                    Ok((remaining, block)) => {
+                        *rest = remaining;
+                        block
+                    }
+                    Err(e) => {
+                        let left = rest.len();
+                        return Some(Err(self.unreadable("pcapng", left, e)));
+                    }
+                };
+                let (interface, timestamp, data) = match block {
+                    Block::EnhancedPacket(p) => (p.interface_id, p.timestamp, p.data),
+                    Block::SimplePacket(p) => (0, std::time::Duration::ZERO, p.data),
+                    // The obsolete packet block: microseconds, as its writers used.
+                    Block::Packet(p) => {
+                        (u32::from(p.interface_id), std::time::Duration::from_micros(p.timestamp), p.data)
+                    }
+                    _ => continue,
+                };
+                self.index += 1;
+                let Some(idb) = parser.interfaces().get(interface as usize) else {
+                    return Some(Err(RecordError::UnknownInterface { index: self.index, interface }));
+                };
+                let linktype = u32::from(idb.linktype);
+                return Some(Ok(Record { index: self.index, linktype, timestamp, data }));
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,5 +796,97 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, 10);
+    }
+
+    /// A pcap file (little-endian, microseconds, raw IP) holding `packets`.
+    fn pcap(packets: &[Vec<u8>]) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        f.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&65535u32.to_le_bytes());
+        f.extend_from_slice(&101u32.to_le_bytes());
+        for (i, p) in packets.iter().enumerate() {
+            f.extend_from_slice(&(1_700_000_000 + i as u32).to_le_bytes());
+            f.extend_from_slice(&250u32.to_le_bytes());
+            f.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            f.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            f.extend_from_slice(p);
+        }
+        f
+    }
+
+    #[test]
+    fn pcap_records_come_back_in_order_with_their_time() {
+        let file = pcap(&[ipv4(PAYLOAD), ipv4(&[56, 5])]);
+        assert_eq!(Format::detect(&file), Format::Pcap);
+        let records: Vec<Record<'_>> = records(&file).unwrap().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 2);
+        assert_eq!((records[0].index, records[1].index), (1, 2));
+        assert_eq!(records[1].linktype, 101);
+        assert_eq!(records[1].timestamp, std::time::Duration::new(1_700_000_001, 250_000));
+        assert_eq!(datagram(Link::Raw, &records[1].data).payload, [56, 5]);
+    }
+
+    #[test]
+    fn a_pcap_cut_short_ends_with_an_error_after_the_intact_packets() {
+        let file = pcap(&[ipv4(PAYLOAD), ipv4(PAYLOAD), ipv4(PAYLOAD)]);
+        let cut = &file[..file.len() - 5];
+        let items: Vec<_> = records(cut).unwrap().collect();
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert!(items[..2].iter().all(Result::is_ok));
+        let Err(RecordError::Unreadable { format: "pcap", after: 2, offset, .. }) = &items[2] else {
+            panic!("{:?}", items[2])
+        };
+        assert_eq!(*offset, 24 + 2 * (16 + 30), "the third record's start");
+    }
+
+    #[test]
+    fn a_record_whose_length_is_absurd_is_an_error_not_a_panic() {
+        let mut file = pcap(&[ipv4(PAYLOAD)]);
+        file[24 + 8..24 + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+        let items: Vec<_> = records(&file).unwrap().collect();
+        assert!(matches!(items.as_slice(), [Err(RecordError::Unreadable { after: 0, .. })]), "{items:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_no_capture_is_refused() {
+        assert_eq!(Format::detect(&[56, 4]), Format::Raw);
+        assert!(matches!(records(&[56, 4]), Err(RecordError::Header { .. })));
+        let e = records(&[0xd4, 0xc3, 0xb2, 0xa1, 2]).unwrap_err();
+        assert!(e.to_string().starts_with("not a readable pcap file"), "{e}");
+    }
+
+    #[test]
+    fn pcapng_packets_name_their_interface_and_an_undescribed_one_is_skipped() {
+        use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+        use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+        let mut w = pcap_file::pcapng::PcapNgWriter::new(Vec::new()).unwrap();
+        let packet = ipv4(PAYLOAD);
+        let epb = |interface_id| EnhancedPacketBlock {
+            interface_id,
+            timestamp: std::time::Duration::from_secs(1),
+            original_len: packet.len() as u32,
+            data: std::borrow::Cow::Borrowed(&packet[..]),
+            options: vec![],
+        };
+        w.write_pcapng_block(InterfaceDescriptionBlock {
+            linktype: pcap_file::DataLink::RAW,
+            snaplen: 0,
+            options: vec![],
+        })
+        .unwrap();
+        w.write_pcapng_block(epb(0)).unwrap();
+        let mut file = w.into_inner();
+        // A second packet naming interface 1, which the writer would refuse: patch the id.
+        let first = file.len() - (28 + packet.len().next_multiple_of(4) + 4);
+        let mut second = file[first..].to_vec();
+        second[8..12].copy_from_slice(&1u32.to_le_bytes());
+        file.extend_from_slice(&second);
+        file.extend_from_slice(&file[first..first + second.len()].to_vec());
+        let items: Vec<_> = records(&file).unwrap().collect();
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(items[0].as_ref().unwrap().linktype, 101);
+        assert_eq!(items[1], Err(RecordError::UnknownInterface { index: 2, interface: 1 }));
+        assert_eq!(items[2].as_ref().unwrap().index, 3);
     }
 }

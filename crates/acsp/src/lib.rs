@@ -9,7 +9,7 @@
 //! - [`encode`]: a [`Command`] → bytes (plugin side).
 //! - [`encode_event`] / [`decode_command`]: the server side, for the simulator and the relay.
 //! - [`decode_prefix`]: one message at the start of a concatenation (captures whose datagram
-//!   boundaries were lost).
+//!   boundaries were lost); [`concatenation`] reads a whole one, resynchronising after damage.
 //!
 //! Quirks of real servers are handled where they appear: wide strings are UTF-32LE without BOM
 //! (a BOM is dropped and reported), narrow strings are decoded as lossy UTF-8, `elapsed_ms` is
@@ -46,6 +46,7 @@
 //! ```
 
 mod command;
+mod concat;
 mod error;
 mod event;
 mod subscriber;
@@ -57,6 +58,7 @@ pub mod capture;
 #[cfg(feature = "client")]
 pub mod client;
 
+pub use concat::{Concatenation, Damage, Piece, concatenation};
 pub use command::{Command, decode_command, decode_command_datagram, encode};
 pub use error::{DecodeError, EncodeError};
 pub use event::{

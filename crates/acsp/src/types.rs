@@ -1,4 +1,4 @@
-//! The typed messages. Field names follow `shared/specs/acsp.md` in snake_case; they are also
+//! The typed messages. Field names are those of `docs/acsp.md`, in snake_case; they are also
 //! the JSON keys of `pitwall acsp listen --json`.
 
 use serde::{Serialize, Serializer};

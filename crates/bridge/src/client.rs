@@ -30,8 +30,8 @@ use tonic::{Request, Status, Streaming};
 use crate::backoff::{Backoff, BackoffConfig};
 use crate::error::BridgeError;
 use crate::metrics::{ConnectionState, Metrics};
-use crate::runner::Shared;
 use crate::spool::{CatchUp, Decision, Live};
+use crate::state::Shared;
 
 /// Frames taken from the spool per lock.
 const BATCH: usize = 256;

@@ -12,9 +12,6 @@ pub enum BridgeError {
     /// The recording (the spool) could not be opened, written or read.
     #[error("recording: {0}")]
     Record(#[from] record::RecordError),
-    /// The game simulator refused its configuration.
-    #[error("game simulator: {0}")]
-    Sim(#[from] sim::SimError),
     /// A setting is unusable; `what` names it.
     #[error("{what}: {reason}")]
     Config {

@@ -5,8 +5,9 @@
 //! streams it to the ingest server, which acks what it has made durable.
 //!
 //! - [`source`]: where steps come from — the game's shared memory (page files or, on Windows,
-//!   the named mappings), the in-process game simulator, or a recording replayed (its frames
-//!   keep their ids, so the server dedupes them).
+//!   the named mappings) polled as a [`Pacer`] times it, a game simulated in this process (any
+//!   [`SimulatedGame`] the caller passes in: the bridge depends on no simulator), or a recording
+//!   replayed (its frames keep their ids, so the server dedupes them).
 //! - [`session`]: the [`Sessionizer`] gives each session a UUIDv7 and numbers its frames from 0
 //!   without gaps; a step the game skipped shows in `missed_steps`, not as a gap.
 //! - [`frame`]: the pages → frame mapping.
@@ -24,15 +25,29 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use bridge::{Bridge, BridgeConfig, SourceConfig, Speed};
+//! use bridge::{Bridge, BridgeConfig, SimulatedGame, SourceConfig, Speed};
+//!
+//! /// pitwall's game simulator as a bridge source (the `pitwall` binary has the same adapter).
+//! #[derive(Debug)]
+//! struct Game(sim::game::GameSim);
+//!
+//! impl SimulatedGame for Game {
+//!     fn step_duration(&self) -> Duration {
+//!         sim::game::PHYSICS_STEP
+//!     }
+//!
+//!     fn step(&mut self) -> Option<shm::Snapshot> {
+//!         let w = self.0.step();
+//!         let wrote = w.physics.is_some() || w.graphics.is_some() || w.static_page.is_some();
+//!         wrote.then(|| self.0.snapshot())
+//!     }
+//! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
 //! // The simulated game at 10× real time for half a second, recorded only (no server).
-//! let mut config = BridgeConfig::new(SourceConfig::Sim {
-//!     game: sim::game::GameConfig::default(),
-//!     speed: Speed::Factor(10.0),
-//! });
+//! let game = Game(sim::game::GameSim::new(sim::game::GameConfig::default())?);
+//! let mut config = BridgeConfig::new(SourceConfig::Sim { game: Box::new(game), speed: Speed::Factor(10.0) });
 //! config.record = dir.path().join("telemetry_record.pb.gz");
 //! config.server = None;
 //! config.duration = Some(Duration::from_millis(500));
@@ -53,16 +68,19 @@ pub mod client;
 pub mod error;
 pub mod frame;
 pub mod metrics;
+pub mod pacer;
 pub mod runner;
 pub mod session;
 pub mod source;
 pub mod spool;
+mod state;
 
 pub use backoff::{Backoff, BackoffConfig};
 pub use client::ServerConfig;
 pub use error::BridgeError;
 pub use metrics::{ConnectionState, Status};
+pub use pacer::Pacer;
 pub use runner::{Bridge, BridgeConfig, DEFAULT_RECORD, DEFAULT_SERVER, Running, StopHandle, Summary};
 pub use session::Sessionizer;
-pub use source::{Pacer, SourceConfig, Speed};
+pub use source::{SimulatedGame, SourceConfig, Speed};
 pub use spool::{Spool, SpoolConfig};

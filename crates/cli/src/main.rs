@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod cmd;
 
 /// See the `mimalloc` entry of Cargo.toml: `pitwall serve`'s memory stays level under load.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -54,7 +54,7 @@ enum Col<'a> {
     Int(Box<dyn Fn(usize) -> i64 + 'a>, &'a dyn Array),
     U64(&'a arrow_array::UInt64Array),
     Bool(&'a arrow_array::BooleanArray),
-    Text(crate::rows::Strings<'a>),
+    Text(table::TextColumn<'a>),
 }
 
 impl<'a> Col<'a> {
@@ -79,8 +79,10 @@ impl<'a> Col<'a> {
             DataType::UInt32 => int::<UInt32Type>(a),
             DataType::UInt64 => Col::U64(a.as_primitive::<UInt64Type>()),
             DataType::Boolean => Col::Bool(a.as_boolean()),
-            DataType::Utf8 | DataType::Dictionary(..) => Col::Text(crate::rows::Strings::of(a)),
-            other => return Err(format!("no CSV form for a {other} column")),
+            other => match table::TextColumn::of(a.as_ref()) {
+                Some(text) => Col::Text(text),
+                None => return Err(format!("no CSV form for a {other} column")),
+            },
         })
     }
 }

@@ -136,10 +136,16 @@ pub enum ConvertError {
     /// frame for its time base and header).
     #[error("{0}: no frames to convert: a MoTeC log needs at least one")]
     NoFrames(PathBuf),
-    /// A frame table field has no way back into a frame ([`crate::rows`]): the frame table
-    /// gained a field this crate does not know yet.
-    #[error("the frame table's field `{0}` has no setter in pitwall-convert's rows-to-frames reader")]
-    NoSetter(&'static str),
+    /// Rows of a Parquet file did not become frames for another reason than the ones above
+    /// (a batch whose columns are not the file's).
+    #[error("{path}: reading rows into frames")]
+    Rows {
+        /// The file.
+        path: PathBuf,
+        /// What the table's reader said.
+        #[source]
+        source: table::TableError,
+    },
     /// Building or writing the table failed.
     #[error(transparent)]
     Table(#[from] table::TableError),

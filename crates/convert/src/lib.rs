@@ -18,8 +18,8 @@
 //!
 //! Everything streams in constant memory, on two threads ([`pipeline`](crate) docs): one
 //! inflates and decodes, the other derives laps and encodes. Parquet inputs are turned back
-//! into frames by [`rows::RowReader`], driven by [`table::FIELDS`] so it cannot drift from the
-//! writer.
+//! into frames by [`rows::RowReader`], which is [`table::FrameReader`]: the writer's table of
+//! fields read the other way, so the two cannot drift.
 //!
 //! **Damaged recordings.** A recording cut by a crash, or with corrupt bytes anywhere, converts
 //! every frame of every good member: a damaged stretch is skipped, and reading goes on at the

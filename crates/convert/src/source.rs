@@ -7,11 +7,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::file::metadata::KeyValue;
 use prost::Message as _;
 use prost::bytes::Bytes;
 use proto::telemetry::v1::{SessionMetadata, TelemetryFrame};
 use record::{Damage, DamageKind, ReadOptions, RecordReader};
 use serde_json::Value;
+use table::{TableError, file_session};
 
 use crate::error::ConvertError;
 use crate::rows::{RowReader, parse_session_id, session_metadata_from_json};
@@ -306,13 +308,8 @@ impl ParquetSource {
         let file = File::open(&path).map_err(ConvertError::io(&path, "open"))?;
         let parquet = |source| ConvertError::ParquetRead { path: path.clone(), source };
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
-        let kv: HashMap<String, String> = builder
-            .metadata()
-            .file_metadata()
-            .key_value_metadata()
-            .map(|kv| kv.iter().filter_map(|e| Some((e.key.clone(), e.value.clone()?))).collect())
-            .unwrap_or_default();
-        self.learn_metadata(&path, &kv)?;
+        let kv = builder.metadata().file_metadata().key_value_metadata().map_or(&[][..], Vec::as_slice);
+        self.learn_metadata(&path, kv)?;
         let rows = RowReader::new(builder.schema().as_ref(), &path)?;
         if !rows.missing().is_empty() {
             self.warnings.push(format!(
@@ -327,20 +324,22 @@ impl ParquetSource {
 
     /// Reads the sessions' metadata: the ingest sink's `pitwall.session_id` + `pitwall.session`,
     /// or the converter's `pitwall.sessions`.
-    fn learn_metadata(&mut self, path: &Path, kv: &HashMap<String, String>) -> Result<(), ConvertError> {
+    fn learn_metadata(&mut self, path: &Path, kv: &[KeyValue]) -> Result<(), ConvertError> {
         let bad = |key: &str, problem: String| ConvertError::BadMetadata {
             path: path.to_owned(),
             key: key.to_owned(),
             problem,
         };
-        if let (Some(id), Some(json)) = (kv.get(table::KV_SESSION_ID), kv.get(table::KV_SESSION)) {
-            let id = parse_session_id(id)
-                .ok_or_else(|| bad(table::KV_SESSION_ID, format!("`{id}` is not a session id")))?;
-            let v: Value = serde_json::from_str(json).map_err(|e| bad(table::KV_SESSION, e.to_string()))?;
-            let m = session_metadata_from_json(&v).map_err(|e| bad(table::KV_SESSION, e))?;
-            self.metadata.entry(id.to_vec()).or_insert(m);
+        match file_session(kv) {
+            Ok(Some((id, m))) => {
+                self.metadata.entry(id.to_vec()).or_insert(m);
+            }
+            Ok(None) => {}
+            Err(TableError::BadMetadata { key, problem }) => return Err(bad(key, problem)),
+            Err(e) => return Err(bad(table::KV_SESSION, e.to_string())),
         }
-        if let Some(json) = kv.get(KV_SESSIONS) {
+        // The last entry of a key wins, as in the file writer.
+        if let Some(json) = kv.iter().rev().find(|e| e.key == KV_SESSIONS).and_then(|e| e.value.as_ref()) {
             let v: Value = serde_json::from_str(json).map_err(|e| bad(KV_SESSIONS, e.to_string()))?;
             for s in v.as_array().ok_or_else(|| bad(KV_SESSIONS, "not a JSON array".into()))? {
                 let id = s.get("session_id").and_then(Value::as_str).and_then(parse_session_id);

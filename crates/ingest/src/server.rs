@@ -409,27 +409,34 @@ fn writer_failure(r: Result<Result<(), WalError>, tokio::task::JoinError>) -> Op
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. Where no handler can be installed, it says so and
+/// never resolves: stopping at once would be a surprise, and the process can still be killed.
 pub async fn shutdown_signal() {
+    async fn ctrl_c() {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    }
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
+                    () = ctrl_c() => {}
                     _ = term.recv() => {}
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                let _ = tokio::signal::ctrl_c().await;
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops");
+                ctrl_c().await;
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        ctrl_c().await;
     }
 }
 

@@ -6,7 +6,7 @@
 //!   checking every step it yields against what `win_writer` publishes for that `packetId`
 //!   (examples/support), and printing the counts as one line of JSON. A page that is a mix of
 //!   two consecutive published pages is counted apart (`torn_accepted`): the packet-id guard
-//!   is a heuristic (shared/specs/shm.md §5d) and lets some torn copies through.
+//!   is a heuristic (docs/shm.md, "Torn reads") and lets some torn copies through.
 //!
 //! Run under Wine next to `win_writer` by scripts/interop/shm_windows.sh.
 
@@ -50,7 +50,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             let (mut increasing, mut physics_ok, mut graphics_ok) = (true, 0u64, 0u64);
             // Pages that differ from the one published for their id: either a mix of two
             // consecutive published pages (a torn copy the packet-id guard let through, which
-            // the spec says it can), or anything else (a real disagreement).
+            // docs/shm.md says it can), or anything else (a real disagreement).
             let (mut torn_accepted, mut mismatches) = (0u64, 0u64);
             let mut classify = |got: &[u8], published: &dyn Fn(i32) -> Option<Vec<u8>>, id: i32| {
                 let near: Vec<Vec<u8>> = [id - 1, id, id + 1].into_iter().filter_map(published).collect();

@@ -13,7 +13,7 @@ macro_rules! ac_enum {
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $( $(#[$vmeta])* $variant, )*
-            /// A code not listed in the spec, kept as is.
+            /// A code not listed in docs/shm.md, kept as is.
             Unknown(i32),
         }
 
@@ -55,7 +55,7 @@ ac_enum! {
     /// `AC_SESSION_TYPE` (graphics `session`).
     SessionType {
         /// `AC_UNKNOWN` (-1): the game reports no session type. Named differently from our
-        /// `Unknown(code)` fallback, which means "a code the spec does not list".
+        /// `Unknown(code)` fallback, which means "a code docs/shm.md does not list".
         Unspecified = -1,
         /// `AC_PRACTICE`.
         Practice = 0,

@@ -11,7 +11,7 @@
 //!   They convert to and from bytes through zerocopy's safe views, so the game simulator can
 //!   fill one and write [`as_bytes`](PhysicsPage::as_bytes).
 //! - **Decoded views** ([`Physics`], [`Graphics`], [`Static`], all three in [`Pages`]) have
-//!   every field under the spec's name in snake_case, strings decoded, enums named
+//!   every field under AC's name in snake_case, strings decoded, enums named
 //!   ([`Status`], [`SessionType`], [`FlagType`], [`P2pStatus`]); they are the JSON of
 //!   `pitwall shm dump --json`.
 //! - **Sources** implement [`PageSource`]: [`DirSource`] (page files in a directory),

@@ -1,5 +1,5 @@
 //! Page files read through memory maps: how Linux apps read the files a Proton bridge creates in
-//! `/dev/shm` (spec shm.md: "Linux apps then `shm_open` and `mmap` `/dev/shm/acpmf_*`").
+//! `/dev/shm`, by mapping them into memory (docs/shm.md, "Where the pages are").
 //!
 //! The file is the backing store of the game's mapping, so a shared read-only map of it shows
 //! the game's writes as they happen, and a copy of a page is a memory copy: no system call, where

@@ -24,7 +24,7 @@ pub struct PollerConfig {
     /// Window over which [`Poller::rate_hz`] is measured, in nanoseconds.
     pub rate_window_ns: u64,
     /// The game writes the graphics page at its frame rate (about 60 Hz), physics at 333 Hz,
-    /// and its `packetId` "increases by one per write of that page" (spec §5d): a poll that
+    /// and its `packetId` goes up by one on every write of the page (docs/shm.md): a poll that
     /// finds the graphics `packetId` of the copy it holds keeps that copy instead of copying
     /// the page again (two copies and two id reads with the torn-read guard; most of a poll's
     /// reads). The copy is refreshed anyway once it is this old (ns), in case a restarted game

@@ -85,7 +85,7 @@ pub struct ReadInfo {
 /// with a `packetId`, the page is copied twice and kept only when both copies are equal;
 /// otherwise it is retried, at most `max_retries` times, then [`ShmError::Torn`] is returned
 /// (callers count and skip it). This catches every write that overlaps the read — what the
-/// spec's id-before-and-after heuristic catches, and a writer that updates the id first.
+/// usual id-before-and-after heuristic catches (docs/shm.md), and a writer that updates the id first.
 ///
 /// The source must hold at least [`Page::min_size`] bytes. When it holds less than `buf`
 /// (a physics page without its optional tail), the rest of `buf` is zeroed.
@@ -115,7 +115,7 @@ pub fn read_page<S: PageSource + ?Sized>(
         return Ok(ReadInfo { retries: 0, source_len });
     };
     // Two copies, kept only when they are equal. A write that overlaps either copy makes them
-    // differ (the page's packetId alone moves on every write, spec §5d), so this catches all a
+    // differ (the page's packetId alone moves on every write, docs/shm.md), so this catches all a
     // check of the id before and after the copy catches — a write before the first copy leaves
     // two equal copies of the new step, which is a consistent read, not a torn one — and also
     // a writer that updates packetId first and the rest after. It misses only a writer stalled

@@ -1,6 +1,6 @@
 //! Decoded, serde-serializable views of the pages: the JSON of `pitwall shm dump --json`.
 //!
-//! Field names are the spec's, in snake_case (`packetId` → `packet_id`, `camberRAD` →
+//! Field names are AC's, in snake_case (`packetId` → `packet_id`, `camberRAD` →
 //! `camber_rad`, `P2PStatus` → `p2p_status`); values keep AC's units (see the layout docs).
 //! Strings are decoded, enums are named (`"live"`, `{"unknown": 9}` for a code we do not
 //! know), and 0/1 ints become booleans. The physics tail fields are `null` when the tail is

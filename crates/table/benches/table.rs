@@ -7,7 +7,9 @@
 //!   sink must do anyway;
 //! - `build` — appending the decoded frames to a [`FrameBuilder`] and finishing batches;
 //! - `build_write_zstd` — building and writing a whole Parquet file (zstd, footer) to memory;
-//! - `decode_build_write_zstd` — the ingest sink's whole CPU path from WAL bytes.
+//! - `decode_build_write_zstd` — the ingest sink's whole CPU path from WAL bytes;
+//! - `read` — the way back: record batches of 4096 rows (as `pitwall convert` reads Parquet)
+//!   into new frames with a [`FrameReader`].
 //!
 //! It also prints the file size per frame and, after criterion, one line per stage with its
 //! speed as a ratio to prost decoding, measured in the same run.
@@ -30,7 +32,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
-use table::{FrameBuilder, FrameFileWriter, FrameSchema, Variant, WriteOptions, writer_properties};
+use arrow_array::RecordBatch;
+use table::{FrameBuilder, FrameFileWriter, FrameReader, FrameSchema, Variant, WriteOptions, writer_properties};
 
 /// One minute of one car at 333 Hz.
 const FRAMES: u64 = 20_000;
@@ -45,6 +48,29 @@ fn build(frames: &[TelemetryFrame], builder: &mut FrameBuilder) -> usize {
     for chunk in frames.chunks(8192) {
         builder.append(chunk).unwrap();
         rows += builder.finish().unwrap().num_rows();
+    }
+    rows
+}
+
+/// The frames as batches of 4096 rows, the batch size `pitwall convert` reads Parquet in.
+fn batches(frames: &[TelemetryFrame]) -> Vec<RecordBatch> {
+    let mut builder = FrameBuilder::new(Variant::Frames);
+    frames
+        .chunks(4096)
+        .map(|chunk| {
+            builder.append(chunk).unwrap();
+            builder.finish().unwrap()
+        })
+        .collect()
+}
+
+/// Every batch into new frames, a vector per batch as the converter makes them.
+fn read(batches: &[RecordBatch], reader: &FrameReader) -> usize {
+    let mut rows = 0;
+    for batch in batches {
+        let mut frames = Vec::with_capacity(batch.num_rows());
+        reader.read(batch, &mut frames).unwrap();
+        rows += black_box(frames).len();
     }
     rows
 }
@@ -99,6 +125,9 @@ fn bench(c: &mut Criterion) {
             black_box(write(&decoded, &mut out))
         })
     });
+    let batches = batches(&frames);
+    let reader = FrameReader::new(batches[0].schema().as_ref()).unwrap();
+    g.bench_function("read", |b| b.iter(|| black_box(read(&batches, &reader))));
     g.finish();
 
     quick(&frames, &encoded);
@@ -127,8 +156,10 @@ fn quick(frames: &[TelemetryFrame], encoded: &[Vec<u8>]) {
         println!("  ({:.2} M frames/s wall clock)", done / wall / 1e6);
         done / cpu
     };
+    let batches = batches(frames);
+    let reader = FrameReader::new(batches[0].schema().as_ref()).unwrap();
     let base = time(&mut || decode(encoded, &mut decoded));
-    let stages: [(&str, f64); 4] = [
+    let stages: [(&str, f64); 5] = [
         (
             "build",
             time(&mut || {
@@ -152,6 +183,12 @@ fn quick(frames: &[TelemetryFrame], encoded: &[Vec<u8>]) {
             time(&mut || {
                 decode(encoded, &mut decoded);
                 black_box(write(&decoded, &mut out));
+            }),
+        ),
+        (
+            "read",
+            time(&mut || {
+                black_box(read(&batches, &reader));
             }),
         ),
     ];

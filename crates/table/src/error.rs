@@ -1,6 +1,6 @@
 //! The crate's error type.
 
-/// What can go wrong building or writing the table.
+/// What can go wrong building, writing or reading back the table.
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     /// Rows of a table with derived columns were appended without their derived values, or the
@@ -21,4 +21,45 @@ pub enum TableError {
     /// The Parquet writer failed (often an I/O error of the output underneath).
     #[error("writing Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    /// Rows to read back lack a column without which no frame can be made.
+    #[error("no column `{column}`: not a pitwall frame table")]
+    MissingColumn {
+        /// The column.
+        column: &'static str,
+    },
+    /// A column of rows to read back has a type the table never writes.
+    #[error("column `{column}` is {found}, but the frame table has it as {expected}")]
+    ColumnType {
+        /// The column.
+        column: String,
+        /// Its type in the rows.
+        found: String,
+        /// Its type in the table.
+        expected: String,
+    },
+    /// A batch given to a [`FrameReader`](crate::FrameReader) does not have the schema the
+    /// reader was made for.
+    #[error("the batch's columns are not those the reader was made for (column `{column}`)")]
+    OtherSchema {
+        /// The first column that differs.
+        column: String,
+    },
+    /// A value cannot become its frame field.
+    #[error("row {row}, column `{column}`: {problem}")]
+    BadValue {
+        /// Row within the batch, from 0.
+        row: usize,
+        /// The column.
+        column: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A file's key-value metadata entry does not read.
+    #[error("key-value metadata `{key}`: {problem}")]
+    BadMetadata {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
 }

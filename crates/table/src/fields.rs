@@ -1,7 +1,10 @@
-//! The one declarative list: every `TelemetryFrame` field, its unit, its description and how to
-//! read it, in proto order. Everything else in this crate (the Arrow schema, the builder, the
-//! column names) is generated from [`FIELDS`]; the tests check it against the `.proto` itself,
-//! so a field added to the proto without an entry here fails the build's tests.
+//! The one table: every `TelemetryFrame` field, in proto order, with its unit, its description
+//! and its kind, written once in the [`fields!`] list below. Everything else in this crate is
+//! generated from it: the column names and Arrow types ([`FrameSchema`](crate::FrameSchema)),
+//! the getter that builds the columns ([`FrameBuilder`](crate::FrameBuilder)) and the setter
+//! that turns them back into frames ([`FrameReader`](crate::FrameReader)). A field's getter
+//! (`|f| &f.name`) and setter (`|f| &mut f.name`) are generated from its name, so the two
+//! directions cannot disagree about which field a column holds.
 //!
 //! A proto field becomes one or more flat columns ([`Kind`]):
 //!
@@ -19,12 +22,16 @@
 //! `session` (the [`SessionMetadata`](proto::telemetry::v1::SessionMetadata) carried on a
 //! session's first frame) is not a column: it describes the whole session and goes into the
 //! Parquet file's key-value metadata and the catalogue ([`NOT_COLUMNS`]).
+//!
+//! **A new proto field** is one line in the list. Until it has one (or a line in its
+//! `not_columns` part), this crate does not compile: the list also generates a destructuring
+//! of `TelemetryFrame` without `..`, which names every field. The tests check the list against
+//! the `.proto` itself too (names, order, types) and round-trip frames with every field set.
 
+use arrow_array::types::{Float32Type, Int32Type, Int64Type, UInt32Type, UInt64Type};
 use proto::telemetry::v1::{Flag, GameStatus, SessionType, TelemetryFrame, Vec3, Wheels};
 
-/// Proto fields of `TelemetryFrame` deliberately without a column, with the reason.
-pub const NOT_COLUMNS: &[(&str, &str)] =
-    &[("session", "session metadata: Parquet key-value metadata and the catalogue, not per row")];
+use crate::field_codec::{self as codec, FieldCodec};
 
 /// Suffixes of the per-wheel columns, in the proto's (and AC's) order.
 pub const WHEEL_SUFFIXES: [&str; 4] = ["fl", "fr", "rl", "rr"];
@@ -33,61 +40,37 @@ pub const AXIS_SUFFIXES: [&str; 3] = ["x", "y", "z"];
 /// Slots of `car_damage`, in AC's order.
 pub const CAR_DAMAGE_SLOTS: [&str; 5] = ["front", "rear", "left", "right", "centre"];
 
-/// Reads a value of type `T` from a frame.
-pub type Get<T> = fn(&TelemetryFrame) -> T;
-
-/// How one proto field is read and which columns it becomes.
-#[derive(Clone, Copy)]
+/// Which columns one proto field becomes, and their Arrow types (see the module's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// `float`: one `Float32` column.
-    F32(Get<f32>),
+    F32,
     /// `int32`: one `Int32` column.
-    I32(Get<i32>),
+    I32,
     /// `uint32`: one `UInt32` column.
-    U32(Get<u32>),
+    U32,
     /// `int64`: one `Int64` column.
-    I64(Get<i64>),
+    I64,
     /// `uint64`: one `UInt64` column.
-    U64(Get<u64>),
+    U64,
     /// `bool`: one `Boolean` column.
-    Bool(Get<bool>),
+    Bool,
     /// An enum: one dictionary column of the value's name ([`Enum`]).
-    Enum(Get<i32>, Enum),
+    Enum(Enum),
     /// A `string`: one dictionary column.
-    Str(for<'a> fn(&'a TelemetryFrame) -> &'a str),
+    Str,
     /// The 16-byte session id: one dictionary column of its UUID text.
     SessionId,
     /// A `Wheels` message: four nullable `Float32` columns.
-    Wheels(for<'a> fn(&'a TelemetryFrame) -> Option<&'a Wheels>),
+    Wheels,
     /// A `Vec3` message: three nullable `Float32` columns.
-    Vec3(for<'a> fn(&'a TelemetryFrame) -> Option<&'a Vec3>),
+    Vec3,
     /// `repeated Vec3`, one per wheel: twelve nullable `Float32` columns (null when the frame
     /// has fewer than four entries).
-    Vec3PerWheel(for<'a> fn(&'a TelemetryFrame) -> &'a [Vec3]),
+    Vec3PerWheel,
     /// `repeated float` with named slots: one nullable `Float32` column per slot (null when the
     /// frame has fewer values).
-    Slots(for<'a> fn(&'a TelemetryFrame) -> &'a [f32], &'static [&'static str]),
-}
-
-impl std::fmt::Debug for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self {
-            Kind::F32(_) => "F32",
-            Kind::I32(_) => "I32",
-            Kind::U32(_) => "U32",
-            Kind::I64(_) => "I64",
-            Kind::U64(_) => "U64",
-            Kind::Bool(_) => "Bool",
-            Kind::Enum(_, e) => return write!(f, "Enum({})", e.proto_name),
-            Kind::Str(_) => "Str",
-            Kind::SessionId => "SessionId",
-            Kind::Wheels(_) => "Wheels",
-            Kind::Vec3(_) => "Vec3",
-            Kind::Vec3PerWheel(_) => "Vec3PerWheel",
-            Kind::Slots(_, slots) => return write!(f, "Slots({slots:?})"),
-        };
-        f.write_str(name)
-    }
+    Slots(&'static [&'static str]),
 }
 
 /// A proto enum stored as its value's name.
@@ -97,7 +80,7 @@ impl std::fmt::Debug for Kind {
 /// encoding makes it as small as the number in Parquet (one byte-wide key per row, the names
 /// once per column chunk). Values the proto does not know (a newer bridge) are kept as
 /// `value_<n>`, never dropped.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enum {
     /// The proto enum's name, e.g. `SessionType`.
     pub proto_name: &'static str,
@@ -112,6 +95,15 @@ impl Enum {
             Some(n) => std::borrow::Cow::Borrowed(n),
             None => std::borrow::Cow::Owned(format!("value_{value}")),
         }
+    }
+
+    /// The value a stored name stands for: a known name, or `value_<n>` (`None` for anything
+    /// else, such as the `value_other` of a batch with too many distinct unknown values).
+    pub fn value(&self, name: &str) -> Option<i32> {
+        if let Some(i) = self.names.iter().position(|n| *n == name) {
+            return i32::try_from(i).ok();
+        }
+        name.strip_prefix("value_").and_then(|n| n.parse().ok())
     }
 }
 
@@ -147,8 +139,9 @@ const _: () = {
     assert!(Flag::Orange as usize == 8 && FLAG.names.len() == 9);
 };
 
-/// One proto field of `TelemetryFrame`: where it goes and what it means.
-#[derive(Debug, Clone, Copy)]
+/// One proto field of `TelemetryFrame`: its columns, what they mean, and how they are built from
+/// a frame and set back on one.
+#[derive(Clone, Copy)]
 pub struct Field {
     /// The proto field name; also the column name or the prefix of its columns.
     pub proto: &'static str,
@@ -156,247 +149,187 @@ pub struct Field {
     pub unit: &'static str,
     /// What the value is (from the proto's comment).
     pub description: &'static str,
-    /// How it is read and which columns it becomes.
+    /// Which columns it becomes.
     pub kind: Kind,
+    /// The getter and the setter, compiled per field (see [`field_codec`](crate::field_codec)).
+    pub(crate) codec: &'static dyn FieldCodec,
 }
 
-const fn field(proto: &'static str, unit: &'static str, description: &'static str, kind: Kind) -> Field {
-    Field { proto, unit, description, kind }
+impl std::fmt::Debug for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Field")
+            .field("proto", &self.proto)
+            .field("unit", &self.unit)
+            .field("description", &self.description)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
-/// Every `TelemetryFrame` field with a column, in proto order.
-pub static FIELDS: &[Field] = &[
-    // ── identity and time
-    field("session_id", "", "Session id (UUID), given by the bridge", Kind::SessionId),
-    field("seq", "", "Frame number within the session: 0, 1, 2, … without gaps", Kind::U64(|f| f.seq)),
-    field(
-        "wall_time_ns",
-        "ns",
-        "Wall clock when the step was sampled, ns since the Unix epoch (UTC), bridge host",
-        Kind::I64(|f| f.wall_time_ns),
-    ),
-    field(
-        "mono_time_ns",
-        "ns",
-        "Monotonic clock when the step was sampled, bridge host (for intervals, not dates)",
-        Kind::I64(|f| f.mono_time_ns),
-    ),
-    field("physics_packet_id", "", "Physics page packetId of this step", Kind::I32(|f| f.physics_packet_id)),
-    field(
-        "graphics_packet_id",
-        "",
-        "Graphics page packetId of the graphics state paired with it",
-        Kind::I32(|f| f.graphics_packet_id),
-    ),
-    field(
-        "missed_steps",
-        "",
-        "Physics steps the game skipped right before this one (packetId jump - 1)",
-        Kind::U32(|f| f.missed_steps),
-    ),
-    // ── driver inputs
-    field("throttle", "", "Throttle, 0..1", Kind::F32(|f| f.throttle)),
-    field("brake", "", "Brake pedal, 0..1", Kind::F32(|f| f.brake)),
-    field("clutch", "", "Clutch, 0..1 (1 = fully pressed)", Kind::F32(|f| f.clutch)),
-    field("steering", "", "Steering input, -1 (full left) .. 1 (full right)", Kind::F32(|f| f.steering)),
-    field("gear", "", "Gear: -1 reverse, 0 neutral, 1 first, …", Kind::I32(|f| f.gear)),
-    field("rpm", "rpm", "Engine speed", Kind::I32(|f| f.rpm)),
-    field("speed_kmh", "km/h", "Ground speed", Kind::F32(|f| f.speed_kmh)),
-    // ── motion
-    field("velocity", "m/s", "Velocity in world axes", Kind::Vec3(|f| f.velocity.as_ref())),
-    field("local_velocity", "m/s", "Velocity in car axes", Kind::Vec3(|f| f.local_velocity.as_ref())),
-    field(
-        "acc_g",
-        "g",
-        "Acceleration in car axes (x lateral, y vertical, z longitudinal)",
-        Kind::Vec3(|f| f.acc_g.as_ref()),
-    ),
-    field(
-        "local_angular_velocity",
-        "rad/s",
-        "Angular velocity in car axes",
-        Kind::Vec3(|f| f.local_angular_velocity.as_ref()),
-    ),
-    field("heading_rad", "rad", "Heading (yaw), world", Kind::F32(|f| f.heading_rad)),
-    field("pitch_rad", "rad", "Pitch, world", Kind::F32(|f| f.pitch_rad)),
-    field("roll_rad", "rad", "Roll, world", Kind::F32(|f| f.roll_rad)),
-    field("cg_height_m", "m", "Centre of gravity height", Kind::F32(|f| f.cg_height_m)),
-    field("ride_height_front_m", "m", "Ride height front", Kind::F32(|f| f.ride_height_front_m)),
-    field("ride_height_rear_m", "m", "Ride height rear", Kind::F32(|f| f.ride_height_rear_m)),
-    field(
-        "position_m",
-        "m",
-        "World position of the car (graphics page carCoordinates)",
-        Kind::Vec3(|f| f.position_m.as_ref()),
-    ),
-    // ── tyres and wheels
-    field("wheel_slip", "", "Wheel slip (AC's spin speed)", Kind::Wheels(|f| f.wheel_slip.as_ref())),
-    field("wheel_load_n", "N", "Wheel load", Kind::Wheels(|f| f.wheel_load_n.as_ref())),
-    field("tyre_pressure_psi", "psi", "Tyre pressure", Kind::Wheels(|f| f.tyre_pressure_psi.as_ref())),
-    field(
-        "wheel_angular_speed_rad_s",
-        "rad/s",
-        "Wheel angular speed",
-        Kind::Wheels(|f| f.wheel_angular_speed_rad_s.as_ref()),
-    ),
-    field(
-        "tyre_wear",
-        "",
-        "Tyre wear (AC's value: 100 new, falling)",
-        Kind::Wheels(|f| f.tyre_wear.as_ref()),
-    ),
-    field("tyre_dirt", "", "Tyre dirt level, 0 clean .. 5", Kind::Wheels(|f| f.tyre_dirt.as_ref())),
-    field("tyre_core_temp_c", "°C", "Tyre core temperature", Kind::Wheels(|f| f.tyre_core_temp_c.as_ref())),
-    field(
-        "tyre_temp_inner_c",
-        "°C",
-        "Tread temperature inner",
-        Kind::Wheels(|f| f.tyre_temp_inner_c.as_ref()),
-    ),
-    field(
-        "tyre_temp_middle_c",
-        "°C",
-        "Tread temperature middle",
-        Kind::Wheels(|f| f.tyre_temp_middle_c.as_ref()),
-    ),
-    field(
-        "tyre_temp_outer_c",
-        "°C",
-        "Tread temperature outer",
-        Kind::Wheels(|f| f.tyre_temp_outer_c.as_ref()),
-    ),
-    field("camber_rad", "rad", "Camber", Kind::Wheels(|f| f.camber_rad.as_ref())),
-    field("suspension_travel_m", "m", "Suspension travel", Kind::Wheels(|f| f.suspension_travel_m.as_ref())),
-    field("brake_temp_c", "°C", "Brake temperature", Kind::Wheels(|f| f.brake_temp_c.as_ref())),
-    field("slip_ratio", "", "Slip ratio (physics tail)", Kind::Wheels(|f| f.slip_ratio.as_ref())),
-    field("slip_angle_rad", "rad", "Slip angle (physics tail)", Kind::Wheels(|f| f.slip_angle_rad.as_ref())),
-    field(
-        "tyre_force_long_n",
-        "N",
-        "Longitudinal tyre force (physics tail)",
-        Kind::Wheels(|f| f.tyre_force_long_n.as_ref()),
-    ),
-    field(
-        "tyre_force_lat_n",
-        "N",
-        "Lateral tyre force (physics tail)",
-        Kind::Wheels(|f| f.tyre_force_lat_n.as_ref()),
-    ),
-    field(
-        "self_aligning_torque_nm",
-        "N·m",
-        "Self-aligning torque (physics tail)",
-        Kind::Wheels(|f| f.self_aligning_torque_nm.as_ref()),
-    ),
-    field(
-        "suspension_damage",
-        "",
-        "Suspension damage, 0..1 (physics tail)",
-        Kind::Wheels(|f| f.suspension_damage.as_ref()),
-    ),
-    field(
-        "tyre_temp_c",
-        "°C",
-        "Tyre temperature (physics tail's single value per tyre)",
-        Kind::Wheels(|f| f.tyre_temp_c.as_ref()),
-    ),
-    field(
-        "tyre_contact_point_m",
-        "m",
-        "Tyre contact point, world",
-        Kind::Vec3PerWheel(|f| f.tyre_contact_point_m.as_slice()),
-    ),
-    // ── powertrain, fuel and aids
-    field("fuel_l", "l", "Fuel in the tank", Kind::F32(|f| f.fuel_l)),
-    field("turbo_boost", "", "Turbo boost (AC's unit)", Kind::F32(|f| f.turbo_boost)),
-    field("ballast_kg", "kg", "Ballast", Kind::F32(|f| f.ballast_kg)),
-    field("tc", "", "Traction control slip limit (0 when off)", Kind::F32(|f| f.tc)),
-    field("abs", "", "ABS slip limit (0 when off)", Kind::F32(|f| f.abs)),
-    field("tc_in_action", "", "Traction control intervening now", Kind::Bool(|f| f.tc_in_action)),
-    field("abs_in_action", "", "ABS intervening now", Kind::Bool(|f| f.abs_in_action)),
-    field("pit_limiter", "", "Pit limiter on", Kind::Bool(|f| f.pit_limiter)),
-    field("auto_shifter", "", "Auto shifter on", Kind::Bool(|f| f.auto_shifter)),
-    field("drs", "", "DRS open, 0..1", Kind::F32(|f| f.drs)),
-    field("drs_available", "", "DRS available (in a DRS zone)", Kind::Bool(|f| f.drs_available)),
-    field("drs_enabled", "", "DRS enabled", Kind::Bool(|f| f.drs_enabled)),
-    field("brake_bias", "", "Brake bias, 0 rear .. 1 front", Kind::F32(|f| f.brake_bias)),
-    field("engine_brake", "", "Engine brake setting", Kind::I32(|f| f.engine_brake)),
-    field("kers_charge", "", "KERS/ERS charge, 0..1", Kind::F32(|f| f.kers_charge)),
-    field("kers_input", "", "KERS/ERS input, 0..1", Kind::F32(|f| f.kers_input)),
-    field("kers_current_kj", "kJ", "KERS/ERS energy used this lap", Kind::F32(|f| f.kers_current_kj)),
-    field("ers_recovery_level", "", "ERS recovery level", Kind::I32(|f| f.ers_recovery_level)),
-    field("ers_power_level", "", "ERS power level", Kind::I32(|f| f.ers_power_level)),
-    field(
-        "ers_heat_charging",
-        "",
-        "ERS heat charging (false motor, true battery)",
-        Kind::Bool(|f| f.ers_heat_charging),
-    ),
-    field("ers_is_charging", "", "ERS charging now", Kind::Bool(|f| f.ers_is_charging)),
-    field("p2p_activations", "", "Push-to-pass activations left", Kind::I32(|f| f.p2p_activations)),
-    field(
-        "p2p_status",
-        "",
-        "Push-to-pass state: 0 off, 1 cooling, 2 available, 3 active",
-        Kind::I32(|f| f.p2p_status),
-    ),
-    field("current_max_rpm", "rpm", "Current rev limit", Kind::I32(|f| f.current_max_rpm)),
-    field("final_ff", "", "Force feedback output", Kind::F32(|f| f.final_ff)),
-    field(
-        "performance_meter",
-        "s",
-        "Performance meter: time delta to the best lap (AC's value)",
-        Kind::F32(|f| f.performance_meter),
-    ),
-    field(
-        "car_damage",
-        "",
-        "Car body damage per section (AC's value)",
-        Kind::Slots(|f| f.car_damage.as_slice(), &CAR_DAMAGE_SLOTS),
-    ),
-    field("tyres_out", "", "Tyres off track, 0..4", Kind::I32(|f| f.tyres_out)),
-    field("is_ai_controlled", "", "The AI drives the car", Kind::Bool(|f| f.is_ai_controlled)),
-    // ── lap, timing and session
-    field("status", "", "Game status", Kind::Enum(|f| f.status, GAME_STATUS)),
-    field("session_type", "", "Session type now", Kind::Enum(|f| f.session_type, SESSION_TYPE)),
-    field("completed_laps", "", "Laps completed", Kind::I32(|f| f.completed_laps)),
-    field("position", "", "Race position, 1-based", Kind::I32(|f| f.position)),
-    field("current_lap_ms", "ms", "Time into the current lap", Kind::I32(|f| f.current_lap_ms)),
-    field("last_lap_ms", "ms", "Last lap time (0 when none)", Kind::I32(|f| f.last_lap_ms)),
-    field("best_lap_ms", "ms", "Best lap time (0 when none)", Kind::I32(|f| f.best_lap_ms)),
-    field("session_time_left_ms", "ms", "Session time left", Kind::F32(|f| f.session_time_left_ms)),
-    field("distance_traveled_m", "m", "Distance driven in the session", Kind::F32(|f| f.distance_traveled_m)),
-    field("current_sector", "", "Current sector, 0-based", Kind::I32(|f| f.current_sector)),
-    field("last_sector_ms", "ms", "Last sector time", Kind::I32(|f| f.last_sector_ms)),
-    field(
-        "number_of_laps",
-        "",
-        "Laps in the session (0 for a timed session)",
-        Kind::I32(|f| f.number_of_laps),
-    ),
-    field(
-        "normalized_position",
-        "",
-        "Position along the track spline, 0..1",
-        Kind::F32(|f| f.normalized_position),
-    ),
-    field("in_pit", "", "Stopped in the pit box", Kind::Bool(|f| f.in_pit)),
-    field("in_pit_lane", "", "In the pit lane", Kind::Bool(|f| f.in_pit_lane)),
-    field("flag", "", "Flag shown to the driver", Kind::Enum(|f| f.flag, FLAG)),
-    field("penalty_time_s", "s", "Penalty time", Kind::F32(|f| f.penalty_time_s)),
-    field("surface_grip", "", "Track grip factor, 0..1", Kind::F32(|f| f.surface_grip)),
-    field("tyre_compound", "", "Tyre compound name", Kind::Str(|f| f.tyre_compound.as_str())),
-    field("mandatory_pit_done", "", "Mandatory pit stop done", Kind::Bool(|f| f.mandatory_pit_done)),
-    field("ideal_line_on", "", "Ideal line shown", Kind::Bool(|f| f.ideal_line_on)),
-    field("air_temp_c", "°C", "Air temperature", Kind::F32(|f| f.air_temp_c)),
-    field("road_temp_c", "°C", "Road temperature", Kind::F32(|f| f.road_temp_c)),
-    field("air_density", "kg/m³", "Air density (AC's value)", Kind::F32(|f| f.air_density)),
-    field("wind_speed", "", "Wind speed (AC's unit)", Kind::F32(|f| f.wind_speed)),
-    field("wind_direction_deg", "deg", "Wind direction, 0..359", Kind::F32(|f| f.wind_direction_deg)),
-    field(
-        "replay_time_multiplier",
-        "",
-        "Replay time multiplier (replays only)",
-        Kind::F32(|f| f.replay_time_multiplier),
-    ),
-];
+/// The codec of one field of `kind`, its getter and setter made from the field's name.
+macro_rules! codec {
+    (F32 $name:ident) => { &codec::Prim::<Float32Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
+    (I32 $name:ident) => { &codec::Prim::<Int32Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
+    (U32 $name:ident) => { &codec::Prim::<UInt32Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
+    (I64 $name:ident) => { &codec::Prim::<Int64Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
+    (U64 $name:ident) => { &codec::Prim::<UInt64Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
+    (Bool $name:ident) => { &codec::Bool::new(|f| &f.$name, |f| &mut f.$name) };
+    (Enum $name:ident $e:expr) => { &codec::Enumerated::new(|f| &f.$name, |f| &mut f.$name, $e) };
+    (Str $name:ident) => { &codec::Text::new(|f| &f.$name, |f| &mut f.$name) };
+    (SessionId $name:ident) => { &codec::SessionId::new(|f| &f.$name, |f| &mut f.$name) };
+    (Wheels $name:ident) => { &codec::Group::<Wheels, 4, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
+    (Vec3 $name:ident) => { &codec::Group::<Vec3, 3, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
+    (Vec3PerWheel $name:ident) => {
+        &codec::Repeated::<Vec3, 3, _, _>::new(|f| &f.$name, |f| &mut f.$name, WHEEL_SUFFIXES.len())
+    };
+    (Slots $name:ident $slots:expr) => {
+        &codec::Repeated::<f32, 1, _, _>::new(|f| &f.$name, |f| &mut f.$name, $slots.len())
+    };
+}
+
+/// The table: `name: Kind, "unit", "description";` per column field, then the fields without
+/// a column and why. Generates [`FIELDS`], [`NOT_COLUMNS`] and the check that they name every
+/// field of `TelemetryFrame`.
+macro_rules! fields {
+    (
+        columns { $($name:ident: $kind:ident $(($arg:expr))?, $unit:literal, $description:literal;)* }
+        not_columns { $($not:ident: $why:literal;)* }
+    ) => {
+        /// Every `TelemetryFrame` field with a column, in proto order.
+        pub static FIELDS: &[Field] = &[$(
+            Field {
+                proto: stringify!($name),
+                unit: $unit,
+                description: $description,
+                kind: Kind::$kind $(($arg))?,
+                codec: codec!($kind $name $($arg)?),
+            },
+        )*];
+
+        /// Proto fields of `TelemetryFrame` deliberately without a column, with the reason.
+        pub const NOT_COLUMNS: &[(&str, &str)] = &[$((stringify!($not), $why)),*];
+
+        // Names every field of the frame, without `..`: a proto field in neither list is a
+        // compile error here ("pattern does not mention field …" or "pattern requires `..`"):
+        // give it a line in the table.
+        const _: fn(&TelemetryFrame) = |frame| {
+            let TelemetryFrame { $($name: _,)* $($not: _,)* } = frame;
+        };
+    };
+}
+
+fields! {
+    columns {
+        // ── identity and time
+        session_id: SessionId, "", "Session id (UUID), given by the bridge";
+        seq: U64, "", "Frame number within the session: 0, 1, 2, … without gaps";
+        wall_time_ns: I64, "ns", "Wall clock when the step was sampled, ns since the Unix epoch (UTC), bridge host";
+        mono_time_ns: I64, "ns", "Monotonic clock when the step was sampled, bridge host (for intervals, not dates)";
+        physics_packet_id: I32, "", "Physics page packetId of this step";
+        graphics_packet_id: I32, "", "Graphics page packetId of the graphics state paired with it";
+        missed_steps: U32, "", "Physics steps the game skipped right before this one (packetId jump - 1)";
+        // ── driver inputs
+        throttle: F32, "", "Throttle, 0..1";
+        brake: F32, "", "Brake pedal, 0..1";
+        clutch: F32, "", "Clutch, 0..1 (1 = fully pressed)";
+        steering: F32, "", "Steering input, -1 (full left) .. 1 (full right)";
+        gear: I32, "", "Gear: -1 reverse, 0 neutral, 1 first, …";
+        rpm: I32, "rpm", "Engine speed";
+        speed_kmh: F32, "km/h", "Ground speed";
+        // ── motion
+        velocity: Vec3, "m/s", "Velocity in world axes";
+        local_velocity: Vec3, "m/s", "Velocity in car axes";
+        acc_g: Vec3, "g", "Acceleration in car axes (x lateral, y vertical, z longitudinal)";
+        local_angular_velocity: Vec3, "rad/s", "Angular velocity in car axes";
+        heading_rad: F32, "rad", "Heading (yaw), world";
+        pitch_rad: F32, "rad", "Pitch, world";
+        roll_rad: F32, "rad", "Roll, world";
+        cg_height_m: F32, "m", "Centre of gravity height";
+        ride_height_front_m: F32, "m", "Ride height front";
+        ride_height_rear_m: F32, "m", "Ride height rear";
+        position_m: Vec3, "m", "World position of the car (graphics page carCoordinates)";
+        // ── tyres and wheels
+        wheel_slip: Wheels, "", "Wheel slip (AC's spin speed)";
+        wheel_load_n: Wheels, "N", "Wheel load";
+        tyre_pressure_psi: Wheels, "psi", "Tyre pressure";
+        wheel_angular_speed_rad_s: Wheels, "rad/s", "Wheel angular speed";
+        tyre_wear: Wheels, "", "Tyre wear (AC's value: 100 new, falling)";
+        tyre_dirt: Wheels, "", "Tyre dirt level, 0 clean .. 5";
+        tyre_core_temp_c: Wheels, "°C", "Tyre core temperature";
+        tyre_temp_inner_c: Wheels, "°C", "Tread temperature inner";
+        tyre_temp_middle_c: Wheels, "°C", "Tread temperature middle";
+        tyre_temp_outer_c: Wheels, "°C", "Tread temperature outer";
+        camber_rad: Wheels, "rad", "Camber";
+        suspension_travel_m: Wheels, "m", "Suspension travel";
+        brake_temp_c: Wheels, "°C", "Brake temperature";
+        slip_ratio: Wheels, "", "Slip ratio (physics tail)";
+        slip_angle_rad: Wheels, "rad", "Slip angle (physics tail)";
+        tyre_force_long_n: Wheels, "N", "Longitudinal tyre force (physics tail)";
+        tyre_force_lat_n: Wheels, "N", "Lateral tyre force (physics tail)";
+        self_aligning_torque_nm: Wheels, "N·m", "Self-aligning torque (physics tail)";
+        suspension_damage: Wheels, "", "Suspension damage, 0..1 (physics tail)";
+        tyre_temp_c: Wheels, "°C", "Tyre temperature (physics tail's single value per tyre)";
+        tyre_contact_point_m: Vec3PerWheel, "m", "Tyre contact point, world";
+        // ── powertrain, fuel and aids
+        fuel_l: F32, "l", "Fuel in the tank";
+        turbo_boost: F32, "", "Turbo boost (AC's unit)";
+        ballast_kg: F32, "kg", "Ballast";
+        tc: F32, "", "Traction control slip limit (0 when off)";
+        abs: F32, "", "ABS slip limit (0 when off)";
+        tc_in_action: Bool, "", "Traction control intervening now";
+        abs_in_action: Bool, "", "ABS intervening now";
+        pit_limiter: Bool, "", "Pit limiter on";
+        auto_shifter: Bool, "", "Auto shifter on";
+        drs: F32, "", "DRS open, 0..1";
+        drs_available: Bool, "", "DRS available (in a DRS zone)";
+        drs_enabled: Bool, "", "DRS enabled";
+        brake_bias: F32, "", "Brake bias, 0 rear .. 1 front";
+        engine_brake: I32, "", "Engine brake setting";
+        kers_charge: F32, "", "KERS/ERS charge, 0..1";
+        kers_input: F32, "", "KERS/ERS input, 0..1";
+        kers_current_kj: F32, "kJ", "KERS/ERS energy used this lap";
+        ers_recovery_level: I32, "", "ERS recovery level";
+        ers_power_level: I32, "", "ERS power level";
+        ers_heat_charging: Bool, "", "ERS heat charging (false motor, true battery)";
+        ers_is_charging: Bool, "", "ERS charging now";
+        p2p_activations: I32, "", "Push-to-pass activations left";
+        p2p_status: I32, "", "Push-to-pass state: 0 off, 1 cooling, 2 available, 3 active";
+        current_max_rpm: I32, "rpm", "Current rev limit";
+        final_ff: F32, "", "Force feedback output";
+        performance_meter: F32, "s", "Performance meter: time delta to the best lap (AC's value)";
+        car_damage: Slots(&CAR_DAMAGE_SLOTS), "", "Car body damage per section (AC's value)";
+        tyres_out: I32, "", "Tyres off track, 0..4";
+        is_ai_controlled: Bool, "", "The AI drives the car";
+        // ── lap, timing and session
+        status: Enum(GAME_STATUS), "", "Game status";
+        session_type: Enum(SESSION_TYPE), "", "Session type now";
+        completed_laps: I32, "", "Laps completed";
+        position: I32, "", "Race position, 1-based";
+        current_lap_ms: I32, "ms", "Time into the current lap";
+        last_lap_ms: I32, "ms", "Last lap time (0 when none)";
+        best_lap_ms: I32, "ms", "Best lap time (0 when none)";
+        session_time_left_ms: F32, "ms", "Session time left";
+        distance_traveled_m: F32, "m", "Distance driven in the session";
+        current_sector: I32, "", "Current sector, 0-based";
+        last_sector_ms: I32, "ms", "Last sector time";
+        number_of_laps: I32, "", "Laps in the session (0 for a timed session)";
+        normalized_position: F32, "", "Position along the track spline, 0..1";
+        in_pit: Bool, "", "Stopped in the pit box";
+        in_pit_lane: Bool, "", "In the pit lane";
+        flag: Enum(FLAG), "", "Flag shown to the driver";
+        penalty_time_s: F32, "s", "Penalty time";
+        surface_grip: F32, "", "Track grip factor, 0..1";
+        tyre_compound: Str, "", "Tyre compound name";
+        mandatory_pit_done: Bool, "", "Mandatory pit stop done";
+        ideal_line_on: Bool, "", "Ideal line shown";
+        air_temp_c: F32, "°C", "Air temperature";
+        road_temp_c: F32, "°C", "Road temperature";
+        air_density: F32, "kg/m³", "Air density (AC's value)";
+        wind_speed: F32, "", "Wind speed (AC's unit)";
+        wind_direction_deg: F32, "deg", "Wind direction, 0..359";
+        replay_time_multiplier: F32, "", "Replay time multiplier (replays only)";
+    }
+    not_columns {
+        session: "session metadata: Parquet key-value metadata and the catalogue, not per row";
+    }
+}

@@ -1,9 +1,10 @@
 //! # pitwall-table: the one table schema for telemetry frames
 //!
-//! The single Rust definition of how a `TelemetryFrame` becomes a row, shared by the ingest
-//! server's Parquet sink and `pitwall convert`, so the two can never drift (DESIGN.md, "one
-//! schema"). [`FIELDS`] lists every proto field once, in proto order, with its unit, its
-//! description and how to read it; everything else is generated from it:
+//! The single Rust definition of how a `TelemetryFrame` becomes a row and a row becomes a
+//! frame again, shared by the ingest server's Parquet sink and `pitwall convert`, so the two can
+//! never drift (DESIGN.md, "one schema"). [`FIELDS`] lists every proto field once, in proto
+//! order, with its unit, its description, its kind, and the getter and setter made from its
+//! name ([`fields`]); everything else is generated from it:
 //!
 //! - [`FrameSchema`]: the Arrow schema ([`Variant::Frames`], or [`Variant::FramesWithDerived`]
 //!   with the converter's [`DERIVED_COLUMNS`]: `lap`, `lap_time_ms`, `lap_distance_m`,
@@ -11,6 +12,8 @@
 //!   `unit` and `description`, which pyarrow, polars and DuckDB show.
 //! - [`FrameBuilder`]: appends `&[TelemetryFrame]` into typed column buffers and returns Arrow
 //!   record batches.
+//! - [`FrameReader`]: the way back, record batches (of a Parquet file, say) into frames; it
+//!   tolerates files written before a column was added.
 //! - [`FrameFileWriter`] and [`writer_properties`]: Parquet with zstd (or [`Codec::Lz4Raw`],
 //!   faster), row groups of 128 Ki rows, chunk statistics and dictionaries for the string
 //!   columns; the session's metadata goes into the file's key-value metadata ([`KV_SESSION`],
@@ -37,7 +40,8 @@
 //!   (SI, except km/h, psi and °C).
 //!
 //! `SessionMetadata` (car, track, driver, …) is not per row: it goes into the file's key-value
-//! metadata and the catalogue.
+//! metadata and the catalogue as JSON ([`session_metadata_json`]), and comes back with
+//! [`session_metadata_from_json`] or, from a file's key-value metadata, [`file_session`].
 //!
 //! ```
 //! use proto::telemetry::v1::{TelemetryFrame, Wheels};
@@ -62,22 +66,26 @@
 //! ```
 
 mod builder;
+mod field_codec;
 mod error;
 pub mod fields;
+mod read;
 mod schema;
+mod session;
 mod write;
 
-pub use builder::{FrameBuilder, session_id_text};
+pub use builder::FrameBuilder;
 pub use error::TableError;
 pub use fields::{FIELDS, Field, Kind, NOT_COLUMNS};
+pub use read::{FrameReader, TextColumn};
 pub use schema::{
     Column, DERIVED_COLUMNS, Derived, FrameSchema, META_DESCRIPTION, META_UNIT, SCHEMA_VERSION, Variant,
     enum_type, string_type,
 };
-pub use write::{
-    Codec, FrameFileWriter, KV_SCHEMA_VERSION, KV_SESSION, KV_SESSION_ID, WriteOptions,
-    session_metadata_json, writer_properties,
+pub use session::{
+    file_session, parse_session_id, session_id_text, session_metadata_from_json, session_metadata_json,
 };
+pub use write::{Codec, FrameFileWriter, KV_SCHEMA_VERSION, KV_SESSION, KV_SESSION_ID, WriteOptions, writer_properties};
 
 #[cfg(test)]
 mod tests;

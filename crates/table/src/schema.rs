@@ -122,36 +122,36 @@ impl FrameSchema {
                 proto_field: Some(f.proto),
             };
             match f.kind {
-                Kind::F32(_) => columns.push(one(DataType::Float32)),
-                Kind::I32(_) => columns.push(one(DataType::Int32)),
-                Kind::U32(_) => columns.push(one(DataType::UInt32)),
-                Kind::I64(_) => columns.push(one(DataType::Int64)),
-                Kind::U64(_) => columns.push(one(DataType::UInt64)),
-                Kind::Bool(_) => columns.push(one(DataType::Boolean)),
-                Kind::Enum(_, e) => {
+                Kind::F32 => columns.push(one(DataType::Float32)),
+                Kind::I32 => columns.push(one(DataType::Int32)),
+                Kind::U32 => columns.push(one(DataType::UInt32)),
+                Kind::I64 => columns.push(one(DataType::Int64)),
+                Kind::U64 => columns.push(one(DataType::UInt64)),
+                Kind::Bool => columns.push(one(DataType::Boolean)),
+                Kind::Enum(e) => {
                     let mut c = one(enum_type());
                     c.description = format!("{} (one of: {})", f.description, e.names.join(", "));
                     columns.push(c);
                 }
-                Kind::Str(_) | Kind::SessionId => columns.push(one(string_type())),
-                Kind::Wheels(_) => {
+                Kind::Str | Kind::SessionId => columns.push(one(string_type())),
+                Kind::Wheels => {
                     for (s, what) in WHEEL_SUFFIXES.iter().zip(WHEEL_NAMES) {
                         columns.push(part(s, what));
                     }
                 }
-                Kind::Vec3(_) => {
+                Kind::Vec3 => {
                     for s in AXIS_SUFFIXES {
                         columns.push(part(s, s));
                     }
                 }
-                Kind::Vec3PerWheel(_) => {
+                Kind::Vec3PerWheel => {
                     for (w, what) in WHEEL_SUFFIXES.iter().zip(WHEEL_NAMES) {
                         for a in AXIS_SUFFIXES {
                             columns.push(part(&format!("{w}_{a}"), &format!("{what}, {a}")));
                         }
                     }
                 }
-                Kind::Slots(_, slots) => {
+                Kind::Slots(slots) => {
                     for s in slots {
                         columns.push(part(s, s));
                     }

@@ -96,13 +96,13 @@ fn every_proto_field_has_columns_and_every_column_a_proto_field() {
     // Each entry reads its field with the matching type.
     for (f, pf) in FIELDS.iter().zip(&with_columns) {
         let ok = match f.kind {
-            Kind::F32(_) => pf.ty == FLOAT && !pf.repeated,
-            Kind::I32(_) => pf.ty == INT32,
-            Kind::U32(_) => pf.ty == UINT32,
-            Kind::I64(_) => pf.ty == INT64,
-            Kind::U64(_) => pf.ty == UINT64,
-            Kind::Bool(_) => pf.ty == BOOL,
-            Kind::Enum(_, e) => {
+            Kind::F32 => pf.ty == FLOAT && !pf.repeated,
+            Kind::I32 => pf.ty == INT32,
+            Kind::U32 => pf.ty == UINT32,
+            Kind::I64 => pf.ty == INT64,
+            Kind::U64 => pf.ty == UINT64,
+            Kind::Bool => pf.ty == BOOL,
+            Kind::Enum(e) => {
                 let values = &p.enums[&pf.type_name];
                 assert_eq!(e.proto_name, pf.type_name);
                 assert_eq!(values.len(), e.names.len(), "{}: every enum value has a name", pf.name);
@@ -116,12 +116,12 @@ fn every_proto_field_has_columns_and_every_column_a_proto_field() {
                 }
                 pf.ty == ENUM
             }
-            Kind::Str(_) => pf.ty == STRING,
+            Kind::Str => pf.ty == STRING,
             Kind::SessionId => pf.ty == BYTES && pf.name == "session_id",
-            Kind::Wheels(_) => pf.ty == MESSAGE && pf.type_name == "Wheels" && !pf.repeated,
-            Kind::Vec3(_) => pf.ty == MESSAGE && pf.type_name == "Vec3" && !pf.repeated,
-            Kind::Vec3PerWheel(_) => pf.ty == MESSAGE && pf.type_name == "Vec3" && pf.repeated,
-            Kind::Slots(_, _) => pf.ty == FLOAT && pf.repeated,
+            Kind::Wheels => pf.ty == MESSAGE && pf.type_name == "Wheels" && !pf.repeated,
+            Kind::Vec3 => pf.ty == MESSAGE && pf.type_name == "Vec3" && !pf.repeated,
+            Kind::Vec3PerWheel => pf.ty == MESSAGE && pf.type_name == "Vec3" && pf.repeated,
+            Kind::Slots(_) => pf.ty == FLOAT && pf.repeated,
         };
         assert!(ok, "{}: {:?} does not read a {} {}", pf.name, f.kind, pf.ty, pf.type_name);
     }
@@ -544,4 +544,412 @@ fn lz4_raw_files_read_back_with_the_same_values_as_zstd_files() {
     assert_eq!(lz4_codec, Compression::LZ4_RAW);
     assert_eq!(zstd, lz4);
     assert_eq!(lz4.iter().map(RecordBatch::num_rows).sum::<usize>(), 500);
+}
+
+// ── reading back: rows into frames
+
+/// `frames` through a batch of `variant` and back, with [`FrameReader`].
+fn round_trip(frames: &[TelemetryFrame], variant: Variant) -> Vec<TelemetryFrame> {
+    let mut b = FrameBuilder::new(variant);
+    if variant.has_derived() {
+        b.append_with_derived(frames, &vec![Derived::default(); frames.len()]).unwrap();
+    } else {
+        b.append(frames).unwrap();
+    }
+    let batch = b.finish().unwrap();
+    let reader = FrameReader::new(batch.schema().as_ref()).unwrap();
+    assert!(reader.missing().is_empty(), "{:?}", reader.missing());
+    let mut back = Vec::new();
+    reader.read(&batch, &mut back).unwrap();
+    back
+}
+
+/// What a frame is after the table: the same, without its session metadata (not a column).
+fn without_session(f: &TelemetryFrame) -> TelemetryFrame {
+    TelemetryFrame { session: None, ..f.clone() }
+}
+
+/// Frames equal bit for bit: `==` would fail on NaN and pass -0.0 for 0.0. The encoding keeps
+/// every bit of a NaN, Debug tells -0.0 from 0.0 (which the encoding leaves out alike).
+fn assert_same(got: &[TelemetryFrame], want: &[TelemetryFrame]) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert_eq!(format!("{g:?}"), format!("{w:?}"), "frame {i}");
+        assert_eq!(g.encode_to_vec(), w.encode_to_vec(), "frame {i}, bit for bit");
+    }
+}
+
+#[test]
+fn a_frame_with_every_field_set_survives_the_table_and_back() {
+    let p = proto();
+    let frame = TelemetryFrame::decode(distinctive_frame(&p).as_slice()).unwrap();
+    assert!(frame.session.is_some(), "the frame carries session metadata, which is not a column");
+    for variant in [Variant::Frames, Variant::FramesWithDerived] {
+        let back = round_trip(&[frame.clone(), frame.clone()], variant);
+        assert_same(&back, &[without_session(&frame), without_session(&frame)]);
+    }
+
+    // Every field of the proto but those without a column is set on the frame read back: a
+    // field with a column but no way back, or no column at all, fails here by name.
+    let back = round_trip(std::slice::from_ref(&frame), Variant::Frames).remove(0).encode_to_vec();
+    let mut present = std::collections::BTreeSet::new();
+    let mut buf = back.as_slice();
+    while !buf.is_empty() {
+        let (number, wire_type) = prost::encoding::decode_key(&mut buf).unwrap();
+        present.insert(number);
+        prost::encoding::skip_field(wire_type, number, &mut buf, Default::default()).unwrap();
+    }
+    for f in &p.messages["TelemetryFrame"] {
+        let column = !NOT_COLUMNS.iter().any(|(n, _)| *n == f.name);
+        assert_eq!(present.contains(&f.number), column, "TelemetryFrame.{} after the table and back", f.name);
+    }
+}
+
+#[test]
+fn absent_messages_short_lists_and_defaults_survive_the_table_and_back() {
+    let frames = vec![
+        TelemetryFrame::default(),
+        TelemetryFrame {
+            session_id: vec![1, 2, 3].into(),
+            seq: u64::MAX,
+            tyre_contact_point_m: vec![Vec3 { x: 1.0, y: 2.0, z: 3.0 }; 2],
+            car_damage: vec![0.5, 0.25],
+            tyre_compound: "Hard, \"old\" ✓".into(),
+            tyre_wear: Some(Wheels { fl: f32::NAN, fr: -0.0, rl: f32::INFINITY, rr: f32::MIN }),
+            velocity: Some(Vec3::default()),
+            status: 42,
+            flag: -3,
+            ..Default::default()
+        },
+        TelemetryFrame { session_id: vec![9; 16].into(), car_damage: vec![0.0; 5], ..Default::default() },
+    ];
+    let back = round_trip(&frames, Variant::Frames);
+    assert_same(&back, &frames);
+    assert_eq!(back[0].tyre_wear, None, "absent stays absent");
+    assert_eq!(back[1].velocity, Some(Vec3::default()), "present zeros stay present");
+    assert_eq!(back[1].tyre_contact_point_m.len(), 2);
+}
+
+/// A small deterministic generator (splitmix64), seeded by proptest.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// Zeros of both signs, NaN (with any payload), infinities, extremes, subnormals, anything.
+    fn f32(&mut self) -> f32 {
+        match self.below(12) {
+            0 => 0.0,
+            1 => -0.0,
+            2 => f32::NAN,
+            3 => f32::INFINITY,
+            4 => f32::NEG_INFINITY,
+            5 => f32::MAX,
+            6 => f32::MIN,
+            7 => f32::MIN_POSITIVE,
+            8 => f32::from_bits(1),
+            9 | 10 => f32::from_bits(self.next() as u32),
+            _ => (self.next() as i32) as f32 / 1000.0,
+        }
+    }
+
+    fn int(&mut self, min: i64, max: i64) -> i64 {
+        match self.below(5) {
+            0 => 0,
+            1 => min,
+            2 => max,
+            _ => min.wrapping_add((self.next() % (max.abs_diff(min).saturating_add(1)).max(1)) as i64),
+        }
+    }
+}
+
+/// A frame with a random value of its type in every proto field (each message present or not),
+/// encoded from the descriptor: a field added to the proto is in it without a change here.
+fn random_frame(p: &Proto, rng: &mut Rng) -> TelemetryFrame {
+    use prost::encoding as enc;
+    let mut buf = Vec::new();
+    for f in &p.messages["TelemetryFrame"] {
+        let n = f.number;
+        match (f.ty, f.type_name.as_str(), f.repeated) {
+            (FLOAT, _, false) => enc::float::encode(n, &rng.f32(), &mut buf),
+            (FLOAT, _, true) => {
+                let values: Vec<f32> = (0..rng.below(6)).map(|_| rng.f32()).collect();
+                enc::float::encode_packed(n, &values, &mut buf);
+            }
+            (INT32, _, _) => enc::int32::encode(n, &(rng.int(i32::MIN.into(), i32::MAX.into()) as i32), &mut buf),
+            (UINT32, _, _) => enc::uint32::encode(n, &(rng.int(0, u32::MAX.into()) as u32), &mut buf),
+            (INT64, _, _) => enc::int64::encode(n, &rng.int(i64::MIN, i64::MAX), &mut buf),
+            (UINT64, _, _) => enc::uint64::encode(n, &rng.next(), &mut buf),
+            (BOOL, _, _) => enc::bool::encode(n, &(rng.below(2) == 1), &mut buf),
+            (STRING, _, _) => {
+                let s = ["", "Soft", "Hard, \"old\"", "ünïcödé ✓", "a\r\nb"][rng.below(5) as usize];
+                enc::string::encode(n, &format!("{s}{}", rng.below(3)), &mut buf);
+            }
+            (BYTES, _, _) => {
+                let len = [16, 16, 16, 0, 3, 20][rng.below(6) as usize];
+                enc::bytes::encode(n, &(0..len).map(|_| rng.next() as u8).collect::<Vec<u8>>(), &mut buf);
+            }
+            (ENUM, _, _) => {
+                let known = p.enums[&f.type_name].len() as i64;
+                let v = match rng.below(4) {
+                    0 => [-1, 42, i32::MIN, i32::MAX][rng.below(4) as usize],
+                    _ => rng.below(known as u64) as i32,
+                };
+                enc::int32::encode(n, &v, &mut buf);
+            }
+            (MESSAGE, "Wheels", false) => {
+                if rng.below(3) > 0 {
+                    let w = Wheels { fl: rng.f32(), fr: rng.f32(), rl: rng.f32(), rr: rng.f32() };
+                    enc::message::encode(n, &w, &mut buf);
+                }
+            }
+            (MESSAGE, "Vec3", false) => {
+                if rng.below(3) > 0 {
+                    enc::message::encode(n, &Vec3 { x: rng.f32(), y: rng.f32(), z: rng.f32() }, &mut buf);
+                }
+            }
+            (MESSAGE, "Vec3", true) => {
+                for _ in 0..rng.below(5) {
+                    enc::message::encode(n, &Vec3 { x: rng.f32(), y: rng.f32(), z: rng.f32() }, &mut buf);
+                }
+            }
+            (MESSAGE, "SessionMetadata", false) => {
+                if rng.below(4) == 0 {
+                    let m = SessionMetadata { car_model: "car".into(), ..Default::default() };
+                    enc::message::encode(n, &m, &mut buf);
+                }
+            }
+            other => panic!("no random value for TelemetryFrame.{} of type {other:?}: add one", f.name),
+        }
+    }
+    TelemetryFrame::decode(buf.as_slice()).unwrap()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 64, ..Default::default() })]
+
+    /// Any frames, NaN and extremes included, survive the table and back bit for bit (but for
+    /// the session metadata, which is not a column).
+    #[test]
+    fn any_frames_survive_the_table_and_back(
+        seeds in proptest::collection::vec(proptest::prelude::any::<u64>(), 1..100),
+        derived in proptest::prelude::any::<bool>(),
+    ) {
+        let p = proto();
+        let frames: Vec<TelemetryFrame> = seeds.iter().map(|s| random_frame(&p, &mut Rng(*s))).collect();
+        let variant = if derived { Variant::FramesWithDerived } else { Variant::Frames };
+        let back = round_trip(&frames, variant);
+        assert_same(&back, &frames.iter().map(without_session).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn frames_survive_a_parquet_file_and_back() {
+    let p = proto();
+    let mut rng = Rng(7);
+    let frames: Vec<TelemetryFrame> =
+        (0..2500).map(|_| without_session(&random_frame(&p, &mut rng))).collect();
+    let options = WriteOptions { row_group_rows: 1000, batch_rows: 300, ..Default::default() };
+    let mut out = Vec::new();
+    let mut w = FrameFileWriter::new(&mut out, Variant::Frames, &options).unwrap();
+    w.append(&frames).unwrap();
+    w.finish().unwrap();
+    drop(w);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out)).unwrap();
+    let rows = FrameReader::new(reader.schema()).unwrap();
+    let mut back = Vec::new();
+    for batch in reader.with_batch_size(777).build().unwrap() {
+        rows.read(&batch.unwrap(), &mut back).unwrap();
+    }
+    assert_same(&back, &frames);
+}
+
+#[test]
+fn a_file_without_a_newer_column_reads_with_that_field_left_alone() {
+    let frames: Vec<TelemetryFrame> = (0..10)
+        .map(|seq| TelemetryFrame {
+            seq,
+            replay_time_multiplier: 2.0,
+            tyre_wear: Some(Wheels { fl: 1.0, fr: 2.0, rl: 3.0, rr: 4.0 }),
+            ..Default::default()
+        })
+        .collect();
+    let mut b = FrameBuilder::new(Variant::Frames);
+    b.append(&frames).unwrap();
+    let batch = b.finish().unwrap();
+    let without = |names: &[&str]| {
+        let keep: Vec<usize> = (0..batch.num_columns())
+            .filter(|&i| !names.contains(&batch.schema().field(i).name().as_str()))
+            .collect();
+        batch.project(&keep).unwrap()
+    };
+    let older = without(&["replay_time_multiplier", "tyre_wear_rr"]);
+    let reader = FrameReader::new(older.schema().as_ref()).unwrap();
+    assert_eq!(reader.missing(), ["tyre_wear_rr", "replay_time_multiplier"]);
+    let mut back = Vec::new();
+    reader.read(&older, &mut back).unwrap();
+    assert!(back.iter().all(|f| f.replay_time_multiplier == 0.0));
+    assert_eq!(back[3].tyre_wear, Some(Wheels { fl: 1.0, fr: 2.0, rl: 3.0, rr: 0.0 }), "a lacking part is 0");
+    assert_eq!(back[3].seq, 3);
+
+    // Without seq or session_id, rows are not frames: a clear error.
+    for required in ["seq", "session_id"] {
+        let err = FrameReader::new(without(&[required]).schema().as_ref()).unwrap_err();
+        assert!(matches!(err, TableError::MissingColumn { column } if column == required), "{err}");
+    }
+}
+
+#[test]
+fn columns_of_other_writers_read_and_wrong_ones_are_named() {
+    use arrow_array::{ArrayRef, StringArray};
+    use arrow_schema::{Field as ArrowField, Schema};
+    use std::sync::Arc;
+
+    // A writer that stored the text columns as plain strings: read the same.
+    let frames = vec![TelemetryFrame {
+        session_id: vec![5; 16].into(),
+        session_type: 3,
+        tyre_compound: "Soft".into(),
+        ..Default::default()
+    }];
+    let mut b = FrameBuilder::new(Variant::Frames);
+    b.append(&frames).unwrap();
+    let batch = b.finish().unwrap();
+    let mut fields: Vec<ArrowField> = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (f, a) in batch.schema().fields().iter().zip(batch.columns()) {
+        match TextColumn::of(a.as_ref()) {
+            Some(text) => {
+                fields.push(ArrowField::new(f.name(), DataType::Utf8, false));
+                columns.push(Arc::new(StringArray::from(vec![text.get(0)])));
+            }
+            None => {
+                fields.push(f.as_ref().clone());
+                columns.push(Arc::clone(a));
+            }
+        }
+    }
+    let plain = RecordBatch::try_new(Arc::new(Schema::new(fields.clone())), columns).unwrap();
+    let reader = FrameReader::new(plain.schema().as_ref()).unwrap();
+    let mut back = Vec::new();
+    reader.read(&plain, &mut back).unwrap();
+    assert_eq!(back, frames);
+
+    // A batch of another schema than the reader's is refused, not misread.
+    let err = reader.read(&batch, &mut back).unwrap_err();
+    assert!(matches!(err, TableError::OtherSchema { .. }), "{err}");
+    assert_eq!(back.len(), 1, "nothing appended on error");
+
+    // A column of a type the table never writes is named.
+    let odd: Vec<ArrowField> = fields
+        .iter()
+        .map(|f| if f.name() == "rpm" { ArrowField::new("rpm", DataType::Float64, false) } else { f.clone() })
+        .collect();
+    let err = FrameReader::new(&Schema::new(odd)).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("`rpm`") && text.contains("Float64") && text.contains("Int32"), "{text}");
+}
+
+#[test]
+fn values_that_are_no_field_value_are_named_with_their_row() {
+    use arrow_array::{ArrayRef, StringArray};
+    use std::sync::Arc;
+
+    let frames = vec![TelemetryFrame::default(); 3];
+    let mut b = FrameBuilder::new(Variant::Frames);
+    b.append(&frames).unwrap();
+    let batch = b.finish().unwrap();
+    let with = |name: &str, values: [&str; 3]| {
+        let i = batch.schema().index_of(name).unwrap();
+        let mut columns = batch.columns().to_vec();
+        columns[i] = Arc::new(StringArray::from(values.to_vec())) as ArrayRef;
+        let mut fields: Vec<_> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields[i] = arrow_schema::Field::new(name, DataType::Utf8, false);
+        RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), columns).unwrap()
+    };
+    let read = |b: &RecordBatch| FrameReader::new(b.schema().as_ref()).unwrap().read(b, &mut Vec::new());
+
+    let err = read(&with("flag", ["yellow", "value_12", "purple"])).unwrap_err();
+    assert!(matches!(&err, TableError::BadValue { row: 2, column, .. } if column == "flag"), "{err}");
+    assert!(err.to_string().contains("`purple` is not a Flag name"), "{err}");
+    let ok = with("flag", ["yellow", "value_12", "none"]);
+    let mut back = Vec::new();
+    FrameReader::new(ok.schema().as_ref()).unwrap().read(&ok, &mut back).unwrap();
+    assert_eq!(back.iter().map(|f| f.flag).collect::<Vec<_>>(), [2, 12, 0]);
+
+    let err = read(&with("session_id", ["", "0a0b", "not-an-id"])).unwrap_err();
+    assert!(matches!(&err, TableError::BadValue { row: 2, column, .. } if column == "session_id"), "{err}");
+}
+
+#[test]
+fn session_ids_parse_from_uuid_text_and_hex() {
+    let id: Vec<u8> = (0..16).collect();
+    assert_eq!(parse_session_id(&session_id_text(&id)).unwrap().as_ref(), id.as_slice());
+    assert_eq!(parse_session_id("0a0b").unwrap().as_ref(), &[10, 11]);
+    assert_eq!(parse_session_id("0A0B").unwrap().as_ref(), &[10, 11]);
+    assert!(parse_session_id("").unwrap().is_empty());
+    assert!(parse_session_id("0a0").is_none());
+    assert!(parse_session_id("zz").is_none());
+    assert!(parse_session_id("0001-02").is_none());
+}
+
+/// A `SessionMetadata` with every field set to a value derived from its number, from the
+/// descriptor.
+fn distinctive_metadata(p: &Proto) -> SessionMetadata {
+    use prost::encoding as enc;
+    let mut buf = Vec::new();
+    for f in &p.messages["SessionMetadata"] {
+        let n = f.number;
+        match (f.ty, f.type_name.as_str()) {
+            (FLOAT, _) => enc::float::encode(n, &(n as f32 + 0.5), &mut buf),
+            (INT32, _) => enc::int32::encode(n, &(n as i32 * 3), &mut buf),
+            (INT64, _) => enc::int64::encode(n, &(n as i64 * 1_000_000_007), &mut buf),
+            (BOOL, _) => enc::bool::encode(n, &true, &mut buf),
+            (STRING, _) => enc::string::encode(n, &format!("s{n} \"ü\""), &mut buf),
+            (ENUM, _) => enc::int32::encode(n, &3, &mut buf),
+            (MESSAGE, "Wheels") => {
+                let x = n as f32;
+                enc::message::encode(n, &Wheels { fl: x + 0.1, fr: x + 0.2, rl: x + 0.3, rr: x + 0.4 }, &mut buf);
+            }
+            other => panic!("no distinctive value for SessionMetadata.{} of type {other:?}", f.name),
+        }
+    }
+    SessionMetadata::decode(buf.as_slice()).unwrap()
+}
+
+#[test]
+fn session_metadata_survives_its_json_and_a_files_key_value_metadata() {
+    use parquet::file::metadata::KeyValue;
+
+    let p = proto();
+    let m = distinctive_metadata(&p);
+    assert_eq!(session_metadata_from_json(&session_metadata_json(&m)).unwrap(), m);
+    let err = session_metadata_from_json(&serde_json::json!({ "max_rpm": "fast" })).unwrap_err();
+    assert!(err.contains("max_rpm"), "{err}");
+
+    let id = session_id_text(&[7; 16]);
+    let kv = |k: &str, v: &str| KeyValue::new(k.to_owned(), v.to_owned());
+    let json = session_metadata_json(&m).to_string();
+    let (got_id, got) = file_session(&[kv(KV_SESSION_ID, &id), kv(KV_SESSION, &json)]).unwrap().unwrap();
+    assert_eq!((got_id.as_ref(), got), (&[7u8; 16][..], m.clone()));
+    // A later entry overrides an earlier one, as in the writer.
+    let (_, got) = file_session(&[kv(KV_SESSION, "{}"), kv(KV_SESSION_ID, &id), kv(KV_SESSION, &json)])
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, m);
+    assert!(file_session(&[kv(KV_SESSION, &json)]).unwrap().is_none(), "no id, no session");
+    let err = file_session(&[kv(KV_SESSION_ID, "nope"), kv(KV_SESSION, &json)]).unwrap_err();
+    assert!(matches!(err, TableError::BadMetadata { key: KV_SESSION_ID, .. }), "{err}");
+    let err = file_session(&[kv(KV_SESSION_ID, &id), kv(KV_SESSION, "{")]).unwrap_err();
+    assert!(matches!(err, TableError::BadMetadata { key: KV_SESSION, .. }), "{err}");
 }

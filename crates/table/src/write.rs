@@ -1,5 +1,5 @@
-//! Writing the table to Parquet: writer properties, the file writer, and the session metadata
-//! that goes into a file's key-value metadata.
+//! Writing the table to Parquet: writer properties, the file writer, and the keys of a file's
+//! key-value metadata.
 
 use std::io::Write;
 
@@ -15,19 +15,18 @@ use parquet::file::metadata::{KeyValue, ParquetMetaData};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
-use proto::telemetry::v1::{SessionMetadata, TelemetryFrame, Wheels};
-use serde_json::{Map, Value, json};
+use proto::telemetry::v1::TelemetryFrame;
 
 use crate::builder::FrameBuilder;
 use crate::error::TableError;
-use crate::fields::SESSION_TYPE;
 use crate::schema::{Derived, FrameSchema, SCHEMA_VERSION, Variant};
 
 /// Key-value metadata key: the table layout version ([`SCHEMA_VERSION`]).
 pub const KV_SCHEMA_VERSION: &str = "pitwall.schema_version";
 /// Key-value metadata key: the session id (UUID text) of the file's rows.
 pub const KV_SESSION_ID: &str = "pitwall.session_id";
-/// Key-value metadata key: the session's metadata as JSON ([`session_metadata_json`]).
+/// Key-value metadata key: the session's metadata as JSON
+/// ([`session_metadata_json`](crate::session_metadata_json)).
 pub const KV_SESSION: &str = "pitwall.session";
 
 /// How the Parquet files are written.
@@ -361,65 +360,4 @@ impl<W: Write + Send> FrameFileWriter<W> {
             Sink::Parallel(p) => p.file.inner(),
         }
     }
-}
-
-fn wheels(w: &Option<Wheels>) -> Value {
-    match w {
-        Some(w) => json!({ "fl": w.fl, "fr": w.fr, "rl": w.rl, "rr": w.rr }),
-        None => Value::Null,
-    }
-}
-
-/// The session metadata as a JSON object: every `SessionMetadata` field under its proto name,
-/// `session_type` as its name (`"race"`), `Wheels` as `{fl, fr, rl, rr}` (null when absent).
-/// Stored in each file's key-value metadata under [`KV_SESSION`] and in the catalogue.
-pub fn session_metadata_json(m: &SessionMetadata) -> Value {
-    let mut o = Map::new();
-    let mut put = |k: &str, v: Value| {
-        o.insert(k.to_owned(), v);
-    };
-    put("car_model", json!(m.car_model));
-    put("car_skin", json!(m.car_skin));
-    put("track", json!(m.track));
-    put("track_configuration", json!(m.track_configuration));
-    put("player_name", json!(m.player_name));
-    put("player_surname", json!(m.player_surname));
-    put("player_nick", json!(m.player_nick));
-    put("session_type", SESSION_TYPE.name(m.session_type).into());
-    put("sector_count", json!(m.sector_count));
-    put("max_rpm", json!(m.max_rpm));
-    put("max_fuel", json!(m.max_fuel));
-    put("max_torque_nm", json!(m.max_torque_nm));
-    put("max_power_w", json!(m.max_power_w));
-    put("suspension_max_travel_m", wheels(&m.suspension_max_travel_m));
-    put("tyre_radius_m", wheels(&m.tyre_radius_m));
-    put("max_turbo_boost", json!(m.max_turbo_boost));
-    put("track_spline_length_m", json!(m.track_spline_length_m));
-    put("sm_version", json!(m.sm_version));
-    put("ac_version", json!(m.ac_version));
-    put("number_of_sessions", json!(m.number_of_sessions));
-    put("num_cars", json!(m.num_cars));
-    put("penalties_enabled", json!(m.penalties_enabled));
-    put("aid_fuel_rate", json!(m.aid_fuel_rate));
-    put("aid_tire_rate", json!(m.aid_tire_rate));
-    put("aid_mechanical_damage", json!(m.aid_mechanical_damage));
-    put("aid_allow_tyre_blankets", json!(m.aid_allow_tyre_blankets));
-    put("aid_stability", json!(m.aid_stability));
-    put("aid_auto_clutch", json!(m.aid_auto_clutch));
-    put("aid_auto_blip", json!(m.aid_auto_blip));
-    put("has_drs", json!(m.has_drs));
-    put("has_ers", json!(m.has_ers));
-    put("has_kers", json!(m.has_kers));
-    put("kers_max_j", json!(m.kers_max_j));
-    put("ers_max_j", json!(m.ers_max_j));
-    put("engine_brake_settings_count", json!(m.engine_brake_settings_count));
-    put("ers_power_controller_count", json!(m.ers_power_controller_count));
-    put("is_timed_race", json!(m.is_timed_race));
-    put("has_extra_lap", json!(m.has_extra_lap));
-    put("reversed_grid_positions", json!(m.reversed_grid_positions));
-    put("pit_window_start", json!(m.pit_window_start));
-    put("pit_window_end", json!(m.pit_window_end));
-    put("source", json!(m.source));
-    put("started_unix_ns", json!(m.started_unix_ns));
-    Value::Object(o)
 }

@@ -1,4 +1,5 @@
-//! One test per quirk of real servers and clients (spec §1, §5 and §10), each named after it.
+//! One test per quirk of real servers and clients (docs/acsp.md, "Quirks pitwall handles"), each
+//! named after it.
 
 use acsp::{
     Chat, Command, DecodeError, EncodeError, Event, LapCompleted, LeaderboardEntry, SessionInfo, StringWidth,
@@ -455,7 +456,7 @@ fn truncated_messages_name_id_offset_and_lengths() {
     }
     assert!(checked > 1000, "{checked}");
 
-    // Exact fields for a few, worked out by hand from the spec's offsets.
+    // Exact fields for a few, worked out by hand from the offsets in docs/acsp.md.
     let car_update = vectors::car_update().bytes;
     assert_eq!(
         acsp::decode(&car_update[..20]),

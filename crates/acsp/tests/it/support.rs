@@ -1,5 +1,5 @@
-//! Helpers to write byte vectors by hand, straight from the spec's tables, without touching the
-//! codec: hex with field separators, and the two string kinds.
+//! Helpers to write byte vectors by hand, straight from the tables of docs/acsp.md, without
+//! touching the codec: hex with field separators, and the two string kinds.
 
 /// Parses hex written for people: whitespace and `|` (a field boundary) are ignored.
 pub fn hex(s: &str) -> Vec<u8> {
@@ -14,7 +14,7 @@ pub fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// strW per spec §1: one length byte counting 4-byte units, then UTF-32LE, no BOM.
+/// strW per docs/acsp.md: one length byte counting 4-byte units, then UTF-32LE, no BOM.
 pub fn wide(s: &str) -> Vec<u8> {
     let mut out = vec![u8::try_from(s.chars().count()).unwrap()];
     for c in s.chars() {
@@ -23,7 +23,7 @@ pub fn wide(s: &str) -> Vec<u8> {
     out
 }
 
-/// str8 per spec §1: one length byte counting bytes, then the bytes.
+/// str8 per docs/acsp.md: one length byte counting bytes, then the bytes.
 pub fn narrow(s: &str) -> Vec<u8> {
     let mut out = vec![u8::try_from(s.len()).unwrap()];
     out.extend_from_slice(s.as_bytes());

@@ -1,5 +1,5 @@
-//! One byte-exact vector per message, written by hand from the tables in `shared/specs/acsp.md`
-//! (§3 for events, §4 for commands), each checked both ways: `decode(bytes) == value` with no
+//! One byte-exact vector per message, written by hand from the tables in `docs/acsp.md`
+//! (its events and commands), each checked both ways: `decode(bytes) == value` with no
 //! warnings and every byte consumed, and `encode(value) == bytes`.
 
 use acsp::{
@@ -137,7 +137,7 @@ pub fn connection_closed() -> Vector<Event> {
     }
 }
 
-/// 33 bytes, every field at the offset of spec §3.4.
+/// 33 bytes, every field at its offset in docs/acsp.md (CAR_UPDATE).
 pub fn car_update() -> Vector<Event> {
     Vector {
         name: "car_update",
@@ -300,7 +300,7 @@ fn cmd(name: &'static str, value: Command, bytes: Vec<u8>) -> Vector<Command> {
     Vector { name, value, bytes }
 }
 
-/// Every command vector, in id order. The ones with literal hex are spec §4's byte-exact examples.
+/// Every command vector, in id order. The ones with literal hex are docs/acsp.md's byte-exact examples.
 pub fn commands() -> Vec<Vector<Command>> {
     vec![
         cmd("realtimepos_interval", Command::RealtimeposInterval { interval_ms: 250 }, hex("c8 fa 00")),
@@ -427,7 +427,7 @@ fn vectors_cover_every_message_kind() {
     assert_eq!(names, acsp::EVENT_NAMES);
     let ids: Vec<u8> = commands().iter().map(|v| v.bytes[0]).collect();
     assert_eq!(ids, (200..=209).collect::<Vec<u8>>());
-    // Sizes stated by the spec.
+    // Sizes stated by docs/acsp.md.
     assert_eq!(car_update().bytes.len(), 33);
     assert_eq!(lap_completed().bytes.len(), 12 + 8 * 24);
     assert_eq!(collision_with_car().bytes.len(), 32);

@@ -26,12 +26,26 @@ pub fn free_addr() -> SocketAddr {
     socket.local_addr().unwrap()
 }
 
+/// The game simulator as the bridge's source, as the `pitwall` binary passes it in.
+#[derive(Debug)]
+pub struct Game(pub sim::game::GameSim);
+
+impl bridge::SimulatedGame for Game {
+    fn step_duration(&self) -> Duration {
+        sim::game::PHYSICS_STEP
+    }
+
+    fn step(&mut self) -> Option<shm::Snapshot> {
+        let w = self.0.step();
+        (w.physics.is_some() || w.graphics.is_some() || w.static_page.is_some()).then(|| self.0.snapshot())
+    }
+}
+
 /// The simulated game at `speed`, recording to `record`, streaming to `addr`, for `secs`.
 pub fn sim_config(record: &Path, addr: Option<SocketAddr>, speed: f64, secs: f64) -> BridgeConfig {
-    let mut config = BridgeConfig::new(SourceConfig::Sim {
-        game: sim::game::GameConfig { seed: 11, ..Default::default() },
-        speed: Speed::Factor(speed),
-    });
+    let game = sim::game::GameSim::new(sim::game::GameConfig { seed: 11, ..Default::default() }).unwrap();
+    let mut config =
+        BridgeConfig::new(SourceConfig::Sim { game: Box::new(Game(game)), speed: Speed::Factor(speed) });
     config.record = record.to_owned();
     config.server = addr.map(|a| fast_server(&format!("http://{a}")));
     config.duration = Some(Duration::from_secs_f64(secs));

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use bridge::{Bridge, BridgeConfig, DEFAULT_RECORD, DEFAULT_SERVER, ServerConfig, SourceConfig, Speed};
 use clap::builder::PossibleValuesParser;
-use sim::game::{DEFAULT_TRACK, Faults, GameConfig, TRACK_NAMES};
+use sim::game::{DEFAULT_TRACK, Faults, GameConfig, GameSim, PHYSICS_STEP, TRACK_NAMES};
 
 /// Where frames come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +97,30 @@ pub struct Args {
     ack_grace: f64,
 }
 
+/// The game simulator as a bridge source: the bridge knows no simulator of its own, so
+/// `--source sim` and `pitwall demo` pass this one in.
+#[derive(Debug)]
+struct SimGame(GameSim);
+
+impl bridge::SimulatedGame for SimGame {
+    fn step_duration(&self) -> Duration {
+        PHYSICS_STEP
+    }
+
+    fn step(&mut self) -> Option<shm::Snapshot> {
+        let written = self.0.step();
+        // A paused step (or one whose page a fault dropped) writes nothing new to read.
+        let wrote = written.physics.is_some() || written.graphics.is_some() || written.static_page.is_some();
+        wrote.then(|| self.0.snapshot())
+    }
+}
+
+/// A bridge source running the game simulator set up as `game`, at `speed`.
+pub(crate) fn sim_source(game: GameConfig, speed: Speed) -> anyhow::Result<SourceConfig> {
+    let sim = GameSim::new(game).context("invalid game simulator settings")?;
+    Ok(SourceConfig::Sim { game: Box::new(SimGame(sim)), speed })
+}
+
 fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value).with_context(|| format!("{flag} {value} is not a number of seconds"))
 }
@@ -104,15 +128,15 @@ fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
 fn config(args: &Args) -> anyhow::Result<BridgeConfig> {
     let source = match &args.source {
         Source::Shm => SourceConfig::Shm { dir: args.shm_dir.clone() },
-        Source::Sim => SourceConfig::Sim {
-            game: GameConfig {
+        Source::Sim => sim_source(
+            GameConfig {
                 seed: args.seed,
                 track: args.track.clone(),
                 faults: args.faults.clone(),
                 ..GameConfig::default()
             },
-            speed: args.speed,
-        },
+            args.speed,
+        )?,
         Source::Replay(path) => SourceConfig::Replay { path: path.clone(), speed: args.speed },
     };
     let mut config = BridgeConfig::new(source);
@@ -152,7 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("cannot start the tokio runtime")?;
     let stop = running.stop_handle();
     let interrupted = runtime.block_on(async {
-        let mut signal = Box::pin(ingest::shutdown_signal());
+        let mut signal = Box::pin(super::stop::requested());
         let mut ticks = tokio::time::interval(status_every);
         ticks.tick().await;
         let mut stopping = false;
@@ -169,7 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         eprint!("\r\x1b[K");
                     }
                     eprintln!("pitwall bridge: stopping (finishing the recording, waiting for the last acks; again to quit now)");
-                    signal = Box::pin(ingest::shutdown_signal());
+                    signal = Box::pin(super::stop::requested());
                 }
                 _ = ticks.tick() => {
                     let status = running.status();

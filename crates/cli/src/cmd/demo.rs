@@ -7,6 +7,9 @@
 //!   streams it over gRPC, loss-free.
 //!
 //! At the end it prints where the data landed and the commands to look at it.
+//!
+//! The timing itself is the `timing` crate's engine: this module feeds it the client's events
+//! and prints what it hands back, as text or, with `--json`, one JSON object per line.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,14 +18,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use acsp::client::{Client, ClientConfig};
-use acsp::{
-    CarUpdate, Chat, CollisionWithCar, CollisionWithEnv, ConnectionInfo, LapCompleted, NO_TIME, SessionInfo,
-    Subscriber,
-};
 use anyhow::Context as _;
+use serde::Serialize;
 use sim::server::{ServerConfig, ServerSim};
+use timing::{Board, Gap, Notice, TimingEngine, format_lap_time};
 
-use super::acsp::format::lap_time;
+use super::text::{escape_controls, json_controls};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,6 +52,10 @@ pub struct Args {
     /// DIR/recordings (each bridge's recording).
     #[arg(long, value_name = "DIR", default_value = "pitwall-demo")]
     data: PathBuf,
+    /// One JSON object per line instead of text: each timing notice (`"type"`: `lap_completed`,
+    /// `driver_joined`…), each `board`, the `telemetry` status, and a final `summary`.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Drivers of the telemetry cars, with their nicknames.
@@ -81,6 +86,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     }
     let duration = Duration::try_from_secs_f64(args.duration.max(1.0))
         .with_context(|| format!("--duration {} is not a number of seconds", args.duration))?;
+    let out = Out { json: args.json };
     let car_side = if args.telemetry_cars > 0 { Some(CarSide::start(&args, duration).await?) } else { None };
 
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -101,59 +107,89 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     let mut client = Client::bind(config).await.context("cannot start the ACSP client")?;
     server.set_plugin_addr(client.local_addr());
     let server = server.spawn();
-    println!(
-        "pitwall demo: a simulated AC server ({} cars, seed {}, {}× time) on {}, followed over UDP on {}",
-        args.cars,
-        args.seed,
-        args.speed,
-        server.local_addr(),
-        client.local_addr()
-    );
-    println!("(the same as `pitwall sim server` + `pitwall acsp listen`; Ctrl-C stops)\n");
+    if !out.json {
+        println!(
+            "pitwall demo: a simulated AC server ({} cars, seed {}, {}× time) on {}, followed over UDP on {}",
+            args.cars,
+            args.seed,
+            args.speed,
+            server.local_addr(),
+            client.local_addr()
+        );
+        println!("(the same as `pitwall sim server` + `pitwall acsp listen`; Ctrl-C stops)\n");
+    }
     client.broadcast_chat("pitwall is watching: good luck everybody").await?;
 
-    let mut board = Timing::default();
-    let end = tokio::time::Instant::now() + duration;
+    let mut engine = TimingEngine::new();
+    let started = tokio::time::Instant::now();
+    let end = started + duration;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(args.board_every.max(0.5)));
     tick.tick().await;
+    let stop = crate::cmd::stop::requested();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             event = client.next_event() => {
                 let event = event?;
-                acsp::dispatch(&event, &mut board);
+                for notice in engine.handle(server_clock(started.elapsed(), args.speed), &event) {
+                    if matches!(notice, Notice::SessionEnded { .. }) {
+                        out.board(&engine.board())?;
+                    }
+                    out.notice(&notice, engine.now())?;
+                }
                 // Ask who is in each car as it joins: the answer (CAR_INFO) carries the team.
                 if let acsp::Event::NewConnection(c) = &event {
                     client.get_car_info(c.car_id).await?;
                 }
             }
             _ = tick.tick() => {
-                board.print();
+                out.board(&engine.board())?;
                 if let Some(c) = &car_side {
-                    c.print_status();
+                    c.status(out)?;
                 }
             }
             () = tokio::time::sleep_until(end) => break,
-            _ = tokio::signal::ctrl_c() => break,
+            () = &mut stop => break,
         }
     }
-    board.print();
+    out.board(&engine.board())?;
     let summary = server.shutdown().await.context("the simulator failed")?;
     let s = client.stats().snapshot();
-    let counts: Vec<String> =
-        s.per_type.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
-    println!(
-        "\n{} events over UDP in {:.0} simulated seconds ({} malformed, {} rejected): {}",
-        s.events,
-        summary.sim_time.as_secs_f64(),
-        s.malformed,
-        s.rejected_source,
-        counts.join(", ")
-    );
-    if let Some(c) = car_side {
-        c.finish().await?;
+    let udp = Udp {
+        events: s.events,
+        malformed: s.malformed,
+        rejected: s.rejected_source,
+        per_type: s.per_type.iter().filter(|(_, n)| *n > 0).copied().collect(),
+    };
+    let sim_seconds = summary.sim_time.as_secs_f64();
+    if !out.json {
+        let counts: Vec<String> =
+            s.per_type.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
+        println!(
+            "\n{} events over UDP in {sim_seconds:.0} simulated seconds ({} malformed, {} rejected): {}",
+            udp.events,
+            udp.malformed,
+            udp.rejected,
+            counts.join(", ")
+        );
     }
-    println!("\nNext: `pitwall sim server` and `pitwall acsp listen` in two terminals (see README).");
+    let cars = match car_side {
+        Some(c) => Some(c.finish(out).await?),
+        None => None,
+    };
+    if out.json {
+        out.print_json(&Line::Summary(Summary { sim_seconds, udp, cars }))?;
+    } else {
+        println!("\nNext: `pitwall sim server` and `pitwall acsp listen` in two terminals (see README).");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The engine's clock is the server's, in simulated time: the simulator runs `speed` times
+/// faster than real time, so the session clocks on the board keep pace with it. (A real server
+/// would be given real time.)
+fn server_clock(real: Duration, speed: f64) -> Duration {
+    Duration::try_from_secs_f64(real.as_secs_f64() * speed).unwrap_or(real)
 }
 
 /// The car side: an ingest server, and per car a simulated game with its bridge.
@@ -178,13 +214,15 @@ impl CarSide {
         let parquet = server_dir.join("sinks").join("parquet");
         let server = ingest::Server::new(config).start().await.context("cannot start the ingest server")?;
         let url = format!("http://{}", server.local_addr());
-        println!(
-            "pitwall demo: ingest server on {} (WAL and Parquet in {}); {} simulated cars with bridges at {}× real time",
-            server.local_addr(),
-            server_dir.display(),
-            args.telemetry_cars,
-            args.game_speed,
-        );
+        if !args.json {
+            println!(
+                "pitwall demo: ingest server on {} (WAL and Parquet in {}); {} simulated cars with bridges at {}× real time",
+                server.local_addr(),
+                server_dir.display(),
+                args.telemetry_cars,
+                args.game_speed,
+            );
+        }
         let mut bridges = Vec::new();
         for i in 0..usize::from(args.telemetry_cars) {
             let (name, surname, nick) = DRIVERS[i % DRIVERS.len()];
@@ -197,10 +235,8 @@ impl CarSide {
                 position: i as i32 + 1,
                 ..sim::game::GameConfig::default()
             };
-            let mut config = bridge::BridgeConfig::new(bridge::SourceConfig::Sim {
-                game,
-                speed: bridge::Speed::Factor(args.game_speed),
-            });
+            let source = super::bridge::sim_source(game, bridge::Speed::Factor(args.game_speed))?;
+            let mut config = bridge::BridgeConfig::new(source);
             config.record = recordings.join(format!("car-{}.pb.gz", i + 1));
             config.server = Some(bridge::ServerConfig::new(&url));
             config.duration = Some(duration);
@@ -212,7 +248,18 @@ impl CarSide {
         Ok(CarSide { server, bridges, data: args.data.clone(), parquet })
     }
 
-    fn print_status(&self) {
+    /// The bridges' and the ingest server's counters now.
+    fn status(&self, out: Out) -> anyhow::Result<()> {
+        let st = self.server.stats();
+        if out.json {
+            let cars = self
+                .bridges
+                .iter()
+                .map(|(label, b)| BridgeStatus { car: label, status: b.status() })
+                .collect();
+            let ingest = IngestNow { frames_stored: st.frames_stored, duplicates: st.duplicates };
+            return out.print_json(&Line::Telemetry { cars, ingest });
+        }
         for (label, b) in &self.bridges {
             let s = b.status();
             println!(
@@ -220,17 +267,19 @@ impl CarSide {
                 s.rate_hz, s.frames, s.frames_acked, s.backlog_frames, s.connection
             );
         }
-        let st = self.server.stats();
         println!(
             "  ingest server: {} frames durable, {} duplicates dropped\n",
             st.frames_stored, st.duplicates
         );
+        Ok(())
     }
 
-    async fn finish(self) -> anyhow::Result<()> {
+    /// Stops the bridges, then the ingest server, and reads the catalogue; prints what each
+    /// did as text (the caller prints the JSON summary).
+    async fn finish(self, out: Out) -> anyhow::Result<CarsSummary> {
         let CarSide { server, bridges, data, parquet } = self;
+        let mut telemetry = Vec::new();
         let mut recordings = Vec::new();
-        let mut sent = 0u64;
         for (label, b) in bridges {
             b.stop();
             let summary = tokio::task::spawn_blocking(move || b.wait())
@@ -238,42 +287,62 @@ impl CarSide {
                 .context("a bridge thread failed")?
                 .with_context(|| format!("the bridge of {label} failed"))?;
             let s = &summary.status;
-            println!(
-                "telemetry {label}: {} frames in {} session(s), {} acked by the server, {} missed physics steps; recorded in {}",
-                s.frames,
-                s.sessions,
-                s.frames_acked,
-                s.missed_steps,
-                summary.record.display()
-            );
-            sent += s.frames;
+            if !out.json {
+                println!(
+                    "telemetry {label}: {} frames in {} session(s), {} acked by the server, {} missed physics steps; recorded in {}",
+                    s.frames,
+                    s.sessions,
+                    s.frames_acked,
+                    s.missed_steps,
+                    summary.record.display()
+                );
+            }
+            telemetry.push(TelemetryDone {
+                car: label,
+                frames: s.frames,
+                sessions: s.sessions,
+                acked: s.frames_acked,
+                missed_steps: s.missed_steps,
+                recording: summary.record.display().to_string(),
+            });
             recordings.push(summary.record);
         }
         let stats = server.shutdown().await.context("the ingest server failed")?;
-        println!(
-            "ingest server: {} frames stored exactly once (of {} recorded by the bridges; {} duplicates dropped)",
-            stats.frames_stored, sent, stats.duplicates
-        );
-        match ingest::sinks::parquet::list_sessions(&parquet) {
-            Ok(sessions) => {
-                for s in sessions {
-                    println!(
-                        "  session {} — {} on {}{}, {}: {} frames, {} laps, {} missed steps",
-                        s.session_id,
-                        s.driver,
-                        s.track,
-                        if s.layout.is_empty() { String::new() } else { format!(" ({})", s.layout) },
-                        s.car,
-                        s.frames,
-                        s.laps,
-                        s.missed_steps
-                    );
-                }
+        let recorded = telemetry.iter().map(|t| t.frames).sum();
+        let ingest =
+            IngestDone { frames_stored: stats.frames_stored, recorded, duplicates: stats.duplicates };
+        let (sessions, catalogue_error) = match ingest::sinks::parquet::list_sessions(&parquet) {
+            Ok(sessions) => (sessions, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        if !out.json {
+            println!(
+                "ingest server: {} frames stored exactly once (of {} recorded by the bridges; {} duplicates dropped)",
+                ingest.frames_stored, ingest.recorded, ingest.duplicates
+            );
+            for s in &sessions {
+                println!(
+                    "  session {} — {} on {}{}, {}: {} frames, {} laps, {} missed steps",
+                    s.session_id,
+                    escape_controls(&s.driver),
+                    escape_controls(&s.track),
+                    if s.layout.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", escape_controls(&s.layout))
+                    },
+                    escape_controls(&s.car),
+                    s.frames,
+                    s.laps,
+                    s.missed_steps
+                );
             }
-            Err(e) => println!("  (cannot read the Parquet catalogue: {e})"),
+            if let Some(e) = &catalogue_error {
+                println!("  (cannot read the Parquet catalogue: {e})");
+            }
+            print_next_steps(&data, &parquet, &recordings);
         }
-        print_next_steps(&data, &parquet, &recordings);
-        Ok(())
+        Ok(CarsSummary { data: data.display().to_string(), telemetry, ingest, sessions, catalogue_error })
     }
 }
 
@@ -294,64 +363,240 @@ fn print_next_steps(data: &Path, parquet: &Path, recordings: &[PathBuf]) {
     );
 }
 
-/// A live timing board, fed as an ACSP subscriber.
-#[derive(Debug, Default)]
-struct Timing {
-    session: Option<SessionInfo>,
-    cars: BTreeMap<u8, Car>,
-    /// Car ids in standing order, from the last LAP_COMPLETED.
-    order: Vec<u8>,
-    grip: f32,
+/// Where the demo's lines go: text for a person, or (`--json`) one JSON object per line.
+#[derive(Debug, Clone, Copy)]
+struct Out {
+    json: bool,
 }
 
-#[derive(Debug, Default)]
-struct Car {
-    driver: String,
-    model: String,
-    connected: bool,
-    laps: u16,
-    last: Option<u32>,
-    best: Option<u32>,
-    total: Option<u32>,
-    spline: f32,
-    speed_kmh: f32,
-    incidents: u32,
-}
-
-impl Timing {
-    fn print(&self) {
-        let Some(s) = &self.session else { return };
-        let clock = if s.elapsed_ms < 0 {
-            format!("start in {:.0} s", -f64::from(s.elapsed_ms) / 1000.0)
+impl Out {
+    /// Prints one timing notice that happened at `at` on the engine's clock.
+    fn notice(self, notice: &Notice, at: Duration) -> anyhow::Result<()> {
+        if self.json {
+            self.print_json(&Stamped { at_ms: millis(at), notice })
         } else {
-            format!("{} min", s.time)
-        };
-        println!("\n── {} · {} · {} · {} · grip {:.3}", s.name, s.session_type, s.track, clock, self.grip);
-        println!(
-            "{:>3}  {:>3}  {:<22} {:<18} {:>4} {:>9} {:>9} {:>6} {:>6} {:>3}",
-            "pos", "car", "driver", "model", "laps", "last", "best", "km/h", "track", "inc"
-        );
-        let mut shown: Vec<u8> = self.order.iter().copied().filter(|id| self.cars.contains_key(id)).collect();
-        shown.extend(self.cars.keys().filter(|id| !self.order.contains(id)));
-        for (pos, id) in shown.iter().enumerate() {
-            let c = &self.cars[id];
-            if !c.connected && c.laps == 0 {
-                continue;
-            }
-            println!(
-                "{:>3}  {:>3}  {:<22} {:<18} {:>4} {:>9} {:>9} {:>6.0} {:>5.0}% {:>3}",
-                pos + 1,
-                id,
-                truncate(&c.driver, 22),
-                truncate(&c.model, 18),
-                c.laps,
-                c.last.map_or("-".into(), lap_time),
-                c.best.map_or("-".into(), lap_time),
-                c.speed_kmh,
-                c.spline * 100.0,
-                c.incidents
+            println!("{}", notice_text(notice));
+            Ok(())
+        }
+    }
+
+    /// Prints the timing board.
+    fn board(self, board: &Board) -> anyhow::Result<()> {
+        if self.json {
+            self.print_json(&Line::Board(board))
+        } else {
+            print!("{}", board_text(board));
+            Ok(())
+        }
+    }
+
+    /// Prints `value` as one line of JSON, with the controls a JSON encoder leaves raw escaped.
+    fn print_json<T: Serialize>(self, value: &T) -> anyhow::Result<()> {
+        let line = serde_json::to_string(value).context("cannot encode a line of --json output")?;
+        println!("{}", json_controls(&line));
+        Ok(())
+    }
+}
+
+/// The `--json` lines other than notices, told apart by `"type"`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line<'a> {
+    /// The timing board.
+    Board(&'a Board),
+    /// The bridges and the ingest server as the demo runs.
+    Telemetry { cars: Vec<BridgeStatus<'a>>, ingest: IngestNow },
+    /// The last line.
+    Summary(Summary),
+}
+
+/// A notice with the engine's clock, in ms of simulated time.
+#[derive(Debug, Serialize)]
+struct Stamped<'a> {
+    at_ms: u64,
+    #[serde(flatten)]
+    notice: &'a Notice,
+}
+
+/// One bridge's status, named by its car.
+#[derive(Debug, Serialize)]
+struct BridgeStatus<'a> {
+    car: &'a str,
+    #[serde(flatten)]
+    status: bridge::Status,
+}
+
+/// The ingest server's counters while the demo runs.
+#[derive(Debug, Serialize)]
+struct IngestNow {
+    frames_stored: u64,
+    duplicates: u64,
+}
+
+/// What the demo did, at the end.
+#[derive(Debug, Serialize)]
+struct Summary {
+    /// Simulated seconds the server ran.
+    sim_seconds: f64,
+    udp: Udp,
+    /// The car side, when there was one.
+    #[serde(flatten)]
+    cars: Option<CarsSummary>,
+}
+
+/// The ACSP client's counters.
+#[derive(Debug, Serialize)]
+struct Udp {
+    events: u64,
+    malformed: u64,
+    /// Datagrams from an address other than the server's.
+    rejected: u64,
+    /// Events per type, types that came only.
+    per_type: BTreeMap<&'static str, u64>,
+}
+
+/// The car side, once stopped.
+#[derive(Debug, Serialize)]
+struct CarsSummary {
+    /// The data directory.
+    data: String,
+    telemetry: Vec<TelemetryDone>,
+    ingest: IngestDone,
+    /// The Parquet catalogue's sessions.
+    sessions: Vec<ingest::sinks::parquet::SessionSummary>,
+    /// Why the catalogue could not be read, if it could not.
+    catalogue_error: Option<String>,
+}
+
+/// One bridge, once stopped.
+#[derive(Debug, Serialize)]
+struct TelemetryDone {
+    car: String,
+    frames: u64,
+    sessions: u64,
+    acked: u64,
+    missed_steps: u64,
+    recording: String,
+}
+
+/// The ingest server, once stopped.
+#[derive(Debug, Serialize)]
+struct IngestDone {
+    frames_stored: u64,
+    /// Frames the bridges recorded.
+    recorded: u64,
+    duplicates: u64,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One notice as a line of text. Names, messages and file names come from the wire (players
+/// type them): their control characters are escaped.
+fn notice_text(notice: &Notice) -> String {
+    match notice {
+        Notice::SessionStarted(s) => format!(
+            "\n▶ new session: {} ({}) at {}, {} min / {} laps",
+            escape_controls(&s.name),
+            s.session_type,
+            escape_controls(&s.track),
+            s.minutes,
+            s.laps
+        ),
+        Notice::DriverJoined { car_id, driver, car_model, .. } => {
+            format!("  + {} joins in car {car_id} ({})", escape_controls(driver), escape_controls(car_model))
+        }
+        Notice::DriverLeft { car_id, driver } => {
+            format!("  - {} leaves car {car_id}", escape_controls(driver))
+        }
+        Notice::DriverTeam { car_id, driver, team } => {
+            format!("    car {car_id}: {} drives for {}", escape_controls(driver), escape_controls(team))
+        }
+        Notice::LapCompleted { car_id, driver, lap_ms, cuts, .. } => {
+            let cut = if *cuts > 0 { format!(" ({cuts} cuts: not counted)") } else { String::new() };
+            format!("  ⏱ car {car_id} {}: {}{cut}", escape_controls(driver), format_lap_time(*lap_ms))
+        }
+        Notice::CarCollision { car_id, other_car_id, impact_kmh } => {
+            format!("  ✖ car {car_id} and car {other_car_id} collide at {impact_kmh:.0} km/h")
+        }
+        Notice::WallCollision { car_id, impact_kmh } => {
+            format!("  ✖ car {car_id} hits the wall at {impact_kmh:.0} km/h")
+        }
+        Notice::Chat { car_id, message, .. } => format!("  💬 car {car_id}: {}", escape_controls(message)),
+        Notice::SessionEnded { results_file } => {
+            format!("\n■ session over; the server wrote {}", escape_controls(results_file))
+        }
+        Notice::ServerError { message } => format!("  ! server error: {}", escape_controls(message)),
+    }
+}
+
+/// The board as text: a heading for the session, then one line per car.
+fn board_text(board: &Board) -> String {
+    use std::fmt::Write as _;
+
+    let mut o = String::new();
+    let grip = board.grip.map_or_else(|| "-".to_owned(), |g| format!("{g:.3}"));
+    match &board.session {
+        Some(s) => {
+            let _ = writeln!(
+                o,
+                "\n── {} · {} · {} · {} · grip {grip}",
+                escape_controls(&s.name),
+                s.session_type,
+                escape_controls(&s.track),
+                session_clock(s)
             );
         }
+        None => {
+            let _ = writeln!(o, "\n── no session announced yet · grip {grip}");
+        }
+    }
+    let _ = writeln!(
+        o,
+        "{:>3}  {:>3}  {:<22} {:<18} {:>4} {:>9} {:>9} {:>9} {:>6} {:>6} {:>3}",
+        "pos", "car", "driver", "model", "laps", "last", "best", "gap", "km/h", "track", "inc"
+    );
+    for r in &board.rows {
+        let _ = writeln!(
+            o,
+            "{:>3}  {:>3}  {:<22} {:<18} {:>4} {:>9} {:>9} {:>9} {:>6.0} {:>5.0}% {:>3}{}",
+            r.position,
+            r.car_id,
+            truncate(&escape_controls(&r.driver), 22),
+            truncate(&escape_controls(&r.car_model), 18),
+            r.laps,
+            format_lap_time(r.last_lap_ms),
+            format_lap_time(r.best_lap_ms),
+            gap_text(r.gap),
+            r.speed_kmh,
+            r.spline * 100.0,
+            r.collisions,
+            if r.connected { "" } else { "  (left)" }
+        );
+    }
+    o
+}
+
+/// Where the session is: the countdown of a race's wait, or the time run.
+fn session_clock(s: &timing::SessionState) -> String {
+    if s.over {
+        return "over".to_owned();
+    }
+    if s.elapsed_ms < 0 {
+        return format!("start in {:.0} s", -(s.elapsed_ms as f64) / 1000.0);
+    }
+    let run = format!("{}:{:02}", s.elapsed_ms / 60_000, s.elapsed_ms / 1000 % 60);
+    if s.laps > 0 { format!("{run} into {} laps", s.laps) } else { format!("{run} of {} min", s.minutes) }
+}
+
+fn gap_text(gap: Option<Gap>) -> String {
+    match gap {
+        None => "-".to_owned(),
+        Some(Gap::Leader) => "leader".to_owned(),
+        Some(Gap::Time { ms }) => format!("+{}.{:03}", ms / 1000, ms % 1000),
+        Some(Gap::Laps { laps: 1 }) => "+1 lap".to_owned(),
+        Some(Gap::Laps { laps }) => format!("+{laps} laps"),
     }
 }
 
@@ -359,86 +604,143 @@ fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
-impl Subscriber for Timing {
-    fn on_new_session(&mut self, s: &SessionInfo) {
-        println!(
-            "\n▶ new session: {} ({}) at {}, {} min / {} laps",
-            s.name, s.session_type, s.track, s.time, s.laps
+#[cfg(test)]
+mod tests {
+    use acsp::{
+        ConnectionInfo, Event, LapCompleted, LeaderboardEntry, SessionInfo, SessionType, StringWidth,
+    };
+
+    use super::*;
+
+    fn practice() -> Event {
+        Event::NewSession(SessionInfo {
+            protocol_version: 4,
+            session_index: 0,
+            current_session_index: 0,
+            session_count: 3,
+            server_name: "pitwall".into(),
+            track: "ks_vallelunga".into(),
+            track_config: String::new(),
+            name: "Practice".into(),
+            session_type: SessionType::Practice,
+            time: 10,
+            laps: 0,
+            wait_time: 0,
+            ambient_temp: 22,
+            road_temp: 30,
+            weather_graphics: "3_clear".into(),
+            weather_encoding: StringWidth::Narrow,
+            elapsed_ms: 0,
+        })
+    }
+
+    fn join(car_id: u8, driver: &str) -> Event {
+        Event::NewConnection(ConnectionInfo {
+            driver_name: driver.into(),
+            driver_guid: format!("guid-{car_id}"),
+            car_id,
+            car_model: "ks_mazda_mx5_cup".into(),
+            car_skin: "00".into(),
+        })
+    }
+
+    fn lap(car_id: u8, lap_time: u32, cuts: u8) -> Event {
+        Event::LapCompleted(LapCompleted {
+            car_id,
+            lap_time,
+            cuts,
+            leaderboard: vec![LeaderboardEntry { car_id, time: lap_time, laps: 1, has_completed: None }],
+            grip_level: 0.981,
+        })
+    }
+
+    /// Two cars with a lap each, a minute and a half into practice; the second has left.
+    fn engine() -> TimingEngine {
+        let mut engine = TimingEngine::new();
+        for (s, event) in [
+            (0, practice()),
+            (1, join(1, "Ayrton")),
+            (2, join(2, "Käthe")),
+            (80, lap(2, 80_902, 0)),
+            (81, lap(1, 81_402, 0)),
+            (
+                85,
+                Event::ConnectionClosed(ConnectionInfo {
+                    driver_name: "Ayrton".into(),
+                    driver_guid: "guid-1".into(),
+                    car_id: 1,
+                    car_model: "ks_mazda_mx5_cup".into(),
+                    car_skin: "00".into(),
+                }),
+            ),
+        ] {
+            engine.handle(Duration::from_secs(s), &event);
+        }
+        engine
+    }
+
+    #[test]
+    fn the_board_reads_like_a_timing_screen() {
+        let text = board_text(&engine().board());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "");
+        assert_eq!(lines[1], "── Practice · practice · ks_vallelunga · 1:25 of 10 min · grip 0.981");
+        assert!(lines[2].starts_with("pos  car  driver"), "{text}");
+        assert!(lines[3].starts_with("  1    2  Käthe "), "{text}");
+        assert!(lines[3].contains(" 1:20.902 ") && lines[3].contains(" leader "), "{text}");
+        assert!(lines[4].starts_with("  2    1  Ayrton "), "{text}");
+        assert!(lines[4].contains(" +0.500 ") && lines[4].ends_with("(left)"), "{text}");
+        assert_eq!(lines.len(), 5, "{text}");
+    }
+
+    #[test]
+    fn notices_read_as_the_demo_always_printed_them() {
+        let mut engine = TimingEngine::new();
+        let started = engine.handle(Duration::ZERO, &practice());
+        assert_eq!(
+            notice_text(&started[0]),
+            "\n▶ new session: Practice (practice) at ks_vallelunga, 10 min / 0 laps"
         );
-        self.session = Some(s.clone());
-        self.order.clear();
-        for c in self.cars.values_mut() {
-            (c.laps, c.last, c.best, c.total, c.incidents) = (0, None, None, None, 0);
+        let joined = engine.handle(Duration::ZERO, &join(3, "Juan"));
+        assert_eq!(notice_text(&joined[0]), "  + Juan joins in car 3 (ks_mazda_mx5_cup)");
+        let cut = engine.handle(Duration::ZERO, &lap(3, 80_902, 2));
+        assert_eq!(notice_text(&cut[0]), "  ⏱ car 3 Juan: 1:20.902 (2 cuts: not counted)");
+        let clean = engine.handle(Duration::ZERO, &lap(3, 81_000, 0));
+        assert_eq!(notice_text(&clean[0]), "  ⏱ car 3 Juan: 1:21.000");
+    }
+
+    /// Names are typed by players: none reaches the terminal with its control characters.
+    #[test]
+    fn names_from_the_wire_are_escaped() {
+        let evil = "x\u{1b}[2J\u{9b}31m";
+        let mut engine = TimingEngine::new();
+        engine.handle(Duration::ZERO, &practice());
+        let joined = engine.handle(Duration::ZERO, &join(1, evil));
+        for line in [notice_text(&joined[0]), board_text(&engine.board())] {
+            assert!(!line.replace('\n', "").chars().any(char::is_control), "{line:?}");
+            assert!(line.contains("x\\u{1b}[2J"), "{line}");
         }
     }
-    fn on_session_info(&mut self, s: &SessionInfo) {
-        if s.session_index == s.current_session_index {
-            self.session = Some(s.clone());
-        }
-    }
-    fn on_new_connection(&mut self, c: &ConnectionInfo) {
-        println!("  + {} joins in car {} ({})", c.driver_name, c.car_id, c.car_model);
-        let car = self.cars.entry(c.car_id).or_default();
-        (car.driver, car.model, car.connected) = (c.driver_name.clone(), c.car_model.clone(), true);
-    }
-    fn on_connection_closed(&mut self, c: &ConnectionInfo) {
-        println!("  - {} leaves car {}", c.driver_name, c.car_id);
-        if let Some(car) = self.cars.get_mut(&c.car_id) {
-            car.connected = false;
-        }
-    }
-    fn on_car_update(&mut self, u: &CarUpdate) {
-        let car = self.cars.entry(u.car_id).or_default();
-        (car.spline, car.speed_kmh) = (u.normalized_spline_pos, u.speed_kmh());
-    }
-    fn on_lap_completed(&mut self, l: &LapCompleted) {
-        let driver = self.cars.get(&l.car_id).map_or(String::new(), |c| c.driver.clone());
-        let cut = if l.cuts > 0 { format!(" ({} cuts: not counted)", l.cuts) } else { String::new() };
-        println!("  ⏱ car {} {}: {}{}", l.car_id, driver, lap_time(l.lap_time), cut);
-        self.grip = l.grip_level;
-        let race = self.session.as_ref().is_some_and(|s| s.session_type == acsp::SessionType::Race);
-        self.order = l.leaderboard.iter().map(|e| e.car_id).collect();
-        for e in &l.leaderboard {
-            let car = self.cars.entry(e.car_id).or_default();
-            car.laps = e.laps;
-            let time = (e.time != NO_TIME).then_some(e.time);
-            if race { car.total = time } else { car.best = time }
-        }
-        if let Some(car) = self.cars.get_mut(&l.car_id) {
-            car.last = Some(l.lap_time);
-            if race && l.cuts == 0 {
-                car.best = Some(car.best.map_or(l.lap_time, |b| b.min(l.lap_time)));
-            }
-        }
-    }
-    fn on_collision_with_car(&mut self, c: &CollisionWithCar) {
-        println!(
-            "  ✖ car {} and car {} collide at {:.0} km/h",
-            c.car_id,
-            c.other_car_id,
-            c.impact_speed * 3.6
+
+    #[test]
+    fn json_lines_carry_their_type() {
+        let engine = engine();
+        let board: serde_json::Value = serde_json::to_value(Line::Board(&engine.board())).unwrap();
+        assert_eq!(board["type"], "board");
+        assert_eq!(board["rows"][0]["driver"], "Käthe");
+        let notice = Notice::DriverLeft { car_id: 1, driver: "Ayrton".into() };
+        let line = serde_json::to_value(Stamped { at_ms: 85_000, notice: &notice }).unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({ "type": "driver_left", "at_ms": 85_000, "car_id": 1, "driver": "Ayrton" })
         );
-        for id in [c.car_id, c.other_car_id] {
-            self.cars.entry(id).or_default().incidents += 1;
-        }
     }
-    fn on_collision_with_env(&mut self, c: &CollisionWithEnv) {
-        println!("  ✖ car {} hits the wall at {:.0} km/h", c.car_id, c.impact_speed * 3.6);
-        self.cars.entry(c.car_id).or_default().incidents += 1;
-    }
-    fn on_chat(&mut self, c: &Chat) {
-        println!("  💬 car {}: {}", c.car_id, c.message);
-    }
-    fn on_end_session(&mut self, e: &acsp::EndSession) {
-        self.print();
-        println!("\n■ session over; the server wrote {}", e.filename);
-    }
-    fn on_error(&mut self, e: &acsp::ErrorMessage) {
-        println!("  ! server error: {}", e.message);
-    }
-    fn on_car_info(&mut self, i: &acsp::CarInfo) {
-        if !i.driver_team.is_empty() {
-            println!("    car {}: {} drives for {}", i.car_id, i.driver_name, i.driver_team);
-        }
+
+    #[test]
+    fn the_server_clock_runs_at_the_simulators_speed() {
+        assert_eq!(server_clock(Duration::from_secs(2), 60.0), Duration::from_secs(120));
+        assert_eq!(server_clock(Duration::from_secs(2), f64::NAN), Duration::from_secs(2));
+        assert_eq!(gap_text(Some(Gap::Laps { laps: 2 })), "+2 laps");
+        assert_eq!(gap_text(Some(Gap::Time { ms: 61_005 })), "+61.005");
     }
 }

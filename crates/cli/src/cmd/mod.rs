@@ -1,5 +1,5 @@
 //! One module per subcommand, and what several share: the [`UsageError`] marker, value parsers,
-//! and [`text`] (strings from outside, made safe for a terminal).
+//! [`text`] (strings from outside, made safe for a terminal) and [`stop`] (Ctrl-C and SIGTERM).
 
 pub mod acsp;
 pub mod bench;
@@ -11,6 +11,7 @@ pub mod serve;
 pub mod shm;
 pub mod sim;
 pub mod sim_game;
+pub(crate) mod stop;
 pub(crate) mod text;
 
 /// A command line that parsed but cannot work: flags that contradict each other, or an address

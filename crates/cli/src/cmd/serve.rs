@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(m) = running.metrics_addr() {
             eprintln!("pitwall serve: metrics at http://{m}/metrics");
         }
-        let stats = running.run_until(ingest::shutdown_signal()).await.context("ingest server")?;
+        let stats = running.run_until(super::stop::requested()).await.context("ingest server")?;
         eprintln!(
             "pitwall serve: stopped; {} frames stored ({} duplicates dropped) in {} group commits",
             stats.frames_stored, stats.duplicates, stats.commits

@@ -16,8 +16,7 @@ use ::shm::{
 use anyhow::Context as _;
 use serde::ser;
 
-use super::sim_game::stop_on_ctrl_c;
-use super::text::{escape_controls, json_controls, quoted};
+use super::text::{escape_controls, json_controls, page_lap_time, quoted};
 
 /// Arguments of `pitwall shm`.
 #[derive(Debug, clap::Args)]
@@ -395,7 +394,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         args.shm_dir.as_ref().map_or_else(|| "the live game".to_owned(), |d| d.display().to_string());
     let source = open(args.shm_dir.as_deref())?;
     let mut poller = Poller::new(source, MonotonicClock::new());
-    let stop = stop_on_ctrl_c();
+    let stop = super::stop::flag();
     let tty = std::io::stdout().is_terminal();
     // A terminal gets a redrawn screen ten times a second; a pipe or a file, a line a second.
     let every = if tty { Duration::from_millis(100) } else { Duration::from_secs(1) };
@@ -515,13 +514,6 @@ fn centred_bar(value: f32, half: usize) -> String {
     )
 }
 
-fn lap_time(ms: i32) -> String {
-    if ms <= 0 {
-        return "-:--.---".to_owned();
-    }
-    format!("{}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
-}
-
 /// The full-screen view.
 fn screen(view: &Snapshot, stats: &PollStats, rate: Option<f64>, location: &str) -> String {
     let (p, g, s) = (&view.physics, &view.graphics, &view.static_page);
@@ -567,9 +559,9 @@ fn screen(view: &Snapshot, stats: &PollStats, rate: Option<f64>, location: &str)
         o,
         "lap {}   current {}   last {}   best {}   sector {}/{}   position on lap {:.4}",
         i64::from(g.completed_laps) + 1,
-        lap_time(g.i_current_time),
-        lap_time(g.i_last_time),
-        lap_time(g.i_best_time),
+        page_lap_time(g.i_current_time),
+        page_lap_time(g.i_last_time),
+        page_lap_time(g.i_best_time),
         i64::from(g.current_sector_index) + 1,
         s.sector_count,
         g.normalized_car_position
@@ -625,9 +617,9 @@ fn line(view: &Snapshot, stats: &PollStats, rate: Option<f64>, elapsed: Duration
         elapsed.as_secs_f64(),
         status_name(g.status()).to_lowercase(),
         i64::from(g.completed_laps) + 1,
-        lap_time(g.i_current_time),
-        lap_time(g.i_last_time),
-        lap_time(g.i_best_time),
+        page_lap_time(g.i_current_time),
+        page_lap_time(g.i_last_time),
+        page_lap_time(g.i_best_time),
         g.normalized_car_position,
         p.speed_kmh,
         gear(p.gear),
@@ -690,11 +682,12 @@ mod tests {
         assert_eq!(centred_bar(0.5, 2), "░░|█░");
         assert_eq!(gear(1), "N");
         assert_eq!(gear(4), "3");
-        assert_eq!(lap_time(83_456), "1:23.456");
-        assert_eq!(lap_time(0), "-:--.---");
+        assert_eq!(page_lap_time(83_456), "1:23.456");
+        assert_eq!(page_lap_time(0), "-");
+        assert_eq!(page_lap_time(-1), "-");
         // Any i32 from a page, without overflow.
         assert_eq!(gear(i32::MIN), "-2147483649");
-        assert_eq!(lap_time(i32::MAX), "35791:23.647");
+        assert_eq!(page_lap_time(i32::MAX), "35791:23.647");
         assert_eq!(bar(f32::NAN, 3), "░░░");
         assert_eq!(centred_bar(f32::NAN, 1), "░|░");
     }

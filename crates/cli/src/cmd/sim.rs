@@ -193,22 +193,14 @@ fn run_server(args: ServerArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Completes on Ctrl-C, or after `after` if given.
+/// Completes on Ctrl-C or SIGTERM, or after `after` if given.
 async fn shutdown(after: Option<Duration>) {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            // Without a signal handler the simulator can still be stopped by --duration or by
-            // killing the process; stopping at once would be a surprise.
-            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
     match after {
         Some(d) => tokio::select! {
-            () = ctrl_c => {}
+            () = super::stop::requested() => {}
             () = tokio::time::sleep(d) => {}
         },
-        None => ctrl_c.await,
+        None => super::stop::requested().await,
     }
 }
 

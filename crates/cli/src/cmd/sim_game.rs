@@ -4,16 +4,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::text::page_lap_time;
 use anyhow::Context as _;
 use clap::builder::PossibleValuesParser;
 use shm::{MonotonicClock, SessionType};
 use sim::game::{
     DEFAULT_TRACK, Faults, GameConfig, GameRunner, GameSim, GameWriter, MAX_SPEED, RunConfig, RunStats,
-    TRACK_NAMES, format_lap_time,
+    TRACK_NAMES,
 };
 
 /// Arguments of `pitwall sim game`.
@@ -127,7 +126,7 @@ pub fn run(args: GameArgs) -> anyhow::Result<ExitCode> {
     );
 
     let mut runner = GameRunner::new(sim, writer, MonotonicClock::new(), run_config)?;
-    let stop = stop_on_ctrl_c();
+    let stop = super::stop::flag();
     let speed = args.speed;
     runner
         .run(&stop, limit, status_every, |sim, run| {
@@ -136,12 +135,12 @@ pub fn run(args: GameArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing the pages {place} failed"))?;
     eprintln!("pitwall sim game: stopped: {}", status_line(runner.sim(), runner.stats(), speed));
     for lap in runner.sim().laps() {
-        let sectors: Vec<String> = lap.sectors_ms.iter().map(|&ms| format_lap_time(ms)).collect();
+        let sectors: Vec<String> = lap.sectors_ms.iter().map(|&ms| page_lap_time(ms)).collect();
         eprintln!(
             "  session {} lap {}: {} ({})",
             lap.session,
             lap.lap,
-            format_lap_time(lap.time_ms),
+            page_lap_time(lap.time_ms),
             sectors.join(" + ")
         );
     }
@@ -152,7 +151,6 @@ pub fn run(args: GameArgs) -> anyhow::Result<ExitCode> {
 fn status_line(sim: &GameSim, run: &RunStats, speed: f64) -> String {
     let (p, g, st) = (sim.physics(), sim.graphics(), sim.stats());
     let t = sim.sim_time().as_secs();
-    let time = |ms: i32| if ms > 0 { format_lap_time(ms) } else { "-".to_owned() };
     let gear = match p.gear {
         0 => "R".to_owned(),
         1 => "N".to_owned(),
@@ -167,8 +165,8 @@ fn status_line(sim: &GameSim, run: &RunStats, speed: f64) -> String {
         if sim.is_paused() { " PAUSED" } else { "" },
         sim.session(),
         g.completed_laps + 1,
-        time(g.i_last_time),
-        time(g.i_best_time),
+        page_lap_time(g.i_last_time),
+        page_lap_time(g.i_best_time),
         p.speed_kmh,
         p.packet_id,
         g.packet_id,
@@ -178,27 +176,4 @@ fn status_line(sim: &GameSim, run: &RunStats, speed: f64) -> String {
         st.sessions - 1,
         run.steps_unwritten,
     )
-}
-
-/// A flag set by the first Ctrl-C. The handler runs on a small thread of its own, so blocking
-/// loops (the simulator, the watcher) only have to look at the flag between rounds.
-pub(crate) fn stop_on_ctrl_c() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => {
-            std::thread::spawn(move || {
-                runtime.block_on(async move {
-                    match tokio::signal::ctrl_c().await {
-                        Ok(()) => flag.store(true, Ordering::Relaxed),
-                        // Without our handler the default one stays: Ctrl-C still ends the
-                        // process, just without the final summary.
-                        Err(e) => tracing::warn!(error = %e, "cannot listen for Ctrl-C"),
-                    }
-                });
-            });
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot listen for Ctrl-C"),
-    }
-    stop
 }

@@ -75,6 +75,12 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// A lap or sector time as the game's pages hold it (milliseconds; 0 or less when there is
+/// none), as a timing screen shows it.
+pub(crate) fn page_lap_time(ms: i32) -> String {
+    timing::format_lap_time(u32::try_from(ms).ok().filter(|&ms| ms > 0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

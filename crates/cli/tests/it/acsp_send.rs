@@ -58,7 +58,7 @@ fn send_puts_every_command_on_the_wire() {
         assert_eq!(&buf[..n], &want[..], "bytes of {args:?}");
         assert_eq!(acsp::decode_command(&buf[..n]).unwrap(), expected);
     }
-    // The spec's byte-exact examples, through the binary.
+    // The byte-exact examples of docs/acsp.md, through the binary.
     run_ok(pitwall().args(["acsp", "send", "--server", &addr, "get-session-info", "-1"]));
     let (n, _) = server.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], &[0xcc, 0xff, 0xff]);

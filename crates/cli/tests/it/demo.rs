@@ -1,4 +1,7 @@
 //! `pitwall demo`: the README's main command runs on the simulators and shows live timing.
+//! Read through `--json`, one object per line, so that the assertions do not depend on prose.
+
+use serde_json::Value;
 
 use crate::{pitwall, run_ok};
 
@@ -8,44 +11,69 @@ fn demo_follows_a_simulated_server_live_and_stores_every_telemetry_frame() {
     let data = dir.path().join("demo");
     let out = run_ok(
         pitwall()
-            .args(["demo", "--telemetry-cars", "2", "--game-speed", "10"])
+            .args(["demo", "--json", "--telemetry-cars", "2", "--game-speed", "10"])
             .arg("--data")
             .arg(&data)
             .args(["--duration", "4", "--speed", "200", "--cars", "6", "--board-every", "2"]),
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("new session: Practice"), "{text}");
-    assert_eq!(text.matches(" joins in car ").count(), 6, "{text}");
-    assert!(text.matches("⏱ car ").count() >= 6, "laps completed: {text}");
-    assert!(text.contains("pos  car  driver"), "timing board: {text}");
-    let summary = text.lines().find(|l| l.contains("events over UDP")).expect("summary line");
-    assert!(summary.contains("(0 malformed, 0 rejected)"), "{summary}");
-    assert!(summary.contains("lap_completed"), "{summary}");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}\n{text}")))
+        .collect();
+    let of_type = |t: &'static str| lines.iter().filter(move |v| v["type"] == t);
+
+    // The server side: sessions, drivers and laps, as the timing engine saw them.
+    assert!(of_type("session_started").any(|s| s["name"] == "Practice"), "{text}");
+    assert_eq!(of_type("driver_joined").count(), 6, "{text}");
+    let laps: Vec<&Value> = of_type("lap_completed").collect();
+    assert!(laps.len() >= 6, "laps completed: {text}");
+    assert!(laps.iter().all(|l| l["lap_ms"].as_u64().is_some_and(|ms| ms > 0)), "{text}");
+
+    // Timing boards: the last one ranks cars from 1 with their drivers.
+    let board = of_type("board").next_back().expect("a timing board");
+    let rows = board["rows"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{board}");
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["position"].as_u64(), Some(i as u64 + 1), "{board}");
+        assert!(row["driver"].as_str().is_some_and(|d| !d.is_empty()), "{board}");
+    }
+    // The boards as laps are completed: at least one (practice's last, printed as it ends) has
+    // laps on it.
+    let with_laps = |b: &Value| b["rows"].as_array().unwrap().iter().any(|r| r["laps"].as_u64() > Some(0));
+    assert!(of_type("board").any(with_laps), "{text}");
+
+    // The summary is the last line: the UDP counters, then the car side.
+    assert_eq!(of_type("summary").count(), 1, "{text}");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary", "{text}");
+    let udp = &summary["udp"];
+    assert_eq!((udp["malformed"].as_u64(), udp["rejected"].as_u64()), (Some(0), Some(0)), "{summary}");
+    assert!(udp["per_type"]["lap_completed"].as_u64() >= Some(laps.len() as u64), "{summary}");
+    assert!(udp["events"].as_u64() > Some(0), "{summary}");
 
     // The car side: both bridges' frames acked, and stored exactly once by the server.
-    let acked: Vec<(u64, u64)> = text
-        .lines()
-        .filter(|l| l.starts_with("telemetry car-") && l.contains("acked by the server"))
-        .map(|l| {
-            let n = |after: &str| -> u64 {
-                l.split(after).next().unwrap().split_whitespace().last().unwrap().parse().unwrap()
-            };
-            (n(" frames in "), n(" acked by the server"))
-        })
-        .collect();
-    assert_eq!(acked.len(), 2, "{text}");
-    for (frames, acked) in &acked {
-        assert!(*frames > 1000, "{text}");
-        assert_eq!(frames, acked, "every recorded frame acked: {text}");
+    let telemetry = summary["telemetry"].as_array().unwrap();
+    assert_eq!(telemetry.len(), 2, "{summary}");
+    let mut total = 0;
+    for car in telemetry {
+        let (frames, acked) = (car["frames"].as_u64().unwrap(), car["acked"].as_u64().unwrap());
+        assert!(frames > 1000, "{car}");
+        assert_eq!(frames, acked, "every recorded frame acked: {car}");
+        total += frames;
     }
-    let total: u64 = acked.iter().map(|(f, _)| f).sum();
-    assert!(
-        text.contains(&format!(
-            "{total} frames stored exactly once (of {total} recorded by the bridges; 0 duplicates"
-        )),
-        "{text}"
+    let ingest = &summary["ingest"];
+    assert_eq!(
+        (ingest["frames_stored"].as_u64(), ingest["recorded"].as_u64(), ingest["duplicates"].as_u64()),
+        (Some(total), Some(total), Some(0)),
+        "frames stored exactly once: {summary}"
     );
-    assert_eq!(text.matches("  session ").count(), 2, "two sessions in the catalogue: {text}");
+    assert_eq!(
+        summary["sessions"].as_array().map(Vec::len),
+        Some(2),
+        "two sessions in the catalogue: {summary}"
+    );
+    assert_eq!(summary["catalogue_error"], Value::Null, "{summary}");
     assert!(data.join("recordings/car-1.pb.gz").is_file());
     assert!(data.join("server/sinks/parquet").is_dir());
 }

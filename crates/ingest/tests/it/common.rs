@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ingest::{Config, Running, SessionId, Wal, WalConfig};
-use proto::RawCodec;
 use proto::telemetry::v1::telemetry_ingest_client::TelemetryIngestClient;
-use proto::telemetry::v1::{Ack, ResumeRequest, SessionMetadata, TelemetryFrame, Vec3, Wheels};
+use proto::telemetry::v1::{Ack, ResumeRequest, TelemetryFrame};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
@@ -39,95 +38,15 @@ pub async fn client(addr: std::net::SocketAddr) -> Client {
     TelemetryIngestClient::new(channel(addr).await)
 }
 
-/// Session id `n`: a UUIDv7-looking 16 bytes.
+/// Session id `n`: a UUIDv7-looking 16 bytes (the load generator's).
 pub fn session(n: u32) -> [u8; 16] {
-    let mut id = [0u8; 16];
-    id[..6].copy_from_slice(&[0x01, 0x93, 0x2b, 0x6e, 0x40, 0x00]);
-    id[6] = 0x70;
-    id[8] = 0x80;
-    id[12..].copy_from_slice(&n.to_be_bytes());
-    id
+    loadgen::frames::session_id(n)
 }
 
-fn wheels(base: f32) -> Option<Wheels> {
-    Some(Wheels { fl: base, fr: base + 0.1, rl: base + 0.2, rr: base + 0.3 })
-}
-
-fn vec3(x: f32) -> Option<Vec3> {
-    Some(Vec3 { x, y: x * 0.5, z: -x })
-}
-
-/// A frame about as full as the bridge's (every wheel and vector set; ~600 bytes encoded).
+/// Frame `seq` of `session`: the load generator's realistic frame, every field set (a racing
+/// car's step, ~900 bytes encoded), the session's metadata on seq 0.
 pub fn frame(session: [u8; 16], seq: u64) -> TelemetryFrame {
-    let t = seq as f32 * 0.003;
-    TelemetryFrame {
-        session_id: Bytes::copy_from_slice(&session),
-        seq,
-        wall_time_ns: 1_731_000_000_000_000_000 + seq as i64 * 3_003_003,
-        mono_time_ns: 5_000_000_000 + seq as i64 * 3_003_003,
-        physics_packet_id: 1000 + seq as i32,
-        graphics_packet_id: 200 + (seq / 5) as i32,
-        session: (seq == 0).then(|| SessionMetadata {
-            car_model: "ks_mazda_mx5_cup".into(),
-            track: "ks_vallelunga".into(),
-            track_configuration: "club_circuit".into(),
-            player_name: "Test".into(),
-            max_rpm: 7500,
-            max_fuel: 45.0,
-            ..Default::default()
-        }),
-        throttle: (t.sin() + 1.0) / 2.0,
-        brake: (t.cos() + 1.0) / 4.0,
-        clutch: 0.0,
-        steering: t.sin() * 0.4,
-        gear: 1 + (seq % 6) as i32,
-        rpm: 3000 + (seq % 4000) as i32,
-        speed_kmh: 120.0 + t.sin() * 40.0,
-        velocity: vec3(33.0 + t),
-        local_velocity: vec3(32.0),
-        acc_g: vec3(0.8),
-        local_angular_velocity: vec3(0.1),
-        heading_rad: t,
-        pitch_rad: 0.01,
-        roll_rad: -0.02,
-        cg_height_m: 0.45,
-        ride_height_front_m: 0.05,
-        ride_height_rear_m: 0.06,
-        position_m: vec3(100.0 + t),
-        wheel_slip: wheels(0.1),
-        wheel_load_n: wheels(3000.0),
-        tyre_pressure_psi: wheels(27.0),
-        wheel_angular_speed_rad_s: wheels(100.0),
-        tyre_wear: wheels(99.0),
-        tyre_dirt: wheels(0.0),
-        tyre_core_temp_c: wheels(80.0),
-        tyre_temp_inner_c: wheels(85.0),
-        tyre_temp_middle_c: wheels(84.0),
-        tyre_temp_outer_c: wheels(83.0),
-        camber_rad: wheels(-0.03),
-        suspension_travel_m: wheels(0.04),
-        brake_temp_c: wheels(300.0),
-        slip_ratio: wheels(0.02),
-        slip_angle_rad: wheels(0.01),
-        tyre_force_long_n: wheels(1000.0),
-        tyre_force_lat_n: wheels(2000.0),
-        self_aligning_torque_nm: wheels(30.0),
-        suspension_damage: wheels(0.0),
-        tyre_temp_c: wheels(82.0),
-        tyre_contact_point_m: vec![Vec3 { x: 1.0, y: 0.0, z: 2.0 }; 4],
-        fuel_l: 30.0 - t * 0.01,
-        brake_bias: 0.55,
-        car_damage: vec![0.0; 5],
-        completed_laps: (seq / 30_000) as i32,
-        position: 1,
-        current_lap_ms: (seq % 30_000) as i32 * 3,
-        normalized_position: (seq % 30_000) as f32 / 30_000.0,
-        surface_grip: 0.98,
-        tyre_compound: "Semislicks (SM)".into(),
-        air_temp_c: 22.0,
-        road_temp_c: 30.0,
-        ..Default::default()
-    }
+    loadgen::frames::realistic(session, seq)
 }
 
 pub fn frames(session: [u8; 16], seqs: std::ops::Range<u64>) -> Vec<TelemetryFrame> {
@@ -221,9 +140,6 @@ pub fn assert_exactly_once(counts: &HashMap<(SessionId, u64), usize>, session: [
 
 /// Sends raw messages on a StreamFrames call and collects the acks.
 pub async fn send_raw(channel: Channel, messages: Vec<Bytes>) -> Outcome {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    let path = tonic::codegen::http::uri::PathAndQuery::from_static(proto::STREAM_FRAMES_PATH);
     let (tx, rx) = mpsc::channel(64);
     let feeder = tokio::spawn(async move {
         for m in messages {
@@ -232,9 +148,10 @@ pub async fn send_raw(channel: Channel, messages: Vec<Bytes>) -> Outcome {
             }
         }
     });
-    let out = match grpc.streaming(tonic::Request::new(ReceiverStream::new(rx)), path, RawCodec).await {
-        Ok(resp) => collect(resp.into_inner()).await,
-        Err(status) => Outcome { status: Some(status), ..Outcome::default() },
+    let out = match loadgen::client::stream_frames(channel, ReceiverStream::new(rx)).await {
+        Ok(acks) => collect(acks).await,
+        Err(loadgen::Error::Refused(status)) => Outcome { status: Some(*status), ..Outcome::default() },
+        Err(e) => panic!("the StreamFrames call did not reach the server: {e}"),
     };
     feeder.abort();
     out

@@ -115,13 +115,27 @@ fn metric(text: &str, name: &str) -> f64 {
     line.rsplit_once(' ').unwrap().1.parse().unwrap()
 }
 
+/// The game simulator as the bridge's source, as the `pitwall` binary passes it in.
+#[derive(Debug)]
+struct Game(sim::game::GameSim);
+
+impl bridge::SimulatedGame for Game {
+    fn step_duration(&self) -> Duration {
+        sim::game::PHYSICS_STEP
+    }
+
+    fn step(&mut self) -> Option<bridge::source::Snapshot> {
+        let w = self.0.step();
+        (w.physics.is_some() || w.graphics.is_some() || w.static_page.is_some()).then(|| self.0.snapshot())
+    }
+}
+
 /// The simulated game at `speed` for `secs`, recording to `record`, streaming to `addr` with
 /// short reconnection delays.
 fn bridge_config(record: &Path, addr: std::net::SocketAddr, speed: f64, secs: f64) -> BridgeConfig {
-    let mut config = BridgeConfig::new(SourceConfig::Sim {
-        game: sim::game::GameConfig { seed: 23, ..Default::default() },
-        speed: Speed::Factor(speed),
-    });
+    let game = sim::game::GameSim::new(sim::game::GameConfig { seed: 23, ..Default::default() }).unwrap();
+    let mut config =
+        BridgeConfig::new(SourceConfig::Sim { game: Box::new(Game(game)), speed: Speed::Factor(speed) });
     config.record = record.to_owned();
     let mut server = ServerConfig::new(format!("http://{addr}"));
     server.backoff = bridge::BackoffConfig {

@@ -147,7 +147,7 @@ async fn a_crash_leaves_files_that_the_next_open_repairs_adopts_or_quarantines()
     // Written, not flushed, then a SIGKILL: the open part is half-written.
     sink.write(&wal_frames(s, 500..650, &mut pos)).await.unwrap();
     std::mem::forget(sink);
-    let car = root.join(format!("session={}/car=ks_mazda_mx5_cup", SessionId(s)));
+    let car = root.join(format!("session={}/car=ks_ferrari_sf15t", SessionId(s)));
     let hidden: Vec<_> = std::fs::read_dir(&car)
         .unwrap()
         .flatten()
@@ -195,9 +195,9 @@ async fn a_crash_leaves_files_that_the_next_open_repairs_adopts_or_quarantines()
     let got = &sessions[0];
     assert_eq!(
         (got.frames, got.car.as_str(), got.track.as_str()),
-        (700, "ks_mazda_mx5_cup", "ks_vallelunga")
+        (700, "ks_ferrari_sf15t", "ks_red_bull_ring")
     );
-    assert_eq!((got.layout.as_str(), got.driver.as_str()), ("club_circuit", "Test"));
+    assert_eq!((got.layout.as_str(), got.driver.as_str()), ("layout_gp", "Ayrton Pitwall"));
     assert_eq!(got.first_wall_ns, Some(frame(s, 0).wall_time_ns));
     assert_eq!(got.last_seq, Some(699));
 }
@@ -259,7 +259,7 @@ async fn concurrent_streams_store_every_frame_once_with_the_values_sent() {
     for s in &sessions {
         assert_eq!(
             (s.frames, s.car.as_str(), s.track.as_str()),
-            (FRAMES, "ks_mazda_mx5_cup", "ks_vallelunga")
+            (FRAMES, "ks_ferrari_sf15t", "ks_red_bull_ring")
         );
         let dir = format!("session={}", s.session_id);
         let files = part_files(&root).iter().filter(|p| p.to_string_lossy().contains(&dir)).count();
@@ -276,7 +276,8 @@ async fn concurrent_streams_store_every_frame_once_with_the_values_sent() {
         max_end = max_end.max(entry.wal_end);
         assert!(
             kv.iter()
-                .any(|e| e.key == "pitwall.session" && e.value.as_deref().unwrap().contains("ks_vallelunga"))
+                .any(|e| e.key == "pitwall.session"
+                    && e.value.as_deref().unwrap().contains("ks_red_bull_ring"))
         );
     }
     assert!(max_end <= cp, "checkpoint {cp} covers every file ({max_end})");

@@ -4,7 +4,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use ingest::sinks::conformance::{self, FailingSink, Keys};
 use ingest::sinks::null::{NullConfig, NullSink};
@@ -208,16 +207,19 @@ async fn a_sink_added_later_is_fed_from_the_wal_on_start_up() {
     assert!(eventually(10, || read_lines(&lines).len() == 2_000).await, "replayed into the sink");
     running.shutdown().await.unwrap();
 
-    // A third start with the same sink: nothing is delivered twice.
+    // A third start with the same sink: nothing is delivered twice. One more frame is sent and
+    // awaited in the sink: the sink is fed in WAL order, so once it is there, anything replayed
+    // twice would be there before it.
     let running = ingest::Server::new(config(dir.path()))
         .with_sink(lines_sink_config("lines", 50), BoxSink::new(LinesSink::open(&lines).unwrap()))
         .start()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    send(&mut client(running.local_addr()).await, frames(s, 2_000..2_001)).await;
+    assert!(eventually(10, || read_lines(&lines).len() >= 2_001).await, "the new frame reaches the sink");
     running.shutdown().await.unwrap();
     let keys = read_lines(&lines);
-    assert_eq!(keys.len(), 2_000);
+    assert_eq!(keys.len(), 2_001);
     assert!(keys.iter().enumerate().all(|(i, (_, seq))| *seq == i as u64));
 }
 

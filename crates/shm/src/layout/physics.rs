@@ -200,7 +200,7 @@ flag_accessors!(PhysicsPage {
 
 impl PhysicsPage {
     /// Whether the optional tail (bytes 580..712) holds anything. AC readers disagree on
-    /// whether AC1 fills it, so, following the spec, it counts as present only if non-zero.
+    /// whether AC1 fills it, so, as docs/shm.md says, it counts as present only if non-zero.
     pub fn has_tail(&self) -> bool {
         self.as_bytes()[PHYSICS_DOCUMENTED_SIZE..].iter().any(|&b| b != 0)
     }

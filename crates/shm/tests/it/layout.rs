@@ -1,4 +1,4 @@
-//! The layouts against a second definition typed in from `shared/specs/shm.md`: a table of
+//! The layouts against a second definition typed in from the tables of `docs/shm.md`: a table of
 //! (JSON name, byte offset, kind) per page. Distinct values are written at those offsets in
 //! a plain byte buffer, and read back through the structs and their decoded views.
 
@@ -39,7 +39,7 @@ use Kind::*;
 
 type Table = &'static [(&'static str, usize, Kind)];
 
-/// Section 1 and 1b of the spec.
+/// The physics page and its tail (docs/shm.md).
 const PHYSICS: Table = &[
     ("packet_id", 0, I32),
     ("gas", 4, F32),
@@ -116,7 +116,7 @@ const PHYSICS: Table = &[
     ("tyre_temp", 696, Floats(4)),
 ];
 
-/// Section 2 of the spec.
+/// The graphics page (docs/shm.md).
 const GRAPHICS: Table = &[
     ("packet_id", 0, I32),
     ("status", 4, Enum(3, "pause")),
@@ -151,7 +151,7 @@ const GRAPHICS: Table = &[
     ("wind_direction", 292, F32),
 ];
 
-/// Section 3 of the spec.
+/// The static page (docs/shm.md).
 const STATIC: Table = &[
     ("sm_version", 0, Text(15)),
     ("ac_version", 30, Text(15)),
@@ -338,7 +338,7 @@ fn static_matches_the_spec_table() {
     let page = StaticPage::from_prefix(&bytes).unwrap();
     assert_eq!(page.as_bytes(), &bytes[..]);
     check(STATIC, &serde_json::to_value(page.decode()).unwrap(), &|_| true);
-    // trackConfiguration is 33 units: the fields after it sit where the spec says.
+    // trackConfiguration is 33 units: the fields after it sit where docs/shm.md says.
     assert_eq!(page.track_configuration(), text_at(524, 33));
     assert_eq!(page.ers_max_j, float_at(592, 0));
     assert_eq!(page.pit_window_end, int_at(680));

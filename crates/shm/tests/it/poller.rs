@@ -89,7 +89,7 @@ fn a_session_type_change_starts_a_session() {
     let clock = ManualClock::new(0);
     let mut poller = Poller::new(support::snapshot(), &clock);
     feed(&mut poller, &clock, &[1, 2]);
-    // The game writes the graphics page with the next packetId (spec §5d).
+    // The game writes the graphics page with the next packetId (docs/shm.md).
     poller.source_mut().graphics.set_session(SessionType::Qualify);
     poller.source_mut().graphics.packet_id += 1;
     let yielded = feed(&mut poller, &clock, &[3, 4]);

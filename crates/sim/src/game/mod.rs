@@ -27,7 +27,7 @@
 //! pressures (from the temperatures), wear, brake temperatures, suspension travel, fuel burn,
 //! and the world position, velocity and heading along the track.
 //!
-//! ## Timing and `packetId`s, as the game's (spec §5)
+//! ## Timing and `packetId`s, as the game's (docs/shm.md)
 //!
 //! - **Physics** is produced every step, 333 Hz, with `packetId` +1 per step. A step that is
 //!   not written (the `drop` fault, or a [`GameRunner`] that is behind) makes the next

@@ -27,6 +27,9 @@ pub struct LapRecord {
 
 /// Formats a lap time as the graphics page's strings show it: `m:ss.mmm`, e.g. `1:23.456`.
 /// Negative times (none yet) are `-:--.---`.
+///
+/// This is the game's own text, part of what the simulator writes into the page, so it stays
+/// here with the simulator; pitwall's displays format their times with `timing::format_lap_time`.
 pub fn format_lap_time(ms: i32) -> String {
     if ms < 0 {
         return "-:--.---".to_owned();

@@ -24,8 +24,8 @@ pub struct PageWrite {
 /// graphics page. A physics page marked [`torn`](Frame::torn) is written in three writes:
 /// the first half of the new page under the *old* `packetId`, then the new `packetId`, then the
 /// whole new page. Between the second and the third, the file holds the new id over a half-old
-/// page: a reader copying then gets an inconsistent page whose ids agree (the spec's §5d
-/// heuristic cannot tell), and a reader whose copy overlaps a write sees the id change and
+/// page: a reader copying then gets an inconsistent page whose ids agree (the usual id check of
+/// docs/shm.md cannot tell), and a reader whose copy overlaps a write sees the id change and
 /// retries. [`plan`](Self::plan) exposes the writes so a test can interleave them with reads.
 #[derive(Debug)]
 pub struct GameWriter {

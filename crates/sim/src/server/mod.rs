@@ -14,7 +14,7 @@
 //!   [`ServerHandle`] with live [`ServerStats`] and the log of received commands.
 //!
 //! The behaviour follows the stock Kunos server where the protocol notes say what it does
-//! (`shared/specs/acsp.md` §5.2, §6.2): VERSION then NEW_SESSION at start; NEW_CONNECTION, then
+//! (`docs/acsp.md`, "Lifecycle"): VERSION then NEW_SESSION at start; NEW_CONNECTION, then
 //! CLIENT_LOADED after loading; CAR_UPDATE only after REALTIMEPOS_INTERVAL; CAR_INFO for empty
 //! slots with `is_connected = false`; END_SESSION immediately followed by NEW_SESSION; negative
 //! elapsed time while a race waits for its start.

@@ -10,7 +10,8 @@ use std::io::{BufReader, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acsp::capture::{Link, Packet};
+use acsp::Piece;
+use acsp::capture::{self, Format, Link, Packet, RecordError};
 use anyhow::Context as _;
 
 use crate::cmd::text::{escape_controls, json_controls};
@@ -64,20 +65,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{name} is empty: there is nothing to decode");
     }
     let mut tally = Tally::default();
-    let kind = match data.get(..4) {
-        Some(
-            [0xd4, 0xc3, 0xb2, 0xa1]
-            | [0xa1, 0xb2, 0xc3, 0xd4]
-            | [0x4d, 0x3c, 0xb2, 0xa1]
-            | [0xa1, 0xb2, 0x3c, 0x4d],
-        ) => Kind::Pcap,
-        Some([0x0a, 0x0d, 0x0d, 0x0a]) => Kind::Pcapng,
-        _ => Kind::Raw,
-    };
-    let decoded = match kind {
-        Kind::Pcap => decode_pcap(&data, &args, &mut tally),
-        Kind::Pcapng => decode_pcapng(&data, &args, &mut tally),
-        Kind::Raw => decode_stream(&data, args.json, &mut tally),
+    let format = Format::detect(&data);
+    let decoded = match format {
+        Format::Pcap | Format::Pcapng => decode_packets(&data, &args, &mut tally),
+        Format::Raw => decode_stream(&data, args.json, &mut tally),
     };
     match decoded {
         Ok(()) => {}
@@ -85,37 +76,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(e) if e.is::<super::BrokenPipe>() => return Ok(ExitCode::SUCCESS),
         Err(e) => return Err(e),
     }
-    summary(&name, kind, &tally);
-    judge(&name, kind, data.len(), args.port, &tally)?;
+    summary(&name, format, &tally);
+    judge(&name, format, data.len(), args.port, &tally)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// What the file turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Pcap,
-    Pcapng,
-    Raw,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Pcap => "pcap",
-            Kind::Pcapng => "pcapng",
-            Kind::Raw => "raw concatenation",
-        }
-    }
-}
-
-fn summary(name: &str, kind: Kind, tally: &Tally) {
+fn summary(name: &str, format: Format, tally: &Tally) {
     let total: u64 = tally.per_type.values().sum();
     let counts: Vec<String> = tally.per_type.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    eprintln!("{name}: {}, {total} messages", kind.name());
+    eprintln!("{name}: {}, {total} messages", format.name());
     if !counts.is_empty() {
         eprintln!("  {}", counts.join(", "));
     }
-    if kind != Kind::Raw {
+    if format != Format::Raw {
         eprintln!(
             "  {} UDP datagrams, {} other packets skipped, {} IP fragments skipped, {} malformed packets",
             tally.datagrams, tally.not_udp, tally.fragments, tally.bad_packets
@@ -132,10 +105,10 @@ fn summary(name: &str, kind: Kind, tally: &Tally) {
 /// or a raw concatenation with as many damaged places as messages, is: the exit status must tell
 /// a script that it decoded the wrong file. (A pcap is not judged by its damage: without
 /// `--port`, other UDP flows count as malformed datagrams.)
-fn judge(name: &str, kind: Kind, len: usize, port: Option<u16>, tally: &Tally) -> anyhow::Result<()> {
+fn judge(name: &str, format: Format, len: usize, port: Option<u16>, tally: &Tally) -> anyhow::Result<()> {
     let total: u64 = tally.per_type.values().sum();
     let first = tally.first_damage.as_deref().map(|d| format!("; the first damage: {d}")).unwrap_or_default();
-    if kind == Kind::Raw {
+    if format == Format::Raw {
         if total == 0 {
             anyhow::bail!("nothing in the {len} bytes of {name} decodes as an ACSP message{first}");
         }
@@ -177,99 +150,58 @@ fn judge(name: &str, kind: Kind, len: usize, port: Option<u16>, tally: &Tally) -
     )
 }
 
-fn decode_pcap(data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<()> {
-    let mut reader = pcap_file::pcap::PcapReader::new(data).context("not a readable pcap file")?;
-    let link = u32::from(reader.header().datalink);
-    let mut index = 0u64;
-    while let Some(packet) = reader.next_packet() {
-        index += 1;
-        let packet = match packet {
-            Ok(p) => p,
-            Err(e) => {
-                tally.damage(format!("pcap packet {index}: {e}; the rest of the file is unreadable"));
-                tally.malformed += 1;
-                break;
-            }
-        };
-        handle_frame(link, &packet.data, args, tally, index)?;
-    }
-    Ok(())
-}
-
-fn decode_pcapng(data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<()> {
-    use pcap_file::pcapng::Block;
-    let mut reader = pcap_file::pcapng::PcapNgReader::new(data).context("not a readable pcapng file")?;
-    let mut index = 0u64;
-    // Link types of the interfaces described so far, in order: packets refer to them by index.
-    let mut links = Vec::new();
-    while let Some(block) = reader.next_block() {
-        let block = match block {
-            Ok(b) => b,
-            Err(e) => {
-                tally.damage(format!(
-                    "pcapng block after packet {index}: {e}; the rest of the file is unreadable"
-                ));
-                tally.malformed += 1;
-                break;
-            }
-        };
-        let (interface, frame) = match &block {
-            Block::EnhancedPacket(p) => (p.interface_id as usize, &p.data),
-            Block::SimplePacket(p) => (0, &p.data),
-            Block::Packet(p) => (p.interface_id as usize, &p.data),
-            Block::InterfaceDescription(i) => {
-                links.push(u32::from(i.linktype));
+fn decode_packets(data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<()> {
+    for record in capture::records(data)? {
+        let record = match record {
+            Ok(r) => r,
+            Err(e @ RecordError::UnknownInterface { .. }) => {
+                tally.packets += 1;
+                tally.bad_packets += 1;
+                tally.damage(e.to_string());
                 continue;
             }
-            _ => continue,
+            Err(e) => {
+                tally.malformed += 1;
+                tally.damage(e.to_string());
+                continue;
+            }
         };
-        index += 1;
-        let Some(link) = links.get(interface).copied() else {
-            tally.packets += 1;
-            tally.bad_packets += 1;
-            tally.damage(format!("pcapng packet {index}: interface {interface} was never described"));
+        tally.packets += 1;
+        let Some(link) = Link::from_linktype(record.linktype) else {
+            tally.unsupported_links.insert(record.linktype);
+            tally.not_udp += 1;
             continue;
         };
-        handle_frame(link, frame, args, tally, index)?;
+        let index = record.index;
+        let udp = match capture::udp_datagram(link, &record.data) {
+            Ok(Packet::Udp(d)) => d,
+            Ok(Packet::Fragment) => {
+                tally.fragments += 1;
+                continue;
+            }
+            Ok(Packet::NotUdp) => {
+                tally.not_udp += 1;
+                continue;
+            }
+            Err(e) => {
+                tally.bad_packets += 1;
+                tally.damage(format!("packet {index}: {e}"));
+                continue;
+            }
+        };
+        if args.port.is_some_and(|p| p != udp.src.port() && p != udp.dst.port()) {
+            tally.not_udp += 1;
+            continue;
+        }
+        tally.datagrams += 1;
+        decode_datagram(
+            udp.payload,
+            args.json,
+            tally,
+            &format!("packet {index} ({} -> {})", udp.src, udp.dst),
+        )?;
     }
     Ok(())
-}
-
-fn handle_frame(
-    linktype: u32,
-    frame: &[u8],
-    args: &Args,
-    tally: &mut Tally,
-    index: u64,
-) -> anyhow::Result<()> {
-    tally.packets += 1;
-    let Some(link) = Link::from_linktype(linktype) else {
-        tally.unsupported_links.insert(linktype);
-        tally.not_udp += 1;
-        return Ok(());
-    };
-    let udp = match acsp::capture::udp_datagram(link, frame) {
-        Ok(Packet::Udp(d)) => d,
-        Ok(Packet::Fragment) => {
-            tally.fragments += 1;
-            return Ok(());
-        }
-        Ok(Packet::NotUdp) => {
-            tally.not_udp += 1;
-            return Ok(());
-        }
-        Err(e) => {
-            tally.bad_packets += 1;
-            tally.damage(format!("packet {index}: {e}"));
-            return Ok(());
-        }
-    };
-    if args.port.is_some_and(|p| p != udp.src.port() && p != udp.dst.port()) {
-        tally.not_udp += 1;
-        return Ok(());
-    }
-    tally.datagrams += 1;
-    decode_datagram(udp.payload, args.json, tally, &format!("packet {index} ({} -> {})", udp.src, udp.dst))
 }
 
 /// Decodes one datagram in either direction: ids ≥ 200 are plugin commands.
@@ -323,38 +255,26 @@ fn print_command(command: &acsp::Command, json: bool) -> anyhow::Result<()> {
     super::print_line(&line)
 }
 
-/// Reads a raw concatenation. After a message that cannot be decoded, the boundaries are lost:
-/// skip ahead byte by byte to the next position where a whole message decodes.
+/// Reads a raw concatenation: messages one after another, damage reported where it is and
+/// skipped ([`acsp::concatenation`] finds where reading resumes).
 fn decode_stream(data: &[u8], json: bool, tally: &mut Tally) -> anyhow::Result<()> {
-    let mut pos = 0;
-    // A message decodes "fine" from damaged bytes when it swallows the start of the next one;
-    // the byte after it then is not a message id. Treat that as damage too.
-    let followed_well = |p: usize, len: usize| data.get(p + len).is_none_or(|&b| acsp::is_event_id(b));
-    while pos < data.len() {
-        let error = match acsp::decode_prefix(&data[pos..], pos) {
-            Ok(d) if followed_well(pos, d.len) => {
-                note_warnings(&d.warnings, d.message.name(), &format!("offset {pos}"), tally);
-                *tally.per_type.entry(d.message.name()).or_default() += 1;
-                super::print_event(&d.message, json)?;
-                pos += d.len.max(1);
-                continue;
+    for piece in acsp::concatenation(data) {
+        match piece {
+            Piece::Message { offset, decoded } => {
+                note_warnings(&decoded.warnings, decoded.message.name(), &format!("offset {offset}"), tally);
+                *tally.per_type.entry(decoded.message.name()).or_default() += 1;
+                super::print_event(&decoded.message, json)?;
             }
-            Ok(d) => format!(
-                "{} of {} bytes is followed by 0x{:02x}, not a message id: the input is damaged here",
-                d.message.name(),
-                d.len,
-                data[pos + d.len]
-            ),
-            Err(e) => e.to_string(),
-        };
-        tally.malformed += 1;
-        tally.damage(format!("offset {pos}: {error}"));
-        let resume = (pos + 1..data.len())
-            .find(|&p| acsp::decode_prefix(&data[p..], p).is_ok_and(|d| followed_well(p, d.len)));
-        let next = resume.unwrap_or(data.len());
-        tally.skipped_bytes += (next - pos) as u64;
-        eprintln!("offset {pos}: skipped {} bytes, resuming at offset {next}", next - pos);
-        pos = next;
+            Piece::Damage { offset, reason, resume_at } => {
+                tally.malformed += 1;
+                tally.damage(format!("offset {offset}: {reason}"));
+                tally.skipped_bytes += (resume_at - offset) as u64;
+                eprintln!(
+                    "offset {offset}: skipped {} bytes, resuming at offset {resume_at}",
+                    resume_at - offset
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -2,17 +2,9 @@
 //! [`quoted`] or [`escape_controls`]: names and chat lines are typed by players.
 
 use acsp::{Event, NO_TIME, SessionInfo};
+use timing::{format_lap_time, time_from_wire};
 
 use crate::cmd::text::{escape_controls, quoted};
-
-/// `m:ss.mmm` for a lap time in ms; `-` for "no time".
-pub(crate) fn lap_time(ms: u32) -> String {
-    if ms == NO_TIME {
-        return "-".to_owned();
-    }
-    let (m, s, ms) = (ms / 60_000, (ms / 1000) % 60, ms % 1000);
-    format!("{m}:{s:02}.{ms:03}")
-}
 
 fn session(s: &SessionInfo) -> String {
     let layout = if s.track_config.is_empty() {
@@ -85,12 +77,15 @@ pub(crate) fn human(event: &Event) -> String {
                 .iter()
                 .filter(|e| e.time != NO_TIME || e.laps > 0)
                 .enumerate()
-                .map(|(i, e)| format!("{}. car {} {} ({} laps)", i + 1, e.car_id, lap_time(e.time), e.laps))
+                .map(|(i, e)| {
+                    let time = format_lap_time(time_from_wire(e.time));
+                    format!("{}. car {} {time} ({} laps)", i + 1, e.car_id, e.laps)
+                })
                 .collect();
             format!(
                 "car {} {}{} grip {:.3} | {}",
                 l.car_id,
-                lap_time(l.lap_time),
+                format_lap_time(time_from_wire(l.lap_time)),
                 if l.cuts > 0 { format!(" ({} cuts)", l.cuts) } else { String::new() },
                 l.grip_level,
                 board.join(", ")
@@ -130,11 +125,27 @@ fn gear(g: u8) -> String {
 mod tests {
     use super::*;
 
+    /// Times read like a timing screen, and the leaderboard's "no time" as `-`.
     #[test]
-    fn lap_times_read_like_a_timing_screen() {
-        assert_eq!(lap_time(80_902), "1:20.902");
-        assert_eq!(lap_time(5_004), "0:05.004");
-        assert_eq!(lap_time(NO_TIME), "-");
+    fn lap_completed_reads_like_a_timing_screen() {
+        let e = Event::LapCompleted(acsp::LapCompleted {
+            car_id: 3,
+            lap_time: 80_902,
+            cuts: 1,
+            leaderboard: vec![
+                acsp::LeaderboardEntry { car_id: 5, time: 5_004, laps: 2, has_completed: None },
+                acsp::LeaderboardEntry { car_id: 3, time: NO_TIME, laps: 1, has_completed: None },
+                acsp::LeaderboardEntry { car_id: 9, time: NO_TIME, laps: 0, has_completed: None },
+            ],
+            grip_level: 0.98,
+        });
+        assert_eq!(
+            human(&e),
+            format!(
+                "{:<18} car 3 1:20.902 (1 cuts) grip 0.980 | 1. car 5 0:05.004 (2 laps), 2. car 3 - (1 laps)",
+                "lap_completed"
+            )
+        );
     }
 
     #[test]

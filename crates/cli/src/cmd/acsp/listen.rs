@@ -66,6 +66,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Checked: a duration too long for the clock is no deadline at all.
     let deadline = args.duration.and_then(|d| tokio::time::Instant::now().checked_add(d));
     let mut seen = 0u64;
+    let stop = crate::cmd::stop::requested();
+    tokio::pin!(stop);
     let result = loop {
         if args.count.is_some_and(|n| seen >= n) {
             break Ok(());
@@ -86,7 +88,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => break Err(e.into()),
             },
-            _ = tokio::signal::ctrl_c() => break Ok(()),
+            () = &mut stop => break Ok(()),
             () = sleep => break Ok(()),
         }
     };

@@ -1,0 +1,81 @@
+//! # pitwall-timing: live timing of an Assetto Corsa server
+//!
+//! A sans-IO timing engine: the server's plugin events ([`acsp::Event`]) and the time each
+//! arrived go in; what happened and the standings come out, as plain data for the caller to
+//! print, serve or store. Nothing here reads a clock, touches a socket or prints.
+//!
+//! - [`TimingEngine`]: the state. [`TimingEngine::handle`] takes one event with the caller's
+//!   clock (a [`Duration`](std::time::Duration) since any start) and returns [`Notice`]s;
+//!   [`TimingEngine::board`] gives the standings.
+//! - [`Board`]: the session ([`SessionState`]) and one [`Row`] per car, leader first, with its
+//!   [`Gap`] to the leader. Practice and qualifying are ordered by best lap without cuts; a race
+//!   by laps, then total time.
+//! - [`Notice`]: a session started or ended, a driver joined or left, a lap was completed (and
+//!   whether it counted), a collision, a chat line.
+//! - [`format_lap_time`]: a lap time as text, `1:23.456`, or `-` for none.
+//!
+//! Bad input is not an error: an event about a car nobody announced creates it, and the
+//! protocol's "no time" value is kept as no time. The engine therefore has no error type.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use acsp::{ConnectionInfo, Event, LapCompleted, LeaderboardEntry, SessionInfo, SessionType};
+//! use timing::{Notice, TimingEngine, format_lap_time};
+//!
+//! let session = SessionInfo {
+//!     protocol_version: 4,
+//!     session_index: 0,
+//!     current_session_index: 0,
+//!     session_count: 3,
+//!     server_name: "pitwall".into(),
+//!     track: "ks_vallelunga".into(),
+//!     track_config: String::new(),
+//!     name: "Practice".into(),
+//!     session_type: SessionType::Practice,
+//!     time: 10,
+//!     laps: 0,
+//!     wait_time: 0,
+//!     ambient_temp: 22,
+//!     road_temp: 30,
+//!     weather_graphics: "3_clear".into(),
+//!     weather_encoding: Default::default(),
+//!     elapsed_ms: 0,
+//! };
+//! let joins = ConnectionInfo {
+//!     driver_name: "Käthe".into(),
+//!     driver_guid: "76561198000000001".into(),
+//!     car_id: 4,
+//!     car_model: "ks_mazda_mx5_cup".into(),
+//!     car_skin: "00_red".into(),
+//! };
+//! let lap = LapCompleted {
+//!     car_id: 4,
+//!     lap_time: 80_902,
+//!     cuts: 0,
+//!     leaderboard: vec![LeaderboardEntry { car_id: 4, time: 80_902, laps: 1, has_completed: None }],
+//!     grip_level: 0.97,
+//! };
+//!
+//! let mut engine = TimingEngine::new();
+//! engine.handle(Duration::ZERO, &Event::NewSession(session));
+//! engine.handle(Duration::from_secs(5), &Event::NewConnection(joins));
+//! let notices = engine.handle(Duration::from_secs(90), &Event::LapCompleted(lap));
+//! assert!(matches!(&notices[..], [Notice::LapCompleted { personal_best: true, .. }]));
+//!
+//! let board = engine.board();
+//! assert_eq!(board.session.as_ref().map(|s| s.elapsed_ms), Some(90_000));
+//! let leader = &board.rows[0];
+//! assert_eq!((leader.position, leader.car_id, leader.driver.as_str()), (1, 4, "Käthe"));
+//! assert_eq!(format_lap_time(leader.best_lap_ms), "1:20.902");
+//! ```
+
+mod board;
+mod engine;
+mod format;
+mod notice;
+
+pub use board::{Board, Gap, Row, SessionState};
+pub use engine::TimingEngine;
+pub use format::{NO_LAP_TIME, format_lap_time, time_from_wire};
+pub use notice::Notice;
