@@ -406,7 +406,9 @@ pub enum RecordError {
     },
     /// The record after packet `after` cannot be read (cut short, or a length out of range);
     /// nothing after it can be found again, so reading ends here.
-    #[error("{format} record after packet {after} (byte {offset}): {reason}; the rest of the file is unreadable")]
+    #[error(
+        "{format} record after packet {after} (byte {offset}): {reason}; the rest of the file is unreadable"
+    )]
     Unreadable {
         /// "pcap" or "pcapng".
         format: &'static str,
@@ -472,7 +474,10 @@ enum Inner<'a> {
 
 impl std::fmt::Debug for Records<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Records").field("index", &self.index).field("done", &self.done).finish_non_exhaustive()
+        f.debug_struct("Records")
+            .field("index", &self.index)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
     }
 }
 
@@ -501,7 +506,12 @@ impl<'a> Iterator for Records<'a> {
                     Ok((remaining, packet)) => {
                         *rest = remaining;
                         self.index += 1;
-                        Some(Ok(Record { index: self.index, linktype, timestamp: packet.timestamp, data: packet.data }))
+                        Some(Ok(Record {
+                            index: self.index,
+                            linktype,
+                            timestamp: packet.timestamp,
+                            data: packet.data,
+                        }))
                     }
                     Err(e) => {
                         let left = rest.len();
@@ -882,7 +892,7 @@ mod tests {
         let mut second = file[first..].to_vec();
         second[8..12].copy_from_slice(&1u32.to_le_bytes());
         file.extend_from_slice(&second);
-        file.extend_from_slice(&file[first..first + second.len()].to_vec());
+        file.extend_from_within(first..first + second.len());
         let items: Vec<_> = records(&file).unwrap().collect();
         assert_eq!(items.len(), 3, "{items:?}");
         assert_eq!(items[0].as_ref().unwrap().linktype, 101);

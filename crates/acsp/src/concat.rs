@@ -96,8 +96,9 @@ impl Iterator for Concatenation<'_> {
                 Some(Piece::Message { offset, decoded })
             }
             Err(reason) => {
-                let resume_at =
-                    (offset + 1..self.data.len()).find(|&p| self.whole_at(p).is_ok()).unwrap_or(self.data.len());
+                let resume_at = (offset + 1..self.data.len())
+                    .find(|&p| self.whole_at(p).is_ok())
+                    .unwrap_or(self.data.len());
                 self.pos = resume_at;
                 Some(Piece::Damage { offset, reason, resume_at })
             }

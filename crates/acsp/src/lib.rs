@@ -58,8 +58,8 @@ pub mod capture;
 #[cfg(feature = "client")]
 pub mod client;
 
-pub use concat::{Concatenation, Damage, Piece, concatenation};
 pub use command::{Command, decode_command, decode_command_datagram, encode};
+pub use concat::{Concatenation, Damage, Piece, concatenation};
 pub use error::{DecodeError, EncodeError};
 pub use event::{
     Decoded, EVENT_NAMES, Event, decode, decode_datagram, decode_prefix, encode_event, is_event_id,

@@ -1,5 +1,5 @@
 //! The one table: every `TelemetryFrame` field, in proto order, with its unit, its description
-//! and its kind, written once in the [`fields!`] list below. Everything else in this crate is
+//! and its kind, written once in the `fields!` list below. Everything else in this crate is
 //! generated from it: the column names and Arrow types ([`FrameSchema`](crate::FrameSchema)),
 //! the getter that builds the columns ([`FrameBuilder`](crate::FrameBuilder)) and the setter
 //! that turns them back into frames ([`FrameReader`](crate::FrameReader)). A field's getter

@@ -1,6 +1,6 @@
 //! The session's identity and metadata as text, both ways: the 16-byte id as UUID text (the
 //! `session_id` column, the sink's partition folders) and [`SessionMetadata`] as JSON (a file's
-//! key-value metadata, the catalogue), each way generated from one list of the metadata's
+//! key-value metadata, the catalogue), both ways generated from one list of the metadata's
 //! fields.
 
 use bytes::Bytes;
