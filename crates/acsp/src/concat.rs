@@ -52,11 +52,14 @@ pub enum Damage {
 /// ```
 /// use acsp::{Command, Piece};
 ///
-/// // VERSION (56, protocol 4) twice, with two bytes of garbage between them.
-/// let data = [56, 4, 0xff, 0xfe, 56, 4];
+/// // VERSION (56, protocol 4) three times, with two bytes of garbage before the last. The
+/// // second VERSION is followed by garbage, not by a message id: it is counted as damage too.
+/// let data = [56, 4, 56, 4, 0xff, 0xfe, 56, 4];
 /// let pieces: Vec<Piece> = acsp::concatenation(&data).collect();
 /// assert_eq!(pieces.len(), 3);
-/// assert!(matches!(pieces[1], Piece::Damage { offset: 2, resume_at: 4, .. }));
+/// assert!(matches!(pieces[0], Piece::Message { offset: 0, .. }));
+/// assert!(matches!(pieces[1], Piece::Damage { offset: 2, resume_at: 6, .. }));
+/// assert!(matches!(pieces[2], Piece::Message { offset: 6, .. }));
 /// ```
 pub fn concatenation(data: &[u8]) -> Concatenation<'_> {
     Concatenation { data, pos: 0 }
@@ -112,11 +115,13 @@ mod tests {
 
     #[test]
     fn damage_between_messages_is_one_piece_and_reading_resumes() {
-        let data = [56, 4, 0xff, 0xfe, 56, 4];
+        let data = [56, 4, 56, 4, 0xff, 0xfe, 56, 4];
         let pieces: Vec<Piece> = concatenation(&data).collect();
+        assert_eq!(pieces.len(), 3, "{pieces:?}");
         assert!(matches!(pieces[0], Piece::Message { offset: 0, .. }));
-        assert!(matches!(pieces[1], Piece::Damage { offset: 2, resume_at: 4, .. }));
-        assert!(matches!(pieces[2], Piece::Message { offset: 4, .. }));
+        // The VERSION at 2 is followed by 0xff: damage from there to the next whole message.
+        assert!(matches!(pieces[1], Piece::Damage { offset: 2, resume_at: 6, .. }));
+        assert!(matches!(pieces[2], Piece::Message { offset: 6, .. }));
     }
 
     #[test]

@@ -41,6 +41,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use motec::{ChannelSpec, FastestLap, LdDateTime, LdHeader, LdSummary, LdWriter, Ldx};
+use proto::hex;
 use proto::telemetry::v1::{SessionMetadata, SessionType, TelemetryFrame, Vec3, Wheels};
 
 use crate::error::AnalysisError;
@@ -780,8 +781,4 @@ fn session_name(t: SessionType) -> &'static str {
         SessionType::HotStint => "Hot Stint",
         SessionType::HotlapSuperpole => "Superpole",
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

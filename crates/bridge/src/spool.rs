@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use proto::hex;
 use record::{RecordError, RecordOptions, RecordWriter, Repair};
 
 /// Sizing of a [`Spool`].
@@ -483,11 +484,6 @@ impl Spool {
             }
         }
     }
-}
-
-/// A session id as hex, for logs.
-pub fn hex(id: &[u8]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use prost::Message as _;
+use proto::hex;
 use proto::telemetry::v1::TelemetryFrame;
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
-use crate::spool::{Spool, hex};
+use crate::spool::Spool;
 
 /// State shared by the sampler and network threads.
 #[derive(Debug)]

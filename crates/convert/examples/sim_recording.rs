@@ -9,11 +9,10 @@
 //! lap, time and sectors in ms).
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/it/support.rs"]
-mod support;
-
 use std::path::PathBuf;
 use std::time::Duration;
+
+use testkit::sim::{Run, oval, with_drops};
 
 fn usage() -> ! {
     eprintln!("usage: sim_recording OUT SECONDS [--seed N] [--restart-at SECONDS]... [--drops RATE]");
@@ -38,9 +37,9 @@ fn main() {
             _ => usage(),
         }
     }
-    let config = if drops > 0.0 { support::with_drops(seed, drops) } else { support::config(seed) };
+    let config = if drops > 0.0 { with_drops(oval(seed), drops) } else { oval(seed) };
     let started = std::time::Instant::now();
-    let recorded = support::write_recording(&out, config, Duration::from_secs_f64(seconds), &restarts);
+    let recorded = Run::new(config, Duration::from_secs_f64(seconds)).restart_at(&restarts).record(&out);
     let laps: Vec<String> = recorded
         .laps
         .iter()

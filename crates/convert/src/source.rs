@@ -339,7 +339,7 @@ impl ParquetSource {
             Err(e) => return Err(bad(table::KV_SESSION, e.to_string())),
         }
         // The last entry of a key wins, as in the file writer.
-        if let Some(json) = kv.iter().rev().find(|e| e.key == KV_SESSIONS).and_then(|e| e.value.as_ref()) {
+        if let Some(json) = kv.iter().rev().filter(|e| e.key == KV_SESSIONS).find_map(|e| e.value.as_ref()) {
             let v: Value = serde_json::from_str(json).map_err(|e| bad(KV_SESSIONS, e.to_string()))?;
             for s in v.as_array().ok_or_else(|| bad(KV_SESSIONS, "not a JSON array".into()))? {
                 let id = s.get("session_id").and_then(Value::as_str).and_then(parse_session_id);

@@ -35,6 +35,7 @@ use std::time::Duration;
 
 use bytes::{Buf as _, Bytes, BytesMut};
 use prost::Message as _;
+use proto::hex;
 use proto::telemetry::v1::telemetry_ingest_server::{SERVICE_NAME, TelemetryIngest, TelemetryIngestServer};
 use proto::telemetry::v1::{Ack, ResumeReply, ResumeRequest, TelemetryFrame};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
@@ -47,7 +48,7 @@ use tonic::codegen::{BoxFuture, Service, StdError, http};
 use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::session::{SessionId, hex};
+use crate::session::SessionId;
 use crate::stats::Stats;
 use crate::validate::validate;
 use crate::wal::format;

@@ -36,17 +36,6 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// Hex form of arbitrary bytes, for messages about ids that are not 16 bytes long.
-#[cfg(feature = "server")]
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +46,5 @@ mod tests {
         assert_eq!(id.to_string(), "0190a5c4-0000-7000-8000-00000000002a");
         assert_eq!(SessionId::from_slice(&[0; 5]), None);
         assert_eq!(SessionId::from_slice(&[7; 16]), Some(SessionId([7; 16])));
-        assert_eq!(hex(&[0xab, 0x01]), "ab01");
     }
 }

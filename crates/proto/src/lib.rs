@@ -37,6 +37,23 @@ mod raw;
 
 pub use raw::{AckDecoder, RawCodec, RawEncoder};
 
+/// `bytes` as lowercase hex, two digits a byte and nothing between them: the form a frame's
+/// `session_id` takes in logs, error messages, [`REFUSED_SESSION_ID`] and file headers.
+///
+/// ```
+/// assert_eq!(proto::hex(&[0x01, 0x8b, 0xff]), "018bff");
+/// assert_eq!(proto::hex(&[]), "");
+/// ```
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
 /// Generated code, by package.
 pub mod telemetry {
     /// Package `telemetry.v1`.

@@ -1,17 +1,15 @@
 //! Write and read throughput of recordings, in frames/s and MB/s of encoded frames, for
-//! realistic frames (every field the game fills set; see tests/it/sample.rs).
+//! realistic frames (every field the game fills set: `loadgen::frames::realistic`).
 //!
 //! `cargo bench -p pitwall-record` prints criterion's figures, plus one line per compression
 //! level with the file's size, to choose the default level.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/it/sample.rs"]
-mod sample;
-
 use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use loadgen::frames::{realistic, session_id};
 use prost::Message as _;
 use record::{RecordOptions, RecordReader, RecordWriter};
 
@@ -20,7 +18,13 @@ const FRAMES: u64 = 10_000;
 
 fn frames() -> Vec<proto::telemetry::v1::TelemetryFrame> {
     (0..FRAMES)
-        .map(|i| if i < FRAMES / 2 { sample::frame(1, i) } else { sample::frame(2, i - FRAMES / 2) })
+        .map(|i| {
+            if i < FRAMES / 2 {
+                realistic(session_id(1), i)
+            } else {
+                realistic(session_id(2), i - FRAMES / 2)
+            }
+        })
         .collect()
 }
 

@@ -13,22 +13,17 @@
 //!   reader makes of them: complete frames, damage offset, frames a salvaging reader gets.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/it/sample.rs"]
-mod sample;
-
 use std::path::Path;
 use std::process::ExitCode;
 
+use loadgen::frames::{realistic, session_id};
 use prost::Message as _;
+use proto::hex;
 use proto::telemetry::v1::TelemetryFrame;
 use record::{ReadOptions, RecordOptions, RecordReader, RecordWriter};
 use serde_json::{Value, json};
 
 const STEP_NS: u64 = 3_003_003;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = flate2::Crc::new();
@@ -92,9 +87,9 @@ fn main() -> ExitCode {
     let mut writer = RecordWriter::create(&path, RecordOptions::default()).unwrap();
     let mut frames = Vec::new();
     let mut now = 0;
-    for (n, count) in [(1u8, 1800u64), (2, 1400)] {
+    for (n, count) in [(1, 1800u64), (2, 1400)] {
         for seq in 0..count {
-            let frame = sample::frame(n, seq);
+            let frame = realistic(session_id(n), seq);
             now += STEP_NS;
             writer.tick(now).unwrap();
             writer.append(&frame).unwrap();

@@ -4,14 +4,11 @@
 //!   (the shape of `pitwall shm dump --json`).
 //! - `win_reader poll [--seconds S]`: a `Poller` over the mappings for S seconds (default 1.5),
 //!   checking every step it yields against what `win_writer` publishes for that `packetId`
-//!   (examples/support), and printing the counts as one line of JSON. A page that is a mix of
+//!   (`testkit::pages`), and printing the counts as one line of JSON. A page that is a mix of
 //!   two consecutive published pages is counted apart (`torn_accepted`): the packet-id guard
 //!   is a heuristic (docs/shm.md, "Torn reads") and lets some torn copies through.
 //!
 //! Run under Wine next to `win_writer` by scripts/interop/shm_windows.sh.
-
-#[cfg(windows)]
-mod support;
 
 #[cfg(windows)]
 fn main() -> std::process::ExitCode {
@@ -30,6 +27,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     use std::time::{Duration, Instant};
 
     use shm::{MappingSource, MonotonicClock, Poller, Snapshot};
+    use testkit::pages;
+
+    // The physics page `win_writer` published with `packetId` `id`: none before its step 0.
+    let published_physics = |id: i32| (id >= pages::PHYSICS_ID0).then(|| pages::physics(id));
 
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut out = std::io::stdout().lock();
@@ -57,8 +58,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 let mixed = near.len() > 1 && (0..got.len()).all(|i| near.iter().any(|p| p[i] == got[i]));
                 if mixed { torn_accepted += 1 } else { mismatches += 1 }
             };
-            let physics_bytes = |id: i32| support::physics_for_id(id).map(|p| p.as_bytes().to_vec());
-            let graphics_bytes = |id: i32| Some(support::graphics_for_id(id).as_bytes().to_vec());
+            let physics_bytes = |id: i32| published_physics(id).map(|p| p.as_bytes().to_vec());
+            let graphics_bytes = |id: i32| Some(pages::graphics(id).as_bytes().to_vec());
             let deadline = Instant::now() + Duration::from_secs_f64(seconds);
             while Instant::now() < deadline {
                 if let Some(sample) = poller.poll()? {
@@ -67,13 +68,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     increasing &= last.is_none_or(|last| id > last);
                     last = Some(id);
                     // The exact page the writer published for this id, field for field.
-                    if support::physics_for_id(id).as_ref() == Some(&sample.physics) {
+                    if published_physics(id).as_ref() == Some(&sample.physics) {
                         physics_ok += 1;
                     } else {
                         classify(sample.physics.as_bytes(), &physics_bytes, id);
                     }
                     let graphics_id = sample.graphics.packet_id;
-                    if support::graphics_for_id(graphics_id) == sample.graphics {
+                    if pages::graphics(graphics_id) == sample.graphics {
                         graphics_ok += 1;
                     } else {
                         classify(sample.graphics.as_bytes(), &graphics_bytes, graphics_id);
@@ -82,7 +83,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 std::thread::sleep(Duration::from_millis(1));
             }
             let stats = poller.stats();
-            let static_ok = poller.static_page() == Some(&support::static_page());
+            let static_ok = poller.static_page() == Some(&pages::static_page());
             let report = serde_json::json!({
                 "polls": stats.polls,
                 "samples": stats.samples,

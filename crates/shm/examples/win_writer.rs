@@ -1,5 +1,5 @@
 //! Windows only: plays the game's part for the named mappings. Creates `Local\acpmf_physics`,
-//! `_graphics` and `_static` with `MappingWriter`, writes the sample pages (examples/support)
+//! `_graphics` and `_static` with `MappingWriter`, writes the sample pages (`testkit::pages`)
 //! and prints them, decoded, as one line of JSON. Then it waits for a line on stdin, and from
 //! then on publishes a new physics step every `--interval-ms` (graphics every second step)
 //! until stdin closes or `--seconds` pass; it ends by printing `{"steps":N,"last_packet_id":ID}`.
@@ -7,9 +7,6 @@
 //! Run under Wine next to `win_reader` by scripts/interop/shm_windows.sh.
 //!
 //! Usage: `win_writer [--seconds S] [--interval-ms MS]` (defaults: 60 s, 3 ms).
-
-#[cfg(windows)]
-mod support;
 
 #[cfg(windows)]
 fn main() -> std::process::ExitCode {
@@ -41,13 +38,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    use testkit::pages;
+
     let mut writer = shm::MappingWriter::create()?;
-    let pages = support::pages();
-    writer.write_static(&pages.static_page)?;
-    writer.write_graphics(&pages.graphics)?;
-    writer.write_physics(&pages.physics)?;
+    let first = pages::snapshot();
+    writer.write_static(&first.static_page)?;
+    writer.write_graphics(&first.graphics)?;
+    writer.write_physics(&first.physics)?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", serde_json::to_string(&pages.decode())?)?;
+    writeln!(out, "{}", serde_json::to_string(&first.decode())?)?;
     out.flush()?;
 
     // stdin: the first line means "start stepping", its end means "stop".
@@ -76,14 +75,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let _ = started_rx.recv_timeout(Duration::from_secs_f64(seconds));
 
     let mut steps = 0_u32;
-    let mut last_id = pages.physics.packet_id;
+    let mut last_id = first.physics.packet_id;
     while state.load(Ordering::SeqCst) == STEPPING && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(interval_ms));
         steps += 1;
-        let physics = support::physics_at(steps);
+        let physics = pages::physics_at(steps);
         // The game writes physics, then graphics; readers must cope with either being newer.
         writer.write_physics(&physics)?;
-        writer.write_graphics(&support::graphics_at(steps))?;
+        writer.write_graphics(&pages::graphics_at(steps))?;
         last_id = physics.packet_id;
     }
     writeln!(out, "{{\"steps\":{steps},\"last_packet_id\":{last_id}}}")?;

@@ -20,8 +20,11 @@
 //! - **Sampling:** a [`Poller`] over a source and an injected [`Clock`] yields each physics
 //!   step once, paired with the latest graphics page, counting missed steps and duplicates,
 //!   re-reading the static page when the session changes, and measuring its rate.
+//! - **Listing:** [`listing::to_text`] writes every field of the decoded views as text, keeping
+//!   NaN, infinities and unknown enum codes visible; it is `pitwall shm dump`'s text form.
 //!
-//! Errors are [`ShmError`]s that name the file or mapping and the sizes involved.
+//! Errors are [`ShmError`]s that name the file or mapping and the sizes involved (and, for a
+//! listing, a [`listing::ListingError`], the error type serde's serializer needs of its own).
 //!
 //! ```
 //! use shm::{DirSource, DirWriter, ManualClock, Poller, Status};
@@ -71,6 +74,7 @@ mod dir;
 mod enums;
 mod error;
 mod layout;
+pub mod listing;
 #[cfg(unix)]
 mod mapped;
 mod page;

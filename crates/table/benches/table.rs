@@ -15,10 +15,6 @@
 //! speed as a ratio to prost decoding, measured in the same run.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-#[path = "../../record/tests/it/sample.rs"]
-#[allow(dead_code)]
-mod sample;
-
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -27,13 +23,15 @@ use prost::Message as _;
 use proto::telemetry::v1::TelemetryFrame;
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use arrow_schema::DataType;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
-use arrow_array::RecordBatch;
-use table::{FrameBuilder, FrameFileWriter, FrameReader, FrameSchema, Variant, WriteOptions, writer_properties};
+use table::{
+    FrameBuilder, FrameFileWriter, FrameReader, FrameSchema, Variant, WriteOptions, writer_properties,
+};
 
 /// One minute of one car at 333 Hz.
 const FRAMES: u64 = 20_000;
@@ -90,7 +88,8 @@ fn write_on(frames: &[TelemetryFrame], out: &mut Vec<u8>, threads: usize) -> usi
 }
 
 fn bench(c: &mut Criterion) {
-    let frames: Vec<TelemetryFrame> = (0..FRAMES).map(|i| sample::frame(1, i)).collect();
+    let frames: Vec<TelemetryFrame> =
+        (0..FRAMES).map(|i| loadgen::frames::realistic(loadgen::frames::session_id(1), i)).collect();
     let encoded: Vec<Vec<u8>> = frames.iter().map(|f| f.encode_to_vec()).collect();
     let raw: usize = encoded.iter().map(Vec::len).sum();
     let mut file = Vec::new();

@@ -14,8 +14,8 @@ use arrow_array::{ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch,
 use arrow_buffer::ScalarBuffer;
 use proto::telemetry::v1::TelemetryFrame;
 
-use crate::field_codec::Buffer;
 use crate::error::TableError;
+use crate::field_codec::Buffer;
 use crate::fields::FIELDS;
 use crate::schema::{Derived, FrameSchema, Variant};
 

@@ -802,8 +802,10 @@ impl StrDict {
         let values = StringArray::from_iter_values(self.values.drain(..));
         self.index.clear();
         self.last = None;
-        let dict =
-            DictionaryArray::<Int32Type>::try_new(Int32Array::new(ScalarBuffer::from(keys), None), Arc::new(values))?;
+        let dict = DictionaryArray::<Int32Type>::try_new(
+            Int32Array::new(ScalarBuffer::from(keys), None),
+            Arc::new(values),
+        )?;
         Ok(Arc::new(dict))
     }
 }

@@ -168,17 +168,39 @@ impl std::fmt::Debug for Field {
 
 /// The codec of one field of `kind`, its getter and setter made from the field's name.
 macro_rules! codec {
-    (F32 $name:ident) => { &codec::Prim::<Float32Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
-    (I32 $name:ident) => { &codec::Prim::<Int32Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
-    (U32 $name:ident) => { &codec::Prim::<UInt32Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
-    (I64 $name:ident) => { &codec::Prim::<Int64Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
-    (U64 $name:ident) => { &codec::Prim::<UInt64Type, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
-    (Bool $name:ident) => { &codec::Bool::new(|f| &f.$name, |f| &mut f.$name) };
-    (Enum $name:ident $e:expr) => { &codec::Enumerated::new(|f| &f.$name, |f| &mut f.$name, $e) };
-    (Str $name:ident) => { &codec::Text::new(|f| &f.$name, |f| &mut f.$name) };
-    (SessionId $name:ident) => { &codec::SessionId::new(|f| &f.$name, |f| &mut f.$name) };
-    (Wheels $name:ident) => { &codec::Group::<Wheels, 4, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
-    (Vec3 $name:ident) => { &codec::Group::<Vec3, 3, _, _>::new(|f| &f.$name, |f| &mut f.$name) };
+    (F32 $name:ident) => {
+        &codec::Prim::<Float32Type, _, _>::new(|f| &f.$name, |f| &mut f.$name)
+    };
+    (I32 $name:ident) => {
+        &codec::Prim::<Int32Type, _, _>::new(|f| &f.$name, |f| &mut f.$name)
+    };
+    (U32 $name:ident) => {
+        &codec::Prim::<UInt32Type, _, _>::new(|f| &f.$name, |f| &mut f.$name)
+    };
+    (I64 $name:ident) => {
+        &codec::Prim::<Int64Type, _, _>::new(|f| &f.$name, |f| &mut f.$name)
+    };
+    (U64 $name:ident) => {
+        &codec::Prim::<UInt64Type, _, _>::new(|f| &f.$name, |f| &mut f.$name)
+    };
+    (Bool $name:ident) => {
+        &codec::Bool::new(|f| &f.$name, |f| &mut f.$name)
+    };
+    (Enum $name:ident $e:expr) => {
+        &codec::Enumerated::new(|f| &f.$name, |f| &mut f.$name, $e)
+    };
+    (Str $name:ident) => {
+        &codec::Text::new(|f| &f.$name, |f| &mut f.$name)
+    };
+    (SessionId $name:ident) => {
+        &codec::SessionId::new(|f| &f.$name, |f| &mut f.$name)
+    };
+    (Wheels $name:ident) => {
+        &codec::Group::<Wheels, 4, _, _>::new(|f| &f.$name, |f| &mut f.$name)
+    };
+    (Vec3 $name:ident) => {
+        &codec::Group::<Vec3, 3, _, _>::new(|f| &f.$name, |f| &mut f.$name)
+    };
     (Vec3PerWheel $name:ident) => {
         &codec::Repeated::<Vec3, 3, _, _>::new(|f| &f.$name, |f| &mut f.$name, WHEEL_SUFFIXES.len())
     };

@@ -66,8 +66,8 @@
 //! ```
 
 mod builder;
-mod field_codec;
 mod error;
+mod field_codec;
 pub mod fields;
 mod read;
 mod schema;
@@ -85,7 +85,9 @@ pub use schema::{
 pub use session::{
     file_session, parse_session_id, session_id_text, session_metadata_from_json, session_metadata_json,
 };
-pub use write::{Codec, FrameFileWriter, KV_SCHEMA_VERSION, KV_SESSION, KV_SESSION_ID, WriteOptions, writer_properties};
+pub use write::{
+    Codec, FrameFileWriter, KV_SCHEMA_VERSION, KV_SESSION, KV_SESSION_ID, WriteOptions, writer_properties,
+};
 
 #[cfg(test)]
 mod tests;

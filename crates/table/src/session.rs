@@ -243,7 +243,7 @@ session_metadata! {
 /// ([`KV_SESSION_ID`]) and the metadata ([`KV_SESSION`]). `None` when the file lacks either
 /// key; an error, naming the key, when one does not read.
 pub fn file_session(kv: &[KeyValue]) -> Result<Option<(Bytes, SessionMetadata)>, TableError> {
-    let get = |key: &str| kv.iter().rev().find(|e| e.key == key).and_then(|e| e.value.as_deref());
+    let get = |key: &str| kv.iter().rev().filter(|e| e.key == key).find_map(|e| e.value.as_deref());
     let (Some(id), Some(json)) = (get(KV_SESSION_ID), get(KV_SESSION)) else { return Ok(None) };
     let bad = |key: &'static str| move |problem: String| TableError::BadMetadata { key, problem };
     let id = parse_session_id(id).ok_or_else(|| bad(KV_SESSION_ID)(format!("`{id}` is not a session id")))?;

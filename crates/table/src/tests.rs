@@ -686,7 +686,9 @@ fn random_frame(p: &Proto, rng: &mut Rng) -> TelemetryFrame {
                 let values: Vec<f32> = (0..rng.below(6)).map(|_| rng.f32()).collect();
                 enc::float::encode_packed(n, &values, &mut buf);
             }
-            (INT32, _, _) => enc::int32::encode(n, &(rng.int(i32::MIN.into(), i32::MAX.into()) as i32), &mut buf),
+            (INT32, _, _) => {
+                enc::int32::encode(n, &(rng.int(i32::MIN.into(), i32::MAX.into()) as i32), &mut buf)
+            }
             (UINT32, _, _) => enc::uint32::encode(n, &(rng.int(0, u32::MAX.into()) as u32), &mut buf),
             (INT64, _, _) => enc::int64::encode(n, &rng.int(i64::MIN, i64::MAX), &mut buf),
             (UINT64, _, _) => enc::uint64::encode(n, &rng.next(), &mut buf),
@@ -919,7 +921,11 @@ fn distinctive_metadata(p: &Proto) -> SessionMetadata {
             (ENUM, _) => enc::int32::encode(n, &3, &mut buf),
             (MESSAGE, "Wheels") => {
                 let x = n as f32;
-                enc::message::encode(n, &Wheels { fl: x + 0.1, fr: x + 0.2, rl: x + 0.3, rr: x + 0.4 }, &mut buf);
+                enc::message::encode(
+                    n,
+                    &Wheels { fl: x + 0.1, fr: x + 0.2, rl: x + 0.3, rr: x + 0.4 },
+                    &mut buf,
+                );
             }
             other => panic!("no distinctive value for SessionMetadata.{} of type {other:?}", f.name),
         }

@@ -15,6 +15,14 @@ pub struct Board {
     pub session: Option<SessionState>,
     /// Track grip from the last lap completed, 0..1.
     pub grip: Option<f32>,
+    /// Whether the server has been silent for longer than the engine's timeout (no event at
+    /// all; see [`TimingEngine::tick`]): the standings are as they were when it went quiet.
+    ///
+    /// [`TimingEngine::tick`]: crate::TimingEngine::tick
+    pub server_down: bool,
+    /// The sector boundaries of the session's track, as spline positions where sectors 2, 3, …
+    /// start: the sector times of every row are between these.
+    pub sectors: Vec<f32>,
     /// One row per car in the standings, in order: every connected car, and every car that has
     /// completed a lap in this session even if its driver has left since.
     pub rows: Vec<Row>,
@@ -71,12 +79,51 @@ pub struct Row {
     pub total_ms: Option<u32>,
     /// The gap to the leader.
     pub gap: Option<Gap>,
+    /// The gap to the car one place ahead (none for the leader), measured the same way as
+    /// [`gap`](Self::gap).
+    ///
+    /// In a race both are live: every car update moves each car along a virtual timing loop of
+    /// 100 points (one per 1 % of the lap), and records when it passed each point,
+    /// interpolated between two updates when it passed several. The gap between two cars is
+    /// the difference of the times they passed the last point the car behind has passed; a car
+    /// a lap or more behind is [`Gap::Laps`] down. In practice and qualifying both are
+    /// differences of best laps.
+    pub interval: Option<Gap>,
     /// Speed at the last car update, km/h.
     pub speed_kmh: f32,
     /// Position along the lap at the last car update, 0..1.
     pub spline: f32,
     /// Collisions in this session, with cars and with the environment.
     pub collisions: u32,
+    /// Of those, collisions with another car.
+    pub car_collisions: u32,
+    /// Of those, collisions with the environment (walls, barriers).
+    pub env_collisions: u32,
+    /// The hardest impact of those collisions, km/h.
+    pub max_impact_kmh: Option<f32>,
+    /// Sector times of the last lap the car ran whole under the engine's eyes, ms, estimated
+    /// from the timing loop (the boundaries are [`Board::sectors`]); cuts or not. `None` for a
+    /// sector the engine could not time (the car was first seen mid-lap, or jumped).
+    pub last_sectors_ms: Vec<Option<u32>>,
+    /// The best time of each sector, from laps without cuts, ms.
+    pub best_sectors_ms: Vec<Option<u32>>,
+    /// The sum of the best sectors, once every sector has one: the lap the car could run.
+    pub theoretical_best_ms: Option<u32>,
+    /// The top speed on the last lap completed (the car updates between its last two lap
+    /// completions), km/h.
+    pub last_lap_top_kmh: Option<f32>,
+    /// The top speed on the best lap, km/h.
+    pub best_lap_top_kmh: Option<f32>,
+    /// The last lap completed looks like an out lap: the car stood still (under 5 km/h) during
+    /// it, as when leaving the pit box; never a race's first lap, which starts from the grid.
+    /// The server has no pit flag: a car that stops on the track is taken for one too, and an
+    /// out lap of a car the engine saw only from its first lap's line is missed.
+    pub last_lap_out: bool,
+    /// The last lap completed looks like an in lap: the car came to a standstill within the
+    /// first 10 % of the next lap, where a pit lane crossing the line leads to the boxes. A
+    /// pit box before the line, or a driver who leaves through the menu (sent back to the
+    /// pits), is not seen.
+    pub last_lap_in: bool,
 }
 
 /// How far a car is behind the leader.
@@ -113,6 +160,6 @@ impl SessionState {
 }
 
 /// A duration as whole milliseconds (saturating: a clock does not run for 584 million years).
-fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -5,19 +5,33 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use acsp::{
-    CarInfo, CarUpdate, Chat, CollisionWithCar, CollisionWithEnv, ConnectionInfo, Event, LapCompleted,
-    SessionInfo, SessionType,
+    CarInfo, CarUpdate, Chat, CollisionWithCar, CollisionWithEnv, Command, ConnectionInfo, Event,
+    LapCompleted, SessionInfo, SessionType,
 };
 
 use crate::board::{Board, Gap, Row, SessionState};
+use crate::config::{Stats, TimingConfig};
 use crate::format::time_from_wire;
+use crate::live::{self, POINTS, Progress, millis};
 use crate::notice::Notice;
+
+/// The longest lap time taken as real: an hour. Anything longer (or 0) is a broken datagram.
+const MAX_LAP_MS: u32 = 3_600_000;
+
+/// Below this speed a car stands still (km/h): in its pit box, or stopped.
+const STANDSTILL_KMH: f32 = 5.0;
+
+/// A lap followed by a standstill before the car has run this much of the next lap (in timing
+/// points, hundredths of a lap) was an in lap.
+const IN_LAP_POINTS: i64 = 10;
 
 /// The live timing of one server, fed its ACSP events.
 ///
 /// Sans-IO: [`handle`](Self::handle) takes an event and the time it arrived on the caller's
-/// clock, and returns what happened as [`Notice`]s; [`board`](Self::board) gives the standings.
-/// Nothing here reads a clock, a socket or prints.
+/// clock, and returns what happened as [`Notice`]s; [`board`](Self::board) gives the standings;
+/// [`tick`](Self::tick), called after events and now and then between them, says what to ask
+/// the server ([`Command`]s) and notices a server gone quiet. Nothing here reads a clock, a
+/// socket or prints.
 ///
 /// The engine keeps its own record of each car from the laps it sees: laps, last lap, best lap
 /// without cuts, total time. The leaderboard that comes with every LAP_COMPLETED fills in what
@@ -25,8 +39,12 @@ use crate::notice::Notice;
 /// laps, or a slower best lap, than the server's own leaderboard. Standings are per car slot,
 /// as on the server: a driver who leaves keeps the car's laps in the standings, and finds them
 /// again on rejoining; a different driver in the car starts from nothing.
+///
+/// Between laps, each car update moves the car along a virtual timing loop of 100 points (see
+/// [`Row::interval`]), which gives live race gaps, sector times and top speeds.
 #[derive(Debug, Clone, Default)]
 pub struct TimingEngine {
+    config: TimingConfig,
     session: Option<Session>,
     cars: BTreeMap<u8, Car>,
     grip: Option<f32>,
@@ -34,6 +52,31 @@ pub struct TimingEngine {
     /// Laps the engine has seen, counted across sessions: equal best laps are ordered by which
     /// was set first.
     lap_seq: u64,
+    /// The sector boundaries of the session's track (see [`TimingConfig::sectors`]).
+    boundaries: Vec<f32>,
+    /// When the first event arrived; `None` before it.
+    first_event: Option<Duration>,
+    /// When the last event arrived.
+    last_event: Duration,
+    /// When the last car update arrived, from any car.
+    last_update: Option<Duration>,
+    /// When the interval was last asked for.
+    interval_asked: Option<Duration>,
+    server_down: bool,
+    /// Commands decided while handling events, for the next [`tick`](Self::tick).
+    queued: Vec<Command>,
+    /// When the engine last asked about each car (GET_CAR_INFO), known to it or not.
+    asked: BTreeMap<u8, Duration>,
+    stats: Stats,
+}
+
+/// What [`TimingEngine::tick`] found: notices about the server, and what to send it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tick {
+    /// Notices that come from the clock rather than an event: [`Notice::ServerDown`].
+    pub notices: Vec<Notice>,
+    /// Commands to send to the server, in order, without repeats.
+    pub commands: Vec<Command>,
 }
 
 /// The session the server last described.
@@ -62,13 +105,44 @@ struct Car {
     spline: f32,
     speed_kmh: f32,
     collisions: u32,
+    car_collisions: u32,
+    env_collisions: u32,
+    max_impact_kmh: Option<f32>,
+    /// Where the car is on the timing loop.
+    progress: Progress,
+    /// The car crossed the line and its LAP_COMPLETED has not come yet: the sector times of
+    /// the lap, if complete. The lap counts in the car's distance meanwhile.
+    pending_lap: Option<Option<Vec<u32>>>,
+    /// Its LAP_COMPLETED came before the car update that crossed the line: whether the lap was
+    /// valid. The lap does not count in the car's distance until the car crosses.
+    pending_line: Option<bool>,
+    last_sectors: Vec<Option<u32>>,
+    best_sectors: Vec<Option<u32>>,
+    /// Top speed since the last lap completed.
+    lap_top_kmh: Option<f32>,
+    last_top_kmh: Option<f32>,
+    best_top_kmh: Option<f32>,
+    /// The car stood still since the last lap completed.
+    stood_this_lap: bool,
+    /// The distance at the last lap completed, while the last lap may still turn out an in lap.
+    in_lap_watch: Option<i64>,
+    last_lap_out: bool,
+    last_lap_in: bool,
+    /// When the car last sent a car update, or connected.
+    heard: Option<Duration>,
 }
 
 impl Car {
     /// Forgets the session's laps, times and collisions; keeps who is in the car.
-    fn reset_session(&mut self) {
-        (self.laps, self.last_ms, self.best_ms, self.best_seq, self.total_ms, self.collisions) =
-            (0, None, None, 0, None, 0);
+    fn reset_session(&mut self, sectors: usize) {
+        (self.laps, self.last_ms, self.best_ms, self.best_seq, self.total_ms) = (0, None, None, 0, None);
+        (self.collisions, self.car_collisions, self.env_collisions, self.max_impact_kmh) = (0, 0, 0, None);
+        self.progress.reset(sectors);
+        (self.pending_lap, self.pending_line) = (None, None);
+        (self.last_sectors, self.best_sectors) = (vec![None; sectors], vec![None; sectors]);
+        (self.lap_top_kmh, self.last_top_kmh, self.best_top_kmh) = (None, None, None);
+        (self.stood_this_lap, self.in_lap_watch, self.last_lap_out, self.last_lap_in) =
+            (false, None, false, false);
     }
 
     /// Whether `c` is the driver the car had: the same GUID when both are known, else the same
@@ -85,12 +159,46 @@ impl Car {
     fn standing(&self) -> bool {
         self.connected || self.laps > 0
     }
+
+    /// The lap the car is running, counted from 0: laps completed, with a line crossing whose
+    /// LAP_COMPLETED is on its way counted, and a LAP_COMPLETED whose crossing is not seen yet
+    /// not.
+    fn lap_index(&self) -> i64 {
+        i64::from(self.laps) + i64::from(self.pending_lap.is_some()) - i64::from(self.pending_line.is_some())
+    }
+
+    /// How far the car has got in the session, in hundredths of a lap; `None` before its first
+    /// car update.
+    fn distance(&self) -> Option<i64> {
+        self.progress.distance(self.lap_index())
+    }
+
+    /// A finished lap's sector times, now that whether it was valid is known.
+    fn settle_sectors(&mut self, sectors: Option<Vec<u32>>, valid: bool) {
+        let Some(sectors) = sectors.filter(|_| valid) else { return };
+        for (best, s) in self.best_sectors.iter_mut().zip(sectors) {
+            if best.is_none_or(|b| s < b) {
+                *best = Some(s);
+            }
+        }
+    }
+
+    /// The sum of the best sectors, once every sector has one.
+    fn theoretical_best(&self) -> Option<u32> {
+        let sectors: Option<Vec<u32>> = self.best_sectors.iter().copied().collect();
+        sectors.filter(|s| !s.is_empty()).map(|s| s.iter().fold(0u32, |a, &b| a.saturating_add(b)))
+    }
 }
 
 impl TimingEngine {
-    /// An engine that has seen nothing yet.
+    /// An engine that has seen nothing yet, with the default [`TimingConfig`].
     pub fn new() -> Self {
-        Self::default()
+        Self::with_config(TimingConfig::default())
+    }
+
+    /// An engine that has seen nothing yet.
+    pub fn with_config(config: TimingConfig) -> Self {
+        TimingEngine { config, boundaries: live::thirds(), ..Self::default() }
     }
 
     /// Takes in one event that arrived at `now` (on any clock that starts where the caller
@@ -98,23 +206,47 @@ impl TimingEngine {
     /// what it means for the timing, in order. Most events give one notice; car updates and
     /// the protocol's bookkeeping (VERSION, CLIENT_LOADED, most SESSION_INFO) give none.
     ///
-    /// Nothing is rejected: an event about a car the engine has not heard of creates it, and a
-    /// time the server sent as "no time" is kept as none.
+    /// Bad input is counted in [`stats`](Self::stats) and skipped, never a panic: a car update
+    /// of a car nobody announced, a lap before any session, a spline position that is not a
+    /// number. A time the server sent as "no time" is kept as none.
     pub fn handle(&mut self, now: Duration, event: &Event) -> Vec<Notice> {
+        self.stats.events += 1;
+        let now = if now < self.now {
+            self.stats.clock_backwards += 1;
+            self.now
+        } else {
+            now
+        };
         self.now = now;
+        self.last_event = now;
+        let mut notices = Vec::new();
+        if self.first_event.is_none() {
+            self.first_event = Some(now);
+            // VERSION and NEW_SESSION are what a server sends a plugin that starts with it;
+            // anything else means the session is running already.
+            if !matches!(event, Event::NewSession(_) | Event::Version(_)) {
+                self.ask_session();
+            }
+        }
+        if self.server_down {
+            self.server_down = false;
+            notices.push(Notice::ServerUp);
+            // It may have restarted: what it runs now, and car updates again.
+            self.ask_session();
+        }
         let notice = match event {
             Event::NewSession(s) => Some(self.new_session(now, s)),
             Event::SessionInfo(s) => self.session_info(now, s),
-            Event::NewConnection(c) => Some(self.new_connection(c)),
+            Event::NewConnection(c) => Some(self.new_connection(now, c)),
             Event::ConnectionClosed(c) => Some(self.connection_closed(c)),
             Event::CarInfo(i) => self.car_info(i),
             Event::CarUpdate(u) => {
-                self.car_update(u);
+                self.car_update(now, u);
                 None
             }
-            Event::LapCompleted(l) => Some(self.lap_completed(l)),
-            Event::CollisionWithCar(c) => Some(self.collision_with_car(c)),
-            Event::CollisionWithEnv(c) => Some(self.collision_with_env(c)),
+            Event::LapCompleted(l) => self.lap_completed(now, l),
+            Event::CollisionWithCar(c) => Some(self.collision_with_car(now, c)),
+            Event::CollisionWithEnv(c) => Some(self.collision_with_env(now, c)),
             Event::Chat(c) => Some(self.chat(c)),
             Event::EndSession(e) => {
                 if let Some(s) = &mut self.session {
@@ -125,21 +257,73 @@ impl TimingEngine {
             Event::Error(e) => Some(Notice::ServerError { message: e.message.clone() }),
             Event::Version(_) | Event::ClientLoaded(_) => None,
         };
-        notice.into_iter().collect()
+        notices.extend(notice);
+        notices
+    }
+
+    /// What the clock says at `now`: the commands to send the server (those decided while
+    /// handling events, and those of the timers below), and whether the server went quiet.
+    /// Call it after handling events, and every second or so between them.
+    ///
+    /// The timers, with the durations of [`TimingConfig`]: a connected car without a car update
+    /// for `silence` is asked about (GET_CAR_INFO), again every `silence`; no car update from
+    /// anybody for `silence` and the interval is asked for again (REALTIMEPOS_INTERVAL); no
+    /// event at all for `server_timeout` and the server is down ([`Notice::ServerDown`], and
+    /// [`Board::server_down`]) until the next event.
+    pub fn tick(&mut self, now: Duration) -> Tick {
+        let mut tick = Tick::default();
+        if let Some(first) = self.first_event {
+            let silence = self.config.silence;
+            let quiet = now.saturating_sub(self.last_event);
+            if !self.server_down && quiet >= self.config.server_timeout {
+                self.server_down = true;
+                tick.notices.push(Notice::ServerDown {
+                    silent_ms: u64::try_from(quiet.as_millis()).unwrap_or(u64::MAX),
+                });
+            }
+            let since = self.last_update.unwrap_or(first).max(self.interval_asked.unwrap_or(first));
+            if self.config.realtime_interval_ms.is_some() && now.saturating_sub(since) >= silence {
+                self.ask_interval();
+            }
+            for (&id, car) in &self.cars {
+                let asked = self.asked.get(&id).copied().unwrap_or(first);
+                let heard = car.heard.unwrap_or(first).max(asked);
+                if car.connected && now.saturating_sub(heard) >= silence {
+                    self.asked.insert(id, now);
+                    self.queued.push(Command::GetCarInfo { car_id: id });
+                }
+            }
+        }
+        for c in self.queued.drain(..) {
+            if !tick.commands.contains(&c) {
+                tick.commands.push(c);
+            }
+        }
+        tick
+    }
+
+    /// What the engine skipped so far, by kind.
+    pub fn stats(&self) -> Stats {
+        self.stats
     }
 
     /// The standings now: the session, then one row per car, leader first.
     ///
-    /// In a race, cars are ordered by laps completed, then by total time (who crossed the line
-    /// first); in every other session by best lap without cuts, equal times by who set theirs
-    /// first, and cars without a time after them by laps. Ties left are broken by car id.
+    /// In a race, cars are ordered by how far they have got: laps completed and, between lap
+    /// completions, the position along the lap at the last car update; then by total time (who
+    /// crossed the line first). In every other session by best lap without cuts, equal times by
+    /// who set theirs first, and cars without a time after them by laps. Ties left are broken by
+    /// car id.
     pub fn board(&self) -> Board {
         let race = self.is_race();
         let mut cars: Vec<(u8, &Car)> =
             self.cars.iter().filter(|(_, c)| c.standing()).map(|(id, c)| (*id, c)).collect();
         if race {
             // `None` totals (no lap yet) sort after every time.
-            cars.sort_by_key(|(id, c)| (Reverse(c.laps), c.total_ms.is_none(), c.total_ms, *id));
+            cars.sort_by_key(|(id, c)| {
+                let distance = c.distance().unwrap_or(i64::from(c.laps) * POINTS);
+                (Reverse(distance), c.total_ms.is_none(), c.total_ms, *id)
+            });
         } else {
             cars.sort_by_key(|(id, c)| (c.best_ms.is_none(), c.best_ms, c.best_seq, Reverse(c.laps), *id));
         }
@@ -159,12 +343,30 @@ impl TimingEngine {
                 best_lap_ms: c.best_ms,
                 total_ms: c.total_ms,
                 gap: leader.and_then(|l| gap(race, i == 0, l, c)),
+                interval: i.checked_sub(1).and_then(|a| gap(race, false, cars[a].1, c)),
                 speed_kmh: c.speed_kmh,
                 spline: c.spline,
                 collisions: c.collisions,
+                car_collisions: c.car_collisions,
+                env_collisions: c.env_collisions,
+                max_impact_kmh: c.max_impact_kmh,
+                last_sectors_ms: c.last_sectors.clone(),
+                best_sectors_ms: c.best_sectors.clone(),
+                theoretical_best_ms: c.theoretical_best(),
+                last_lap_top_kmh: c.last_top_kmh,
+                best_lap_top_kmh: c.best_top_kmh,
+                last_lap_out: c.last_lap_out,
+                last_lap_in: c.last_lap_in,
             })
             .collect();
-        Board { at: self.now, session: self.session_state(), grip: self.grip, rows }
+        Board {
+            at: self.now,
+            session: self.session_state(),
+            grip: self.grip,
+            server_down: self.server_down,
+            sectors: self.boundaries.clone(),
+            rows,
+        }
     }
 
     /// The session the server last described, if any.
@@ -186,6 +388,41 @@ impl TimingEngine {
         self.session.as_ref().is_some_and(|s| s.info.session_type == SessionType::Race)
     }
 
+    fn sector_count(&self) -> usize {
+        self.boundaries.len() + 1
+    }
+
+    fn ask_session(&mut self) {
+        self.queued.push(Command::GetSessionInfo { session_index: -1 });
+        self.ask_interval();
+    }
+
+    fn ask_interval(&mut self) {
+        if let Some(interval_ms) = self.config.realtime_interval_ms {
+            self.interval_asked = Some(self.now);
+            self.queued.push(Command::RealtimeposInterval { interval_ms });
+        }
+    }
+
+    /// Asks who is in car `id`, at most once per silence period.
+    fn ask_car(&mut self, id: u8) {
+        let (now, silence) = (self.now, self.config.silence);
+        if self.asked.get(&id).is_none_or(|&a| now.saturating_sub(a) >= silence) {
+            self.asked.insert(id, now);
+            self.queued.push(Command::GetCarInfo { car_id: id });
+        }
+    }
+
+    /// Car `id`, made (with the session's sectors) if the engine had not heard of it.
+    fn car_mut(&mut self, id: u8) -> &mut Car {
+        let sectors = self.sector_count();
+        self.cars.entry(id).or_insert_with(|| {
+            let mut car = Car::default();
+            car.reset_session(sectors);
+            car
+        })
+    }
+
     fn session_state(&self) -> Option<SessionState> {
         let s = self.session.as_ref()?;
         let since = i64::try_from(self.now.saturating_sub(s.received).as_millis()).unwrap_or(i64::MAX);
@@ -196,13 +433,24 @@ impl TimingEngine {
         })
     }
 
+    /// The sector boundaries of a session's track, from the configuration.
+    fn set_track(&mut self, s: &SessionInfo) {
+        let with_layout = format!("{}/{}", s.track, s.track_config);
+        let given = self.config.sectors.get(&with_layout).or_else(|| self.config.sectors.get(&s.track));
+        self.boundaries = given.map_or_else(live::thirds, |b| live::clean_boundaries(b));
+    }
+
     fn new_session(&mut self, now: Duration, s: &SessionInfo) -> Notice {
         self.session = Some(Session { info: s.clone(), received: now, over: false });
+        self.set_track(s);
+        let sectors = self.sector_count();
         // Cars whose drivers have gone have nothing left to show once their laps are reset.
         self.cars.retain(|_, c| c.connected);
         for car in self.cars.values_mut() {
-            car.reset_session();
+            car.reset_session(sectors);
         }
+        // Server managers do the same: some servers forget the interval across sessions.
+        self.ask_interval();
         Notice::SessionStarted(session_state(s))
     }
 
@@ -216,24 +464,38 @@ impl TimingEngine {
         match &self.session {
             Some(old) if old.info.session_index != s.session_index => Some(self.new_session(now, s)),
             old => {
+                let first = old.is_none();
                 let over = old.as_ref().is_some_and(|o| o.over);
                 self.session = Some(Session { info: s.clone(), received: now, over });
+                if first {
+                    // The answer to a plugin that started mid-session: the cars keep what the
+                    // engine saw of them, with the track's sectors.
+                    self.set_track(s);
+                    let sectors = self.sector_count();
+                    for car in self.cars.values_mut() {
+                        car.progress.reset(sectors);
+                        (car.last_sectors, car.best_sectors) = (vec![None; sectors], vec![None; sectors]);
+                        (car.pending_lap, car.pending_line) = (None, None);
+                    }
+                }
                 None
             }
         }
     }
 
-    fn new_connection(&mut self, c: &ConnectionInfo) -> Notice {
-        let car = self.cars.entry(c.car_id).or_default();
+    fn new_connection(&mut self, now: Duration, c: &ConnectionInfo) -> Notice {
+        let sectors = self.sector_count();
+        let car = self.car_mut(c.car_id);
         let known = !car.driver.is_empty() || !car.guid.is_empty();
         let same = known && car.same_driver(c);
         if known && !same {
-            car.reset_session();
+            car.reset_session(sectors);
             car.team.clear();
         }
         (car.driver, car.guid, car.model) =
             (c.driver_name.clone(), c.driver_guid.clone(), c.car_model.clone());
         car.connected = true;
+        car.heard = Some(now);
         Notice::DriverJoined {
             car_id: c.car_id,
             driver: c.driver_name.clone(),
@@ -254,7 +516,7 @@ impl TimingEngine {
     /// the engine missed, either way. A driver still loading (named, but not connected yet) is
     /// no disconnection.
     fn car_info(&mut self, i: &CarInfo) -> Option<Notice> {
-        let car = self.cars.entry(i.car_id).or_default();
+        let car = self.car_mut(i.car_id);
         if i.is_connected {
             car.connected = true;
         } else if i.driver_name.is_empty() {
@@ -274,33 +536,86 @@ impl TimingEngine {
         })
     }
 
-    fn car_update(&mut self, u: &CarUpdate) {
-        let car = self.cars.entry(u.car_id).or_default();
-        (car.spline, car.speed_kmh) = (u.normalized_spline_pos, u.speed_kmh());
+    /// CAR_UPDATE: the car moves along the timing loop.
+    fn car_update(&mut self, now: Duration, u: &CarUpdate) {
+        let spline = u.normalized_spline_pos;
+        let speed = u.speed_kmh();
+        if !(0.0..=1.0).contains(&spline) || !speed.is_finite() {
+            self.stats.bad_position += 1;
+            return;
+        }
+        if !self.cars.get(&u.car_id).is_some_and(|c| c.connected) {
+            self.stats.unannounced_update += 1;
+            self.ask_car(u.car_id);
+            return;
+        }
+        self.last_update = Some(now);
+        let boundaries = &self.boundaries;
+        let Some(car) = self.cars.get_mut(&u.car_id) else { return };
+        (car.spline, car.speed_kmh, car.heard) = (spline, speed, Some(now));
+        car.lap_top_kmh = Some(car.lap_top_kmh.map_or(speed, |t| t.max(speed)));
+        let stood = speed < STANDSTILL_KMH;
+        car.stood_this_lap |= stood;
+
+        let lap = car.lap_index();
+        let advance = car.progress.advance(now, spline, lap, boundaries);
+        if advance.jumped {
+            (car.pending_lap, car.pending_line) = (None, None);
+        }
+        if let Some(sectors) = advance.crossed_line {
+            car.last_sectors = match &sectors {
+                Some(s) => s.iter().copied().map(Some).collect(),
+                None => vec![None; boundaries.len() + 1],
+            };
+            match car.pending_line.take() {
+                Some(valid) => car.settle_sectors(sectors, valid),
+                None => car.pending_lap = Some(sectors),
+            }
+        }
+        // A line crossing the server never confirms was none (a car crossing the line in the
+        // pit lane on its way out, say): half a lap on, it stops counting.
+        if car.pending_lap.is_some() && spline > 0.5 {
+            car.pending_lap = None;
+        }
+        if let (Some(from), Some(d)) = (car.in_lap_watch, car.distance()) {
+            if d - from > IN_LAP_POINTS {
+                car.in_lap_watch = None;
+            } else if stood {
+                (car.last_lap_in, car.in_lap_watch) = (true, None);
+            }
+        }
     }
 
-    fn lap_completed(&mut self, l: &LapCompleted) -> Notice {
+    fn lap_completed(&mut self, now: Duration, l: &LapCompleted) -> Option<Notice> {
+        if self.session.is_none() {
+            self.stats.before_session += 1;
+            return None;
+        }
         self.lap_seq += 1;
         let seq = self.lap_seq;
         if l.grip_level.is_finite() {
             self.grip = Some(l.grip_level);
         }
         let race = self.is_race();
-        let lap = time_from_wire(l.lap_time);
-        let counted = l.cuts == 0 && lap.is_some();
-        let car = self.cars.entry(l.car_id).or_default();
-        car.laps = car.laps.saturating_add(1);
-        car.last_ms = lap;
-        if let Some(ms) = lap {
-            car.total_ms = Some(car.total_ms.unwrap_or(0).saturating_add(ms));
-        }
-        let personal_best = counted && lap.is_some_and(|ms| car.best_ms.is_none_or(|b| ms < b));
-        if personal_best {
-            (car.best_ms, car.best_seq) = (lap, seq);
-        }
+        let known = self.cars.contains_key(&l.car_id) || l.leaderboard.iter().any(|e| e.car_id == l.car_id);
+        let own = if known {
+            Some(self.own_lap(now, l, seq))
+        } else {
+            self.stats.unknown_car += 1;
+            self.ask_car(l.car_id);
+            None
+        };
         for e in &l.leaderboard {
-            let car = self.cars.entry(e.car_id).or_default();
-            let time = time_from_wire(e.time);
+            let mut time = time_from_wire(e.time);
+            if (!race && time.is_some_and(absurd)) || (race && time == Some(0) && e.laps > 0) {
+                self.stats.absurd_time += 1;
+                time = None;
+            }
+            if !self.cars.contains_key(&e.car_id) && e.laps > 0 {
+                // A car with laps the engine never saw: who drives it?
+                self.ask_car(e.car_id);
+            }
+            let car = self.car_mut(e.car_id);
             if race {
                 // The server's race time is its own total, the more exact one: taken whenever
                 // it is for at least the laps the engine knows.
@@ -315,34 +630,85 @@ impl TimingEngine {
                 }
             }
         }
-        let car = &self.cars[&l.car_id];
-        Notice::LapCompleted {
+        let (lap_ms, counted, personal_best) = own?;
+        let car = self.cars.get(&l.car_id)?;
+        Some(Notice::LapCompleted {
             car_id: l.car_id,
             driver: car.driver.clone(),
-            lap_ms: lap,
+            lap_ms,
             cuts: l.cuts,
             counted,
             personal_best,
             laps: car.laps,
-        }
+        })
     }
 
-    fn collision_with_car(&mut self, c: &CollisionWithCar) -> Notice {
-        for id in [c.car_id, c.other_car_id] {
-            let car = self.cars.entry(id).or_default();
-            car.collisions = car.collisions.saturating_add(1);
+    /// The lap of the car that completed it: times, top speed, sectors, in and out laps. Returns
+    /// the lap time, whether it counted and whether it is the car's best.
+    fn own_lap(&mut self, now: Duration, l: &LapCompleted, seq: u64) -> (Option<u32>, bool, bool) {
+        let mut lap = time_from_wire(l.lap_time);
+        if lap.is_some_and(absurd) {
+            self.stats.absurd_time += 1;
+            lap = None;
         }
-        Notice::CarCollision {
-            car_id: c.car_id,
-            other_car_id: c.other_car_id,
-            impact_kmh: c.impact_speed * 3.6,
+        let race = self.is_race();
+        let counted = l.cuts == 0 && lap.is_some();
+        let car = self.car_mut(l.car_id);
+        // A race's first lap starts from the grid, standing: no out lap.
+        car.last_lap_out = car.stood_this_lap && !(race && car.laps == 0);
+        car.last_lap_in = false;
+        car.laps = car.laps.saturating_add(1);
+        car.last_ms = lap;
+        if let Some(ms) = lap {
+            car.total_ms = Some(car.total_ms.unwrap_or(0).saturating_add(ms));
         }
+        let personal_best = counted && lap.is_some_and(|ms| car.best_ms.is_none_or(|b| ms < b));
+        car.last_top_kmh = car.lap_top_kmh.take();
+        if personal_best {
+            (car.best_ms, car.best_seq, car.best_top_kmh) = (lap, seq, car.last_top_kmh);
+        }
+        // The lap's sector times: settled now if the car has crossed the line, else when it does.
+        match car.pending_lap.take() {
+            Some(sectors) => car.settle_sectors(sectors, counted),
+            None if car.spline > 0.5 && car.progress.last.is_some() => car.pending_line = Some(counted),
+            None => {}
+        }
+        car.stood_this_lap = false;
+        car.in_lap_watch = car.distance();
+        car.heard = car.heard.max(Some(now));
+        (lap, counted, personal_best)
     }
 
-    fn collision_with_env(&mut self, c: &CollisionWithEnv) -> Notice {
-        let car = self.cars.entry(c.car_id).or_default();
+    /// Counts a collision of car `id`, if the engine knows the car.
+    fn collided(&mut self, id: u8, with_car: bool, impact_kmh: f32) {
+        let Some(car) = self.cars.get_mut(&id) else {
+            self.stats.unknown_car += 1;
+            self.ask_car(id);
+            return;
+        };
         car.collisions = car.collisions.saturating_add(1);
-        Notice::WallCollision { car_id: c.car_id, impact_kmh: c.impact_speed * 3.6 }
+        if with_car {
+            car.car_collisions = car.car_collisions.saturating_add(1);
+        } else {
+            car.env_collisions = car.env_collisions.saturating_add(1);
+        }
+        if impact_kmh.is_finite() && car.max_impact_kmh.is_none_or(|m| impact_kmh > m) {
+            car.max_impact_kmh = Some(impact_kmh);
+        }
+    }
+
+    fn collision_with_car(&mut self, _now: Duration, c: &CollisionWithCar) -> Notice {
+        let impact_kmh = c.impact_speed * 3.6;
+        for id in [c.car_id, c.other_car_id] {
+            self.collided(id, true, impact_kmh);
+        }
+        Notice::CarCollision { car_id: c.car_id, other_car_id: c.other_car_id, impact_kmh }
+    }
+
+    fn collision_with_env(&mut self, _now: Duration, c: &CollisionWithEnv) -> Notice {
+        let impact_kmh = c.impact_speed * 3.6;
+        self.collided(c.car_id, false, impact_kmh);
+        Notice::WallCollision { car_id: c.car_id, impact_kmh }
     }
 
     fn chat(&self, c: &Chat) -> Notice {
@@ -354,25 +720,44 @@ impl TimingEngine {
     }
 }
 
-/// The gap of `car` to `leader`, if there is something to compare: a leader without a time
-/// (no best lap; no lap in a race) leads nothing yet.
-fn gap(race: bool, first: bool, leader: &Car, car: &Car) -> Option<Gap> {
-    let timed = if race { leader.laps > 0 } else { leader.best_ms.is_some() };
+/// Whether a lap time is not a real one: 0, or over an hour.
+fn absurd(ms: u32) -> bool {
+    ms == 0 || ms > MAX_LAP_MS
+}
+
+/// The gap of `car` to `ahead` (the leader, or the car in front for an interval), if there is
+/// something to compare: a leader without a time (no best lap; in a race, no lap and no car
+/// update) leads nothing yet.
+///
+/// In a race, between two cars seen on the timing loop, the gap is live: laps down when `car`
+/// is a lap or more behind, else the difference of the times both passed the last point `car`
+/// passed. Without those passes (no car updates), it is the difference of total times at the
+/// last lap completed.
+fn gap(race: bool, first: bool, ahead: &Car, car: &Car) -> Option<Gap> {
+    let timed = if race { ahead.laps > 0 || ahead.distance().is_some() } else { ahead.best_ms.is_some() };
     if !timed {
         return None;
     }
     if first {
         return Some(Gap::Leader);
     }
-    if race {
-        if car.laps < leader.laps {
-            return Some(Gap::Laps { laps: leader.laps - car.laps });
-        }
-        let (l, c) = (leader.total_ms?, car.total_ms?);
-        Some(Gap::Time { ms: c.saturating_sub(l) })
-    } else {
-        Some(Gap::Time { ms: car.best_ms?.saturating_sub(leader.best_ms?) })
+    if !race {
+        return Some(Gap::Time { ms: car.best_ms?.saturating_sub(ahead.best_ms?) });
     }
+    if let (Some(da), Some(dc)) = (ahead.distance(), car.distance()) {
+        let down = da.saturating_sub(dc) / POINTS;
+        if down >= 1 {
+            return Some(Gap::Laps { laps: u16::try_from(down).unwrap_or(u16::MAX) });
+        }
+        if let (Some(ta), Some(tc)) = (ahead.progress.passed(dc), car.progress.passed(dc)) {
+            return Some(Gap::Time { ms: millis(tc.saturating_sub(ta)) });
+        }
+    }
+    if car.laps < ahead.laps {
+        return Some(Gap::Laps { laps: ahead.laps - car.laps });
+    }
+    let (l, c) = (ahead.total_ms?, car.total_ms?);
+    Some(Gap::Time { ms: c.saturating_sub(l) })
 }
 
 /// The board's form of a session, as the server described it (elapsed time as sent).

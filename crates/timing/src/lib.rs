@@ -12,7 +12,12 @@
 //!   by laps, then total time.
 //! - [`Notice`]: a session started or ended, a driver joined or left, a lap was completed (and
 //!   whether it counted), a collision, a chat line.
-//! - [`format_lap_time`]: a lap time as text, `1:23.456`, or `-` for none.
+//! - [`format_lap_time`]: a lap time as text, `1:23.456`, or `-` for none; [`text`] has the
+//!   board and the notices as text for a terminal.
+//!
+//! The board and the notices serialize (serde) as the JSON a live feed sends: a [`Board`] with
+//! its `"at_ms"`, a [`Notice`] tagged by its `"type"`, and a [`StampedNotice`] as the notice with
+//! the `"at_ms"` it happened.
 //!
 //! Bad input is not an error: an event about a car nobody announced creates it, and the
 //! protocol's "no time" value is kept as no time. The engine therefore has no error type.
@@ -68,14 +73,19 @@
 //! let leader = &board.rows[0];
 //! assert_eq!((leader.position, leader.car_id, leader.driver.as_str()), (1, 4, "Käthe"));
 //! assert_eq!(format_lap_time(leader.best_lap_ms), "1:20.902");
+//! assert!(timing::text::board(&board).lines().any(|l| l.contains("Käthe") && l.contains("leader")));
 //! ```
 
 mod board;
+mod config;
 mod engine;
 mod format;
+mod live;
 mod notice;
+pub mod text;
 
 pub use board::{Board, Gap, Row, SessionState};
-pub use engine::TimingEngine;
+pub use config::{Stats, TimingConfig};
+pub use engine::{Tick, TimingEngine};
 pub use format::{NO_LAP_TIME, format_lap_time, time_from_wire};
-pub use notice::Notice;
+pub use notice::{Notice, StampedNotice};

@@ -1,8 +1,10 @@
 //! What happened, in timing terms: the engine's answer to each event, for a live feed.
 
+use std::time::Duration;
+
 use serde::Serialize;
 
-use crate::board::SessionState;
+use crate::board::{SessionState, millis};
 
 /// Something a live-timing feed reports, returned by
 /// [`TimingEngine::handle`](crate::TimingEngine::handle). Names are the engine's view (the
@@ -94,4 +96,45 @@ pub enum Notice {
         /// The error text.
         message: String,
     },
+    /// No event from the server for longer than the engine's timeout (from
+    /// [`TimingEngine::tick`](crate::TimingEngine::tick)): it stopped, or the network did.
+    ServerDown {
+        /// How long the server had been silent, ms.
+        silent_ms: u64,
+    },
+    /// An event came from a server that was down.
+    ServerUp,
+}
+
+/// A notice with the time it happened on the engine's clock ([`TimingEngine::now`] after the
+/// event that caused it), for a feed that mixes notices and boards.
+///
+/// In JSON it is the notice's object with `"at_ms"` first, the same field as a [`Board`]'s:
+/// `{"at_ms":85000,"type":"driver_left","car_id":1,"driver":"Ayrton"}`.
+///
+/// [`TimingEngine::now`]: crate::TimingEngine::now
+/// [`Board`]: crate::Board
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StampedNotice<'a> {
+    /// When the notice happened, on the engine's clock.
+    #[serde(rename = "at_ms", serialize_with = "millis")]
+    pub at: Duration,
+    /// What happened.
+    #[serde(flatten)]
+    pub notice: &'a Notice,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamped_notice_is_the_notice_with_its_time() {
+        let notice = Notice::DriverLeft { car_id: 1, driver: "Ayrton".into() };
+        let stamped = StampedNotice { at: Duration::from_millis(85_000), notice: &notice };
+        assert_eq!(
+            serde_json::to_string(&stamped).unwrap(),
+            r#"{"at_ms":85000,"type":"driver_left","car_id":1,"driver":"Ayrton"}"#
+        );
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use analysis::{Derived, LapTracker};
 use proto::telemetry::v1::TelemetryFrame;
 
-use crate::support::{config, run};
+use testkit::sim::{Run, oval};
 
 #[test]
 fn derived_columns_follow_the_lap_table_on_a_simulated_session() {
@@ -13,7 +13,7 @@ fn derived_columns_follow_the_lap_table_on_a_simulated_session() {
     let mut rows: Vec<(TelemetryFrame, Derived)> = Vec::new();
     let mut laps = Vec::new();
     let mut spline = 0.0;
-    run(config(5), Duration::from_secs(130), &[], |f| {
+    Run::new(oval(5), Duration::from_secs(130)).for_each(|f| {
         if let Some(m) = &f.session {
             spline = m.track_spline_length_m;
         }

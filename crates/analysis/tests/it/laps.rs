@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use analysis::{Invalid, Lap, LapTracker, laps};
 use proto::telemetry::v1::{Flag, TelemetryFrame};
-
-use crate::support::{self, config, run, with_drops};
+use testkit::sim::{Run, WALL0_NS, oval, session_id, with_drops};
 
 fn table(
     cfg: sim::game::GameConfig,
@@ -15,7 +14,7 @@ fn table(
     let mut tracker = LapTracker::new();
     let mut out = Vec::new();
     let mut missed = 0;
-    let records = run(cfg, Duration::from_secs(secs), restarts, |f| {
+    let records = Run::new(cfg, Duration::from_secs(secs)).restart_at(restarts).for_each(|f| {
         missed += u64::from(f.missed_steps);
         tracker.push(&f);
         out.extend(std::iter::from_fn(|| tracker.pop_lap()));
@@ -27,7 +26,7 @@ fn table(
 
 #[test]
 fn a_simulated_session_gives_the_simulators_own_lap_times_and_sectors() {
-    let (laps, records, _) = table(config(7), 240, &[]);
+    let (laps, records, _) = table(oval(7), 240, &[]);
     assert!(records.len() >= 4, "the oval gives several laps in 4 minutes, got {}", records.len());
     // Every recorded lap, then the unfinished one.
     assert_eq!(laps.len(), records.len() + 1);
@@ -65,9 +64,9 @@ fn a_simulated_session_gives_the_simulators_own_lap_times_and_sectors() {
 
 #[test]
 fn a_session_change_in_the_middle_starts_a_new_lap_table() {
-    let (laps, records, _) = table(config(3), 200, &[Duration::from_secs(110)]);
-    let first: Vec<_> = laps.iter().filter(|l| l.session_id == [1; 16]).collect();
-    let second: Vec<_> = laps.iter().filter(|l| l.session_id == [2; 16]).collect();
+    let (laps, records, _) = table(oval(3), 200, &[Duration::from_secs(110)]);
+    let first: Vec<_> = laps.iter().filter(|l| l.session_id == session_id(1)).collect();
+    let second: Vec<_> = laps.iter().filter(|l| l.session_id == session_id(2)).collect();
     assert_eq!(first.len() + second.len(), laps.len());
     let rec1: Vec<_> = records.iter().filter(|r| r.session == 1).collect();
     let rec2: Vec<_> = records.iter().filter(|r| r.session == 2).collect();
@@ -86,7 +85,7 @@ fn a_session_change_in_the_middle_starts_a_new_lap_table() {
 
 #[test]
 fn missed_physics_steps_are_counted_per_lap() {
-    let (laps, records, missed) = table(with_drops(11, 0.02), 150, &[]);
+    let (laps, records, missed) = table(with_drops(oval(11), 0.02), 150, &[]);
     assert!(missed > 500, "2% of 50 000 steps are dropped, saw {missed}");
     assert_eq!(laps.iter().map(|l| l.missed_steps).sum::<u64>(), missed);
     assert!(laps.iter().all(|l| l.missed_steps > 0));
@@ -109,7 +108,7 @@ fn frame(seq: u64) -> TelemetryFrame {
     TelemetryFrame {
         session_id: vec![5; 16].into(),
         seq,
-        wall_time_ns: support::WALL0_NS + seq as i64 * 3_000_000,
+        wall_time_ns: WALL0_NS + seq as i64 * 3_000_000,
         mono_time_ns: seq as i64 * 3_000_000,
         speed_kmh: 100.0,
         fuel_l: 50.0 - seq as f32 * 0.001,

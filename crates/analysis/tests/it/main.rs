@@ -5,4 +5,3 @@
 mod derived;
 mod export;
 mod laps;
-mod support;

@@ -1,11 +1,11 @@
-//! Helpers: an ingest server on loopback, bridge configurations, WAL and recording counts.
+//! Helpers: an ingest server on loopback, bridge configurations, WAL and recording counts. The
+//! simulated game as the bridge's source and the polling of a condition are the test kit's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use bridge::{BridgeConfig, ServerConfig, SourceConfig, Speed, Summary};
+use bridge::{BridgeConfig, Summary};
 use record::RecordReader;
 
 /// An ingest server on `listen` (port 0: any) storing into `data`.
@@ -26,43 +26,10 @@ pub fn free_addr() -> SocketAddr {
     socket.local_addr().unwrap()
 }
 
-/// The game simulator as the bridge's source, as the `pitwall` binary passes it in.
-#[derive(Debug)]
-pub struct Game(pub sim::game::GameSim);
-
-impl bridge::SimulatedGame for Game {
-    fn step_duration(&self) -> Duration {
-        sim::game::PHYSICS_STEP
-    }
-
-    fn step(&mut self) -> Option<shm::Snapshot> {
-        let w = self.0.step();
-        (w.physics.is_some() || w.graphics.is_some() || w.static_page.is_some()).then(|| self.0.snapshot())
-    }
-}
-
-/// The simulated game at `speed`, recording to `record`, streaming to `addr`, for `secs`.
+/// The simulated game (seed 11) at `speed`, recording to `record`, streaming to `addr`, for
+/// `secs`.
 pub fn sim_config(record: &Path, addr: Option<SocketAddr>, speed: f64, secs: f64) -> BridgeConfig {
-    let game = sim::game::GameSim::new(sim::game::GameConfig { seed: 11, ..Default::default() }).unwrap();
-    let mut config =
-        BridgeConfig::new(SourceConfig::Sim { game: Box::new(Game(game)), speed: Speed::Factor(speed) });
-    config.record = record.to_owned();
-    config.server = addr.map(|a| fast_server(&format!("http://{a}")));
-    config.duration = Some(Duration::from_secs_f64(secs));
-    config.ack_grace = Duration::from_secs(20);
-    config
-}
-
-/// A server config with short backoff, for tests that restart servers.
-pub fn fast_server(url: &str) -> ServerConfig {
-    let mut s = ServerConfig::new(url);
-    s.backoff = bridge::BackoffConfig {
-        initial: Duration::from_millis(20),
-        max: Duration::from_millis(200),
-        factor: 2.0,
-    };
-    s.backoff_seed = 5;
-    s
+    testkit::sim::bridge_config(11, record, addr, speed, secs)
 }
 
 /// Runs a bridge to its end on a blocking thread.
@@ -110,16 +77,4 @@ pub fn assert_server_has_recording_exactly_once(data: &Path, record: &Path) {
             assert_eq!(*count, 1, "seq {seq} stored {count} times");
         }
     }
-}
-
-/// Polls `cond` every 10 ms for up to `secs`.
-pub async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    cond()
 }

@@ -3,64 +3,13 @@
 //! streaming from memory, counts the frames the recording refused, and records again once there
 //! is space; the server gets every frame exactly once.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bridge::{Bridge, ConnectionState};
+use testkit::disk::{Tmpfs, fill};
+use testkit::wait::eventually;
 
 use crate::common::*;
-
-/// A tmpfs of `size` mounted on `dir`, unmounted on drop (also when the test fails).
-struct Tmpfs {
-    dir: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts one, if this process may (root on Linux); `None` otherwise.
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        if !cfg!(target_os = "linux") {
-            return None;
-        }
-        std::fs::create_dir_all(dir).ok()?;
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        mounted.then(|| Tmpfs { dir: dir.to_owned() })
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let unmounted = Command::new("umount").arg(&self.dir).status().is_ok_and(|s| s.success());
-        if !unmounted {
-            // Still busy (a failed test left the recording open): detach it now.
-            let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-        }
-    }
-}
-
-/// Writes `path` until the file system is full, down to the last byte it takes.
-fn fill(path: &Path) {
-    let mut f = std::fs::File::create(path).unwrap();
-    for size in [1 << 20, 64 << 10, 4096, 512, 1] {
-        let chunk = vec![0x5au8; size];
-        loop {
-            match f.write(&chunk) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    assert_eq!(e.raw_os_error(), Some(28), "expected ENOSPC, got {e}");
-                    break;
-                }
-            }
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_recording_disk_keeps_the_stream_going_and_reports_what_the_recording_lacks() {

@@ -6,11 +6,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use testkit::wait::eventually;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::common::{assert_server_has_recording_exactly_once, eventually, server, sim_config};
+use crate::common::{assert_server_has_recording_exactly_once, server, sim_config};
 
 /// What the proxy does to the bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

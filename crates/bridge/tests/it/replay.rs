@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use bridge::{Bridge, BridgeConfig, SourceConfig, Speed};
+use testkit::sim::fast_server;
 
 use crate::common::*;
 

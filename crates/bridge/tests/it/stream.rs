@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use bridge::{Bridge, ConnectionState};
+use testkit::sim::fast_server;
+use testkit::wait::eventually;
 
 use crate::common::*;
 

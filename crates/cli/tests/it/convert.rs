@@ -1,16 +1,15 @@
 //! `pitwall convert` and `pitwall laps` on recordings of simulated sessions.
 
-#[path = "../../../convert/tests/it/support.rs"]
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use testkit::sim::{Recorded, Run, oval};
+
 use crate::{pitwall, run_ok};
 
-fn recording(dir: &Path, name: &str, secs: u64, restarts: &[Duration]) -> (PathBuf, support::Recorded) {
+fn recording(dir: &Path, name: &str, secs: u64, restarts: &[Duration]) -> (PathBuf, Recorded) {
     let path = dir.join(name);
-    let recorded = support::write_recording(&path, support::config(5), Duration::from_secs(secs), restarts);
+    let recorded = Run::new(oval(5), Duration::from_secs(secs)).restart_at(restarts).record(&path);
     (path, recorded)
 }
 

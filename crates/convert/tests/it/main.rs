@@ -11,7 +11,6 @@ mod laps;
 mod motec;
 mod parquet;
 mod rows;
-mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,8 +27,10 @@ pub fn recording(
     restarts: &[Duration],
 ) -> (PathBuf, Vec<TelemetryFrame>, Vec<sim::game::LapRecord>) {
     let path = dir.join(name);
-    let recorded = support::write_recording(&path, support::config(11), Duration::from_secs(secs), restarts);
-    let frames = support::read_recording(&path);
+    let recorded = testkit::sim::Run::new(testkit::sim::oval(11), Duration::from_secs(secs))
+        .restart_at(restarts)
+        .record(&path);
+    let frames = testkit::sim::read_recording(&path);
     assert_eq!(frames.len() as u64, recorded.frames);
     (path, frames, recorded.laps)
 }

@@ -1,11 +1,8 @@
 //! Rows of the frame table back into frames.
 
-#[path = "../../../record/tests/it/sample.rs"]
-#[allow(dead_code)]
-mod sample;
-
 use convert::ConvertError;
 use convert::rows::{RowReader, session_metadata_from_json};
+use loadgen::frames::{realistic, session_id};
 use proto::telemetry::v1::{SessionMetadata, TelemetryFrame, Wheels};
 use table::{FrameBuilder, FrameSchema, Variant};
 
@@ -23,7 +20,7 @@ fn round_trip(frames: &[TelemetryFrame]) -> Vec<TelemetryFrame> {
 #[test]
 fn frames_with_every_field_set_survive_the_table_and_back() {
     let frames: Vec<TelemetryFrame> = (0..500u64)
-        .map(|seq| TelemetryFrame { session: None, ..sample::frame(1 + (seq / 250) as u8, seq) })
+        .map(|seq| TelemetryFrame { session: None, ..realistic(session_id(1 + (seq / 250) as u32), seq) })
         .collect();
     assert!(frames[0].slip_ratio.is_some() && frames[0].tyre_contact_point_m.len() == 4);
     assert_eq!(round_trip(&frames), frames);
@@ -52,7 +49,7 @@ fn absent_messages_short_lists_odd_ids_and_unknown_enum_values_survive_too() {
 
 #[test]
 fn a_file_without_a_newer_column_reads_with_that_field_at_its_default() {
-    let frames: Vec<TelemetryFrame> = (0..10).map(|seq| sample::frame(2, seq)).collect();
+    let frames: Vec<TelemetryFrame> = (0..10).map(|seq| realistic(session_id(2), seq)).collect();
     let mut builder = FrameBuilder::new(Variant::Frames);
     builder.append(&frames).unwrap();
     let batch = builder.finish().unwrap();

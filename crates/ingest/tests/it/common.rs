@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
 
 use bytes::Bytes;
 use ingest::{Config, Running, SessionId, Wal, WalConfig};
@@ -155,18 +154,6 @@ pub async fn send_raw(channel: Channel, messages: Vec<Bytes>) -> Outcome {
     };
     feeder.abort();
     out
-}
-
-/// Polls `cond` every 10 ms for up to `secs` seconds.
-pub async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    cond()
 }
 
 /// The test server example (`examples/test_server.rs`), which `cargo test` builds beside the

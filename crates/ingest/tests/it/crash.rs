@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use testkit::wait::eventually;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 

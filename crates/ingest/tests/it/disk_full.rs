@@ -8,70 +8,17 @@
 //! runs and the same things are asserted.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bridge::{BridgeConfig, ServerConfig, SourceConfig, Speed};
 use ingest::sinks::parquet::ParquetConfig;
 use ingest::sinks::{SinkConfig, SinkKind};
 use ingest::{SessionId, WalConfig};
+use testkit::disk::{Tmpfs, fill};
+use testkit::sim::bridge_config;
 
 use crate::common::*;
-
-/// A tmpfs of `size` mounted on `dir`, unmounted on drop (also when the test fails).
-struct Tmpfs {
-    dir: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts one, if this process may (root on Linux); `None` otherwise.
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        if !cfg!(target_os = "linux") {
-            return None;
-        }
-        std::fs::create_dir_all(dir).ok()?;
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        mounted.then(|| Tmpfs { dir: dir.to_owned() })
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let unmounted = Command::new("umount").arg(&self.dir).status().is_ok_and(|s| s.success());
-        if !unmounted {
-            // Still busy (a failed test left files open): detach it now, freed when closed.
-            let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-        }
-    }
-}
-
-/// Writes `path` until the file system is full, down to the last byte it takes.
-fn fill(path: &Path) -> u64 {
-    let mut f = std::fs::File::create(path).unwrap();
-    let mut written = 0u64;
-    for size in [1 << 20, 64 << 10, 4096, 512, 1] {
-        let chunk = vec![0xa5u8; size];
-        loop {
-            match f.write(&chunk) {
-                Ok(0) => break,
-                Ok(n) => written += n as u64,
-                Err(e) => {
-                    assert_eq!(e.raw_os_error(), Some(28), "expected ENOSPC, got {e}");
-                    break;
-                }
-            }
-        }
-    }
-    written
-}
 
 /// Log lines, captured from this thread's tracing (the server runs on this test's
 /// current-thread runtime, so its tasks log here).
@@ -113,41 +60,6 @@ fn metric(text: &str, name: &str) -> f64 {
         .find(|l| l.split_once(' ').is_some_and(|(n, _)| n == name))
         .unwrap_or_else(|| panic!("{name} missing from:\n{text}"));
     line.rsplit_once(' ').unwrap().1.parse().unwrap()
-}
-
-/// The game simulator as the bridge's source, as the `pitwall` binary passes it in.
-#[derive(Debug)]
-struct Game(sim::game::GameSim);
-
-impl bridge::SimulatedGame for Game {
-    fn step_duration(&self) -> Duration {
-        sim::game::PHYSICS_STEP
-    }
-
-    fn step(&mut self) -> Option<bridge::source::Snapshot> {
-        let w = self.0.step();
-        (w.physics.is_some() || w.graphics.is_some() || w.static_page.is_some()).then(|| self.0.snapshot())
-    }
-}
-
-/// The simulated game at `speed` for `secs`, recording to `record`, streaming to `addr` with
-/// short reconnection delays.
-fn bridge_config(record: &Path, addr: std::net::SocketAddr, speed: f64, secs: f64) -> BridgeConfig {
-    let game = sim::game::GameSim::new(sim::game::GameConfig { seed: 23, ..Default::default() }).unwrap();
-    let mut config =
-        BridgeConfig::new(SourceConfig::Sim { game: Box::new(Game(game)), speed: Speed::Factor(speed) });
-    config.record = record.to_owned();
-    let mut server = ServerConfig::new(format!("http://{addr}"));
-    server.backoff = bridge::BackoffConfig {
-        initial: Duration::from_millis(20),
-        max: Duration::from_millis(200),
-        factor: 2.0,
-    };
-    server.backoff_seed = 3;
-    config.server = Some(server);
-    config.duration = Some(Duration::from_secs_f64(secs));
-    config.ack_grace = Duration::from_secs(20);
-    config
 }
 
 /// Each session's seqs in a recording.
@@ -215,7 +127,9 @@ async fn a_full_wal_disk_stops_the_acks_until_space_returns_and_loses_nothing() 
     let wal_dir = data.join("wal");
 
     let record = dir.path().join("rec.pb.gz");
-    let bridge = bridge::Bridge::start(bridge_config(&record, running.local_addr(), 3.0, 9.0)).unwrap();
+    // The simulated game at 3× real time for 9 s, with short reconnection delays.
+    let bridge =
+        bridge::Bridge::start(bridge_config(23, &record, Some(running.local_addr()), 3.0, 9.0)).unwrap();
     wait_for(20, "the first acks", || bridge.status().frames_acked > 1_000).await;
 
     // The disk fills up.

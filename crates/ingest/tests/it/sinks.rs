@@ -9,6 +9,7 @@ use ingest::sinks::conformance::{self, FailingSink, Keys};
 use ingest::sinks::null::{NullConfig, NullSink};
 use ingest::sinks::{BoxSink, Sink, SinkConfig, SinkKind, WalFrame, WalPosition};
 use ingest::{SessionId, SinkError};
+use testkit::wait::eventually;
 
 use crate::common::*;
 
@@ -65,7 +66,7 @@ impl Sink for LinesSink {
     async fn write(&mut self, batch: &[WalFrame]) -> Result<(), SinkError> {
         for f in batch {
             let end = f.end();
-            let hex: String = f.session_id.0.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = proto::hex(&f.session_id.0);
             writeln!(self.out, "{} {} {hex} {}", end.segment, end.offset, f.seq)
                 .map_err(|e| SinkError::io("write", &self.path, e))?;
         }

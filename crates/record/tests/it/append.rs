@@ -4,7 +4,7 @@
 use prost::Message as _;
 use record::{DamageKind, ReadOptions, RecordError, RecordOptions, RecordReader, RecordWriter, scan};
 
-use crate::{assert_frames, encodings, read_all, read_raw, sample, write_session};
+use crate::{assert_frames, encodings, read_all, read_raw, realistic, write_session};
 
 #[test]
 fn append_after_close_continues_the_recording() {
@@ -16,9 +16,9 @@ fn append_after_close_continues_the_recording() {
     assert_eq!(repair, None);
     assert_eq!(writer.index(), &first, "the index is rebuilt from the file");
     let last = writer.index().last_frame().unwrap();
-    assert_eq!((last.session_id, last.seq), (sample::session_id(0), 999));
+    assert_eq!((last.session_id, last.seq), (realistic::session_id(0), 999));
     for seq in 1000..1500 {
-        writer.append(&sample::frame(0, seq)).unwrap();
+        writer.append(&realistic::frame(0, seq)).unwrap();
     }
     let index = writer.close().unwrap();
     assert_eq!(&index.members()[..first.len()], first.members());
@@ -37,7 +37,7 @@ fn open_append_creates_a_missing_file() {
     let path = dir.path().join("new.pb.gz");
     let (mut writer, repair) = RecordWriter::open_append(&path, RecordOptions::default()).unwrap();
     assert!(repair.is_none() && writer.index().is_empty());
-    writer.append(&sample::frame(0, 0)).unwrap();
+    writer.append(&realistic::frame(0, 0)).unwrap();
     writer.close().unwrap();
     assert_eq!(read_all(&path).0.len(), 1);
 }
@@ -54,7 +54,7 @@ fn a_last_member_torn_at_every_byte() {
     // because every cut reads the file four times.
     for seqs in [0..4, 4..8, 8..14] {
         for seq in seqs {
-            writer.append(&sample::frame(0, seq)).unwrap();
+            writer.append(&realistic::frame(0, seq)).unwrap();
         }
         writer.finish_member().unwrap();
     }
@@ -116,7 +116,7 @@ fn a_last_member_torn_at_every_byte() {
         // The restarted writer goes on from the last frame in the file.
         let next = writer.index().last_frame().unwrap().seq + 1;
         for seq in next..next + 2 {
-            writer.append(&sample::frame(0, seq)).unwrap();
+            writer.append(&realistic::frame(0, seq)).unwrap();
         }
         writer.finish_member().unwrap();
         drop(writer);
@@ -145,5 +145,5 @@ fn a_cut_before_the_last_member_drops_what_follows() {
     assert_eq!(good.len() as u64, index.members()[0].frames);
     let damage = reader.damage().unwrap();
     assert_eq!((damage.offset, damage.kind.clone()), (second.offset, DamageKind::TruncatedData));
-    assert_eq!(good[0].as_ref().unwrap(), &sample::frame(0, 0).encode_to_vec());
+    assert_eq!(good[0].as_ref().unwrap(), &realistic::frame(0, 0).encode_to_vec());
 }

@@ -8,14 +8,14 @@ use flate2::write::GzEncoder;
 use prost::Message as _;
 use record::{DamageKind, ReadOptions, RecordError, RecordOptions, RecordReader, RecordWriter, scan};
 
-use crate::{assert_frames, read_all, read_with, sample, write_session};
+use crate::{assert_frames, read_all, read_with, realistic, write_session};
 
 /// Three members of `per_member` frames.
 fn members_of(dir: &std::path::Path, per_member: u64) -> (std::path::PathBuf, record::MemberIndex, Vec<u8>) {
     let path = dir.join("rec.pb.gz");
     let mut writer = RecordWriter::create(&path, RecordOptions::default()).unwrap();
     for seq in 0..3 * per_member {
-        writer.append(&sample::frame(0, seq)).unwrap();
+        writer.append(&realistic::frame(0, seq)).unwrap();
         if seq % per_member == per_member - 1 {
             writer.finish_member().unwrap();
         }
@@ -167,7 +167,7 @@ fn open_append_keeps_the_members_after_mid_file_damage() {
     assert_eq!(repair.torn_tail(), None);
     assert_eq!(std::fs::metadata(&path).unwrap().len(), bytes.len() as u64, "nothing is cut");
     assert_eq!(writer.index().frames(), 50, "the members on both sides are indexed");
-    writer.append(&sample::frame(0, 75)).unwrap();
+    writer.append(&realistic::frame(0, 75)).unwrap();
     writer.close().unwrap();
     assert_eq!(&std::fs::read(&path).unwrap()[..bytes.len()], &bytes[..], "the old bytes are untouched");
 
@@ -200,7 +200,7 @@ fn open_append_keeps_a_corrupt_tail_and_appends_after_it() {
         } else {
             assert_eq!((repair.cut_bytes, repair.kept_bytes), (0, tail.len() as u64));
         }
-        writer.append(&sample::frame(0, 75)).unwrap();
+        writer.append(&realistic::frame(0, 75)).unwrap();
         writer.close().unwrap();
         let (frames, damages) = read_resync(&path);
         assert_eq!(seqs(&frames), (0..76).collect::<Vec<_>>(), "{tail:?}");
@@ -223,7 +223,7 @@ fn bad_frames_inside_a_good_member() {
         }
         enc.finish().unwrap()
     };
-    let f10 = sample::frame(0, 10).encode_length_delimited_to_vec();
+    let f10 = realistic::frame(0, 10).encode_length_delimited_to_vec();
     for (records, kind, decoded_only) in [
         (vec![&f10[..], &[0x05, 1, 2][..]], DamageKind::FrameOverrun { len: 5, available: 2 }, false),
         (vec![&f10[..], &[0x80][..]], DamageKind::BadFrameLength, false),
@@ -290,7 +290,7 @@ fn resync_reads_on_after_a_flipped_byte_anywhere_in_a_member() {
     let path = dir.path().join("rec.pb.gz");
     let mut writer = RecordWriter::create(&path, RecordOptions::default()).unwrap();
     for seq in 0..20 {
-        writer.append(&sample::frame(0, seq)).unwrap();
+        writer.append(&realistic::frame(0, seq)).unwrap();
         if seq % 4 == 3 {
             writer.finish_member().unwrap();
         }

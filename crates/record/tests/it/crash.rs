@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use record::{ReadOptions, RecordError, RecordOptions, RecordWriter, scan};
 
-use crate::{assert_frames, read_all, read_with, sample};
+use crate::{assert_frames, read_all, read_with, realistic};
 
 const HELPER_ENV: &str = "PITWALL_RECORD_CRASH_HELPER";
 
@@ -37,7 +37,7 @@ fn crash_helper() {
     let mut seq = 0;
     // The parent kills it long before; the limit only keeps a lost helper from running forever.
     while start.elapsed() < Duration::from_secs(60) {
-        writer.append(&sample::frame(0, seq)).unwrap();
+        writer.append(&realistic::frame(0, seq)).unwrap();
         seq += 1;
         if writer.index().len() != members {
             members = writer.index().len();
@@ -135,7 +135,7 @@ fn sigkill_mid_write_leaves_a_recording_good_to_its_last_member() {
         let next = writer.index().frames();
         assert_eq!(next, salvaged.len() as u64, "the salvaged frames are kept");
         for seq in next..next + 100 {
-            writer.append(&sample::frame(0, seq)).unwrap();
+            writer.append(&realistic::frame(0, seq)).unwrap();
         }
         writer.close().unwrap();
         let (all, error) = read_all(&path);

@@ -4,7 +4,7 @@
 use prost::Message as _;
 use record::{DamageKind, ReadOptions, RecordError, RecordOptions, RecordReader, RecordWriter, scan};
 
-use crate::{STEP_NS, assert_frames, read_with, sample};
+use crate::{STEP_NS, assert_frames, read_with, realistic};
 
 /// Two sessions, 3000 frames, members by age (1 s of frames at 333 Hz).
 fn two_sessions(path: &std::path::Path) -> record::MemberIndex {
@@ -14,7 +14,7 @@ fn two_sessions(path: &std::path::Path) -> record::MemberIndex {
         for seq in seqs {
             now += STEP_NS;
             writer.tick(now).unwrap();
-            writer.append(&sample::frame(n, seq)).unwrap();
+            writer.append(&realistic::frame(n, seq)).unwrap();
         }
     }
     writer.close().unwrap()
@@ -59,20 +59,20 @@ fn resuming_after_an_ack() {
     let path = dir.path().join("rec.pb.gz");
     let index = two_sessions(&path);
     for (n, next_seq) in [(1u8, 1234u64), (2, 100), (1, 0), (2, 1299)] {
-        let sid = sample::session_id(n);
+        let sid = realistic::session_id(n);
         let member = index.resume_point(&sid, next_seq).unwrap();
         assert_eq!(index.find(&sid, next_seq), Some(member));
         assert!(member.contains(&sid, next_seq));
         let mut reader = RecordReader::open_at(&path, member.offset).unwrap();
         let first_unacked =
             reader.by_ref().map(Result::unwrap).find(|f| f.session_id == sid && f.seq >= next_seq).unwrap();
-        assert_eq!(first_unacked.encode_to_vec(), sample::frame(n, next_seq).encode_to_vec());
+        assert_eq!(first_unacked.encode_to_vec(), realistic::frame(n, next_seq).encode_to_vec());
         let rest: Vec<_> = reader.map(Result::unwrap).filter(|f| f.session_id == sid).collect();
         assert_frames(&rest, n, next_seq + 1);
     }
     // Everything acked: nothing to re-send from the file.
-    assert_eq!(index.resume_point(&sample::session_id(1), 1700), None);
-    assert_eq!(index.resume_point(&sample::session_id(3), 0), None);
+    assert_eq!(index.resume_point(&realistic::session_id(1), 1700), None);
+    assert_eq!(index.resume_point(&realistic::session_id(3), 0), None);
 }
 
 /// The bridge reads its spool while the writer appends: bounded by the writer's end offset, the
@@ -83,12 +83,12 @@ fn reading_up_to_the_writers_end_while_it_writes() {
     let path = dir.path().join("rec.pb.gz");
     let mut writer = RecordWriter::create(&path, RecordOptions::default()).unwrap();
     for seq in 0..400 {
-        writer.append(&sample::frame(0, seq)).unwrap();
+        writer.append(&realistic::frame(0, seq)).unwrap();
     }
     writer.finish_member().unwrap();
     // 800 more: over 256 KiB, so one member is done and the next one is partly in the file.
     for seq in 400..1200 {
-        writer.append(&sample::frame(0, seq)).unwrap();
+        writer.append(&realistic::frame(0, seq)).unwrap();
     }
     let end = writer.end_offset();
     assert!(std::fs::metadata(&path).unwrap().len() > end, "the open member is partly written");

@@ -7,8 +7,8 @@ mod append;
 mod corrupt;
 mod crash;
 mod index;
+mod realistic;
 mod roundtrip;
-mod sample;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ pub fn write_session(path: &Path, options: RecordOptions, n: u8, seqs: std::ops:
     let mut writer = RecordWriter::create(path, options).unwrap();
     for seq in seqs {
         writer.tick(seq * STEP_NS).unwrap();
-        writer.append(&sample::frame(n, seq)).unwrap();
+        writer.append(&realistic::frame(n, seq)).unwrap();
     }
     writer.close().unwrap()
 }
@@ -79,7 +79,7 @@ pub fn read_raw(path: &Path, options: ReadOptions) -> (Vec<prost::bytes::Bytes>,
 /// The encodings of session `n`'s frames `seqs`, computed once for loops that compare many
 /// reads (prost in a debug build is what such loops would spend their time on).
 pub fn encodings(n: u8, seqs: std::ops::Range<u64>) -> Vec<Vec<u8>> {
-    seqs.map(|seq| sample::frame(n, seq).encode_to_vec()).collect()
+    seqs.map(|seq| realistic::frame(n, seq).encode_to_vec()).collect()
 }
 
 /// Asserts that `frames` are exactly session `n`'s frames `first..first + len`.
@@ -89,7 +89,7 @@ pub fn assert_frames(frames: &[TelemetryFrame], n: u8, first: u64) {
         // By encoding: sample frames hold no NaN, but comparing bytes is the stronger check.
         assert_eq!(
             frame.encode_to_vec(),
-            sample::frame(n, seq).encode_to_vec(),
+            realistic::frame(n, seq).encode_to_vec(),
             "frame {seq} of session {n}"
         );
     }

@@ -5,13 +5,14 @@ use std::fs;
 use shm::{
     DirSource, DirWriter, GraphicsPage, Page, PageSource, PhysicsPage, ShmError, Snapshot, StaticPage,
 };
+use testkit::pages;
 
 use crate::support;
 
 #[test]
 fn round_trip_through_bridge_sized_files() {
     let dir = tempfile::tempdir().unwrap();
-    let expected = support::snapshot();
+    let expected = pages::snapshot();
     support::write_all(dir.path(), &expected);
     for page in Page::ALL {
         let len = fs::metadata(dir.path().join(page.file_name())).unwrap().len();
@@ -28,14 +29,16 @@ fn round_trip_through_bridge_sized_files() {
     assert_eq!(physics, expected.physics);
     assert_eq!(graphics, expected.graphics);
     assert_eq!(statics, expected.static_page);
-    assert_eq!(physics.speed_kmh, 187.5);
-    assert_eq!(physics.wheels_pressure, [27.5, 27.75, 26.5, 26.25]);
-    assert_eq!(graphics.normalized_car_position, 0.4375);
+    assert_eq!(physics.speed_kmh, 212.3);
+    assert_eq!(physics.wheels_pressure, [27.6, 27.4, 26.9, 26.8]);
+    assert_eq!(graphics.normalized_car_position, 0.63);
     // Non-ASCII names survive the files.
-    assert_eq!(statics.track(), "鈴鹿");
-    assert_eq!(statics.track_configuration(), "Nürburgring GP");
-    assert_eq!(statics.player_surname(), "Ødegård");
-    assert_eq!(statics.car_skin(), "00_official_マンタイ");
+    assert_eq!(statics.track(), "ks_nürburgring");
+    assert_eq!(statics.track_configuration(), "gp_日本_layout");
+    assert_eq!(statics.player_surname(), "Ångström-Łukasz");
+    assert_eq!(statics.car_skin(), "00_официальный_マンタイ");
+    // A surrogate pair in UTF-16, too.
+    assert_eq!(statics.player_nick(), "🏎 Kimi");
 
     // Snapshot::capture over the files gives the same pages.
     assert_eq!(Snapshot::capture(&mut source).unwrap(), expected);
@@ -44,10 +47,10 @@ fn round_trip_through_bridge_sized_files() {
 #[test]
 fn writes_in_place_are_seen_by_an_open_reader() {
     let dir = tempfile::tempdir().unwrap();
-    support::write_all(dir.path(), &support::snapshot());
+    support::write_all(dir.path(), &pages::snapshot());
     let mut source = DirSource::open(dir.path()).unwrap();
     let mut writer = DirWriter::create(dir.path(), 0).unwrap();
-    writer.write_physics(&support::physics(1001)).unwrap();
+    writer.write_physics(&pages::physics(1001)).unwrap();
     let mut physics = PhysicsPage::new();
     source.read_physics(&mut physics).unwrap();
     assert_eq!(physics.packet_id, 1001);
@@ -57,7 +60,7 @@ fn writes_in_place_are_seen_by_an_open_reader() {
 #[test]
 fn a_580_byte_physics_file_reads_without_its_tail() {
     let dir = tempfile::tempdir().unwrap();
-    let snapshot = support::snapshot();
+    let snapshot = pages::snapshot();
     support::write_all(dir.path(), &snapshot);
     // Exactly the documented size: what a reader that trusts the AC doc would create.
     fs::write(dir.path().join("acpmf_physics"), &snapshot.physics.as_bytes()[..580]).unwrap();
@@ -68,7 +71,7 @@ fn a_580_byte_physics_file_reads_without_its_tail() {
     #[cfg(unix)]
     sources.push(Box::new(shm::MappedDir::open(dir.path()).unwrap()));
     for mut source in sources {
-        let mut physics = support::physics(1); // stale tail data must be cleared by the read
+        let mut physics = pages::physics(1); // stale tail data must be cleared by the read
         let info = source.read_physics(&mut physics).unwrap();
         assert_eq!(info.source_len, 580);
         assert!(!physics.has_tail());
@@ -98,7 +101,7 @@ fn short_files_name_the_file_and_the_sizes() {
         [("acpmf_physics", 579u64, 580usize), ("acpmf_graphics", 100, 296), ("acpmf_static", 683, 684)];
     for (name, len, needed) in cases {
         let dir = tempfile::tempdir().unwrap();
-        support::write_all(dir.path(), &support::snapshot());
+        support::write_all(dir.path(), &pages::snapshot());
         let path = dir.path().join(name);
         fs::File::options().write(true).open(&path).unwrap().set_len(len).unwrap();
         let err = DirSource::open(dir.path()).unwrap_err();
@@ -122,7 +125,7 @@ fn short_files_name_the_file_and_the_sizes() {
 #[test]
 fn a_file_truncated_after_opening_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    support::write_all(dir.path(), &support::snapshot());
+    support::write_all(dir.path(), &pages::snapshot());
     let mut source = DirSource::open(dir.path()).unwrap();
     let path = dir.path().join("acpmf_graphics");
     fs::File::options().write(true).open(&path).unwrap().set_len(10).unwrap();
@@ -140,7 +143,7 @@ fn a_file_truncated_after_opening_is_an_error_not_a_panic() {
 #[test]
 fn polling_files_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let mut snapshot = support::snapshot();
+    let mut snapshot = pages::snapshot();
     support::write_all(dir.path(), &snapshot);
     let clock = shm::ManualClock::new(0);
     let mut poller = shm::Poller::new(DirSource::open(dir.path()).unwrap(), &clock);
@@ -155,7 +158,7 @@ fn polling_files_end_to_end() {
         }
     }
     assert_eq!(seen, [(1000, 0), (1001, 0), (1004, 2), (1005, 0)]);
-    assert_eq!(poller.static_page().unwrap().track(), "鈴鹿");
+    assert_eq!(poller.static_page().unwrap().track(), "ks_nürburgring");
 }
 
 /// A page file that is a FIFO (or any other non-regular file) is an error naming it, at once:
@@ -164,7 +167,7 @@ fn polling_files_end_to_end() {
 #[test]
 fn a_page_file_that_is_a_fifo_is_an_error_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
-    support::write_all(dir.path(), &support::snapshot());
+    support::write_all(dir.path(), &pages::snapshot());
     let fifo = dir.path().join("acpmf_graphics");
     fs::remove_file(&fifo).unwrap();
     let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();

@@ -1,8 +1,7 @@
 //! The poller: each step once, missed steps and duplicates counted, sessions detected.
 
 use shm::{ManualClock, Poller, PollerConfig, Sample, SessionStart, SessionType, Snapshot, Status};
-
-use crate::support;
+use testkit::pages;
 
 /// Feeds the poller one physics packet id per poll, 3 ms apart; returns the ids yielded.
 fn feed(poller: &mut Poller<Snapshot, &ManualClock>, clock: &ManualClock, ids: &[i32]) -> Vec<i32> {
@@ -28,7 +27,7 @@ fn feed_samples(
 #[test]
 fn each_step_is_yielded_once_with_faults_counted() {
     let clock = ManualClock::new(0);
-    let mut poller = Poller::new(support::snapshot(), &clock);
+    let mut poller = Poller::new(pages::snapshot(), &clock);
     // Faults: 10 is read three times (two duplicates), 12 and 13 are never seen (missed), 14
     // is read twice, then 20 follows 14 (five missed).
     let yielded = feed(&mut poller, &clock, &[10, 11, 11, 11, 14, 14, 15, 20]);
@@ -45,7 +44,7 @@ fn each_step_is_yielded_once_with_faults_counted() {
 #[test]
 fn samples_carry_the_gap_the_clock_and_the_latest_graphics() {
     let clock = ManualClock::new(5);
-    let mut poller = Poller::new(support::snapshot(), &clock);
+    let mut poller = Poller::new(pages::snapshot(), &clock);
     let first = poller.poll().unwrap().unwrap();
     assert_eq!(first.session_start, Some(SessionStart::First));
     assert_eq!((first.session, first.missed_before, first.mono_ns), (1, 0, 5));
@@ -71,7 +70,7 @@ fn samples_carry_the_gap_the_clock_and_the_latest_graphics() {
 #[test]
 fn a_packet_id_restart_starts_a_session_and_rereads_static() {
     let clock = ManualClock::new(0);
-    let mut poller = Poller::new(support::snapshot(), &clock);
+    let mut poller = Poller::new(pages::snapshot(), &clock);
     feed(&mut poller, &clock, &[500, 501]);
     poller.source_mut().static_page.set_track("ks_nordschleife");
     poller.source_mut().physics.packet_id = 3;
@@ -87,10 +86,11 @@ fn a_packet_id_restart_starts_a_session_and_rereads_static() {
 #[test]
 fn a_session_type_change_starts_a_session() {
     let clock = ManualClock::new(0);
-    let mut poller = Poller::new(support::snapshot(), &clock);
+    let mut poller = Poller::new(pages::snapshot(), &clock);
     feed(&mut poller, &clock, &[1, 2]);
+    assert_eq!(poller.source_mut().graphics.session(), SessionType::Qualify);
     // The game writes the graphics page with the next packetId (docs/shm.md).
-    poller.source_mut().graphics.set_session(SessionType::Qualify);
+    poller.source_mut().graphics.set_session(SessionType::Race);
     poller.source_mut().graphics.packet_id += 1;
     let yielded = feed(&mut poller, &clock, &[3, 4]);
     assert_eq!(yielded, [3, 4]);
@@ -106,7 +106,7 @@ fn a_session_type_change_starts_a_session() {
 #[test]
 fn nothing_is_yielded_while_off_and_leaving_off_starts_a_session() {
     let clock = ManualClock::new(0);
-    let mut snapshot = support::snapshot();
+    let mut snapshot = pages::snapshot();
     snapshot.graphics.set_status(Status::Off);
     let mut poller = Poller::new(snapshot, &clock);
     assert_eq!(feed(&mut poller, &clock, &[0, 1, 2]), Vec::<i32>::new());
@@ -153,7 +153,7 @@ fn a_failed_static_read_is_retried_by_the_next_poll() {
         }
     }
     let clock = ManualClock::new(0);
-    let mut poller = Poller::new(NoStatic(support::snapshot()), &clock);
+    let mut poller = Poller::new(NoStatic(pages::snapshot()), &clock);
     let err = poller.poll().unwrap_err();
     assert!(
         matches!(err, shm::ShmError::PageTooShort { page: shm::Page::Static, actual: 10, .. }),
@@ -167,7 +167,7 @@ fn a_failed_static_read_is_retried_by_the_next_poll() {
 #[test]
 fn the_rate_is_measured_on_the_injected_clock() {
     let clock = ManualClock::new(0);
-    let mut poller = Poller::new(support::snapshot(), &clock);
+    let mut poller = Poller::new(pages::snapshot(), &clock);
     assert_eq!(poller.rate_hz(), None);
     // 2 s at 250 Hz, polled twice per step (every other poll is a duplicate).
     for id in 0..500 {
@@ -195,19 +195,19 @@ fn the_rate_is_measured_on_the_injected_clock() {
 #[test]
 fn a_graphics_page_with_the_same_packet_id_is_not_copied_again_until_it_is_old() {
     let clock = ManualClock::new(0);
-    let mut poller = Poller::new(support::snapshot(), &clock);
+    let mut poller = Poller::new(pages::snapshot(), &clock);
     feed(&mut poller, &clock, &[1]);
     // Changed under the same id (the game never does this): the held copy is kept…
-    poller.source_mut().graphics.position = 7;
+    poller.source_mut().graphics.position = 17;
     let kept = feed_samples(&mut poller, &clock, &[2]);
-    assert_eq!(kept[0].graphics.position, support::snapshot().graphics.position);
+    assert_eq!(kept[0].graphics.position, pages::snapshot().graphics.position);
     assert_eq!(poller.stats().graphics_kept, 1);
     // …until it is older than `graphics_refresh_ns`,
     clock.advance(PollerConfig::default().graphics_refresh_ns);
-    assert_eq!(feed_samples(&mut poller, &clock, &[3])[0].graphics.position, 7);
+    assert_eq!(feed_samples(&mut poller, &clock, &[3])[0].graphics.position, 17);
     // and a new id is copied at once.
-    poller.source_mut().graphics.position = 8;
+    poller.source_mut().graphics.position = 18;
     poller.source_mut().graphics.packet_id += 1;
-    assert_eq!(feed_samples(&mut poller, &clock, &[4])[0].graphics.position, 8);
+    assert_eq!(feed_samples(&mut poller, &clock, &[4])[0].graphics.position, 18);
     assert_eq!(poller.stats().graphics_kept, 1);
 }

@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 use shm::{Page, PageSource, PhysicsPage, SNAPSHOT_MAGIC, ShmError, Snapshot};
-
-use crate::support;
+use testkit::pages;
 
 fn header(version: u32, lens: [u32; 3]) -> Vec<u8> {
     let mut out = SNAPSHOT_MAGIC.to_vec();
@@ -19,7 +18,7 @@ fn header(version: u32, lens: [u32; 3]) -> Vec<u8> {
 fn round_trip_through_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pages.pwshm");
-    let snapshot = support::snapshot();
+    let snapshot = pages::snapshot();
     snapshot.save(&path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes.len(), 24 + 712 + 296 + 684);
@@ -29,16 +28,16 @@ fn round_trip_through_a_file() {
 
     let loaded = Snapshot::load(&path).unwrap();
     assert_eq!(loaded, snapshot);
-    assert_eq!(loaded.static_page.track_configuration(), "Nürburgring GP");
-    assert_eq!(loaded.static_page.player_name(), "Jürgen");
+    assert_eq!(loaded.static_page.track_configuration(), "gp_日本_layout");
+    assert_eq!(loaded.static_page.player_name(), "Zoë");
 }
 
 #[test]
 fn a_snapshot_is_a_page_source() {
-    let mut snapshot = support::snapshot();
+    let mut snapshot = pages::snapshot();
     let mut physics = PhysicsPage::new();
     snapshot.read_physics(&mut physics).unwrap();
-    assert_eq!(physics, support::physics(1000));
+    assert_eq!(physics, pages::physics(1000));
     assert!(snapshot.location(Page::Graphics).contains("snapshot"));
     let err = snapshot.read_at(Page::Static, 680, &mut [0u8; 8]).unwrap_err();
     assert!(matches!(err, ShmError::PageTooShort { actual: 684, needed: 688, .. }), "{err:?}");
@@ -47,7 +46,7 @@ fn a_snapshot_is_a_page_source() {
 
 #[test]
 fn pages_of_other_lengths_load() {
-    let snapshot = support::snapshot();
+    let snapshot = pages::snapshot();
     // A physics page without the tail (580 bytes) and one longer than ours (ACC's 800).
     for physics_len in [580usize, 800] {
         let mut bytes = header(1, [physics_len as u32, 296, 684]);
@@ -66,7 +65,7 @@ fn pages_of_other_lengths_load() {
 
 #[test]
 fn bad_headers_are_clear_errors() {
-    let good = support::snapshot().to_bytes();
+    let good = pages::snapshot().to_bytes();
 
     let err = Snapshot::from_bytes(b"GIF89a\x01\x00 and more bytes than a header").unwrap_err();
     assert!(matches!(&err, ShmError::SnapshotMagic { found, .. } if found == b"GIF89a\x01\x00"), "{err:?}");
@@ -145,7 +144,7 @@ fn chain(err: &dyn std::error::Error) -> String {
 #[test]
 fn damaged_snapshot_files_are_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let good = support::snapshot().to_bytes();
+    let good = pages::snapshot().to_bytes();
     let path = dir.path().join("pages.pwshm");
     let mut random = Vec::with_capacity(4096);
     let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -189,7 +188,7 @@ fn damaged_snapshot_files_are_errors_naming_the_file() {
     flipped[speed] ^= 0x80;
     std::fs::write(&path, &flipped).unwrap();
     let loaded = Snapshot::load(&path).unwrap();
-    assert_eq!(loaded.physics.speed_kmh, -support::snapshot().physics.speed_kmh);
+    assert_eq!(loaded.physics.speed_kmh, -pages::snapshot().physics.speed_kmh);
 }
 
 /// A file far longer than any snapshot is refused after reading no more than the longest one,
@@ -199,7 +198,7 @@ fn an_endless_or_huge_file_is_not_read_to_its_end() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.pwshm");
     let file = std::fs::File::create(&path).unwrap();
-    std::fs::write(&path, support::snapshot().to_bytes()).unwrap();
+    std::fs::write(&path, pages::snapshot().to_bytes()).unwrap();
     // Sparse: 64 GiB on the books, nothing on the disk.
     file.set_len(64 << 30).unwrap();
     let err = Snapshot::load(&path).unwrap_err();
@@ -249,7 +248,7 @@ fn testdata() -> PathBuf {
 fn golden_snapshot_and_its_decoded_json() {
     let snapshot_path = testdata().join("sample.pwshm");
     let json_path = testdata().join("sample.json");
-    let snapshot = support::snapshot();
+    let snapshot = pages::snapshot();
     let json = serde_json::to_string_pretty(&snapshot.decode()).unwrap() + "\n";
     if std::env::var_os("PITWALL_BLESS").is_some() {
         snapshot.save(&snapshot_path).unwrap();
@@ -261,14 +260,14 @@ fn golden_snapshot_and_its_decoded_json() {
     assert_eq!(json, expected, "testdata/shm/sample.json no longer matches the decoded pages");
     let parsed: shm::Pages = serde_json::from_str(&expected).unwrap();
     assert_eq!(parsed, loaded.decode());
-    assert_eq!(parsed.static_page.track, "鈴鹿");
+    assert_eq!(parsed.static_page.track, "ks_nürburgring");
 }
 
 /// Every truncation, and every single-byte corruption of the header, is an error value: never
 /// a panic, and never a silently misread snapshot.
 #[test]
 fn truncated_or_corrupted_snapshots_are_refused() {
-    let good = support::snapshot().to_bytes();
+    let good = pages::snapshot().to_bytes();
     for len in 0..good.len() {
         assert!(Snapshot::from_bytes(&good[..len]).is_err(), "truncated to {len} bytes");
     }

@@ -3,13 +3,14 @@
 use shm::{
     GraphicsPage, ManualClock, Page, PageSource, PhysicsPage, Poller, PollerConfig, ShmError, read_page,
 };
+use testkit::pages;
 
-use crate::support::{self, Tear, TearingSource};
+use crate::support::{Tear, TearingSource};
 
 #[test]
 fn a_torn_copy_is_retried_until_consistent() {
     for k in 0..4u32 {
-        let mut source = TearingSource::new(support::snapshot(), Tear::AfterCopy, k, 0);
+        let mut source = TearingSource::new(pages::snapshot(), Tear::AfterCopy, k, 0);
         let mut physics = PhysicsPage::new();
         let info = source.read_physics(&mut physics).unwrap();
         assert_eq!(info.retries, k, "{k} tears");
@@ -24,7 +25,7 @@ fn a_torn_copy_is_retried_until_consistent() {
 fn a_write_just_before_the_copy_is_a_consistent_read() {
     // The step written before the first copy is whole in both copies: kept, no retry, and it
     // is the new step.
-    let mut source = TearingSource::new(support::snapshot(), Tear::BeforeCopy, 1, 0);
+    let mut source = TearingSource::new(pages::snapshot(), Tear::BeforeCopy, 1, 0);
     let mut physics = PhysicsPage::new();
     let info = source.read_physics(&mut physics).unwrap();
     assert_eq!(info.retries, 0);
@@ -35,7 +36,7 @@ fn a_write_just_before_the_copy_is_a_consistent_read() {
 
 #[test]
 fn a_copy_whose_own_id_disagrees_is_retried() {
-    let mut source = TearingSource::new(support::snapshot(), Tear::InCopyOnly, 2, 0);
+    let mut source = TearingSource::new(pages::snapshot(), Tear::InCopyOnly, 2, 0);
     let mut physics = PhysicsPage::new();
     let info = source.read_physics(&mut physics).unwrap();
     assert_eq!(info.retries, 2);
@@ -44,7 +45,7 @@ fn a_copy_whose_own_id_disagrees_is_retried() {
 
 #[test]
 fn a_page_whose_content_changes_under_a_stable_id_is_retried() {
-    let mut source = TearingSource::new(support::snapshot(), Tear::ContentOnly, 3, 2);
+    let mut source = TearingSource::new(pages::snapshot(), Tear::ContentOnly, 3, 2);
     let mut physics = PhysicsPage::new();
     let info = source.read_physics(&mut physics).unwrap();
     assert_eq!(info.retries, 3, "the id check alone would have accepted the first copy");
@@ -56,7 +57,7 @@ fn a_page_whose_content_changes_under_a_stable_id_is_retried() {
 
 #[test]
 fn graphics_is_guarded_too() {
-    let mut source = TearingSource::new(support::snapshot(), Tear::AfterCopy, 0, 2);
+    let mut source = TearingSource::new(pages::snapshot(), Tear::AfterCopy, 0, 2);
     let mut graphics = GraphicsPage::new();
     assert_eq!(source.read_graphics(&mut graphics).unwrap().retries, 2);
     assert_eq!(graphics.packet_id, 402);
@@ -64,7 +65,7 @@ fn graphics_is_guarded_too() {
 
 #[test]
 fn retries_are_bounded() {
-    let mut source = TearingSource::new(support::snapshot(), Tear::AfterCopy, 100, 0);
+    let mut source = TearingSource::new(pages::snapshot(), Tear::AfterCopy, 100, 0);
     let mut physics = PhysicsPage::new();
     let err = read_page(&mut source, Page::Physics, physics.as_mut_bytes(), 3).unwrap_err();
     assert!(matches!(err, ShmError::Torn { page: Page::Physics, attempts: 4 }), "{err:?}");
@@ -74,10 +75,10 @@ fn retries_are_bounded() {
 
 #[test]
 fn the_static_page_is_copied_once() {
-    let mut source = TearingSource::new(support::snapshot(), Tear::AfterCopy, 100, 100);
+    let mut source = TearingSource::new(pages::snapshot(), Tear::AfterCopy, 100, 100);
     let mut statics = shm::StaticPage::new();
     assert_eq!(source.read_static(&mut statics).unwrap().retries, 0);
-    assert_eq!(statics.track(), "鈴鹿");
+    assert_eq!(statics.track(), "ks_nürburgring");
 }
 
 #[test]
@@ -85,7 +86,7 @@ fn the_poller_counts_retries_and_skips_hopeless_polls() {
     let clock = ManualClock::new(0);
     let config = PollerConfig { max_retries: 2, ..PollerConfig::default() };
     // The first poll sees one physics and one graphics tear and retries each once.
-    let source = TearingSource::new(support::snapshot(), Tear::AfterCopy, 1, 1);
+    let source = TearingSource::new(pages::snapshot(), Tear::AfterCopy, 1, 1);
     let mut poller = Poller::with_config(source, &clock, config);
 
     let first = poller.poll().unwrap().expect("a sample after one retry");

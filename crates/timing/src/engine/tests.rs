@@ -337,9 +337,13 @@ fn a_missed_new_session_is_found_by_the_session_info_index() {
 
 #[test]
 fn the_servers_leaderboard_fills_in_laps_the_engine_missed() {
-    // The engine starts listening mid-session: car 2 has five laps it never saw.
+    // The engine starts listening mid-session: car 2 has five laps it never saw. The engine
+    // asks what session runs, and takes no lap before it knows.
     let mut feed = Feed::new();
     feed.join(1, "Ayrton");
+    let tick = feed.engine.tick(feed.now);
+    assert!(tick.commands.contains(&Command::GetSessionInfo { session_index: -1 }), "{tick:?}");
+    feed.send(Event::SessionInfo(session("Practice", SessionType::Practice, 0)));
     let event = Event::LapCompleted(LapCompleted {
         car_id: 1,
         lap_time: 81_000,

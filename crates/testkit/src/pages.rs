@@ -1,22 +1,77 @@
-//! Sample pages shared by the examples: realistic values, a different one in (nearly) every
-//! field so that a swapped or shifted field shows, non-ASCII strings (a surrogate pair among
-//! them), and a deterministic way to advance them step by step.
-
-// Each example uses a different part of this module.
-#![allow(dead_code)]
+//! Realistic shared-memory pages: a different value in (nearly) every field, so that a swapped
+//! or shifted field shows; non-ASCII strings (a surrogate pair among them); the optional tail
+//! of the physics page set. And the pages a writer publishes step by step, deterministically,
+//! so that a reader in another process can check each page it gets against the one published
+//! with that `packetId`.
+//!
+//! Step `n` publishes physics page [`PHYSICS_ID0`]` + n` and graphics page
+//! [`GRAPHICS_ID0`]` + n / 2` (graphics at half the physics rate); a page's values depend on its
+//! `packetId` only. [`snapshot`] is step 0.
+//!
+//! ```
+//! use testkit::pages;
+//!
+//! let first = pages::snapshot();
+//! assert_eq!(first.physics, pages::physics(pages::PHYSICS_ID0));
+//! assert_eq!(pages::physics_at(3).packet_id, pages::PHYSICS_ID0 + 3);
+//! assert_eq!(pages::graphics_at(3), pages::graphics(pages::GRAPHICS_ID0 + 1));
+//! assert_ne!(pages::physics_at(3).speed_kmh, first.physics.speed_kmh, "values move");
+//! ```
 
 use shm::{FlagType, GraphicsPage, P2pStatus, PhysicsPage, SessionType, Snapshot, StaticPage, Status};
 
 /// `packetId` of the physics page at step 0.
-pub const PHYSICS_ID0: i32 = 48_211;
+pub const PHYSICS_ID0: i32 = 1_000;
 /// `packetId` of the graphics page at step 0.
-pub const GRAPHICS_ID0: i32 = 9_001;
+pub const GRAPHICS_ID0: i32 = 400;
 
-/// The physics page at step 0.
-pub fn physics() -> PhysicsPage {
+/// The physics page whose `packetId` is `packet_id`: the step-0 page with the speed, the
+/// revs and the throttle moved by the steps since [`PHYSICS_ID0`] (any id, ids before step 0
+/// included).
+pub fn physics(packet_id: i32) -> PhysicsPage {
+    let mut p = physics_base();
+    let k = packet_id.wrapping_sub(PHYSICS_ID0);
+    p.packet_id = packet_id;
+    p.speed_kmh += k.rem_euclid(400) as f32 * 0.25;
+    p.rpms += k.rem_euclid(1_000);
+    // 13/16 at step 0, then through the 17 values 0, 1/16 … 1 in turn.
+    p.gas = (13 + k.rem_euclid(17)).rem_euclid(17) as f32 / 16.0;
+    p
+}
+
+/// The graphics page whose `packetId` is `packet_id`: the step-0 page with the car's position
+/// on the lap and the lap clock moved by the updates since [`GRAPHICS_ID0`].
+pub fn graphics(packet_id: i32) -> GraphicsPage {
+    let mut g = graphics_base();
+    let k = packet_id.wrapping_sub(GRAPHICS_ID0);
+    g.packet_id = packet_id;
+    // 0.63 at step 0, then a thousandth of a lap further per update.
+    g.normalized_car_position = (630 + k.rem_euclid(1_000)).rem_euclid(1_000) as f32 / 1_000.0;
+    g.i_current_time = g.i_current_time.wrapping_add(k.wrapping_mul(6));
+    g
+}
+
+/// The physics page a writer publishes at `step` (from 0).
+pub fn physics_at(step: u32) -> PhysicsPage {
+    // Steps stay far below i32::MAX in any run.
+    physics(PHYSICS_ID0.wrapping_add(step as i32))
+}
+
+/// The graphics page published with physics step `step`: graphics steps every second physics
+/// step.
+pub fn graphics_at(step: u32) -> GraphicsPage {
+    graphics(GRAPHICS_ID0.wrapping_add((step / 2) as i32))
+}
+
+/// All three pages at step 0.
+pub fn snapshot() -> Snapshot {
+    Snapshot { physics: physics(PHYSICS_ID0), graphics: graphics(GRAPHICS_ID0), static_page: static_page() }
+}
+
+/// The physics page at step 0 but for the values [`physics`] moves.
+fn physics_base() -> PhysicsPage {
     let mut p = PhysicsPage::new();
     p.packet_id = PHYSICS_ID0;
-    p.gas = 0.8125;
     p.brake = 0.0625;
     p.fuel = 37.25;
     p.gear = 5;
@@ -94,8 +149,8 @@ pub fn physics() -> PhysicsPage {
     p
 }
 
-/// The graphics page at step 0.
-pub fn graphics() -> GraphicsPage {
+/// The graphics page at step 0 but for the values [`graphics`] moves.
+fn graphics_base() -> GraphicsPage {
     let mut g = GraphicsPage::new();
     g.packet_id = GRAPHICS_ID0;
     g.set_status(Status::Live);
@@ -117,7 +172,6 @@ pub fn graphics() -> GraphicsPage {
     g.number_of_laps = 12;
     g.set_tyre_compound("Slick Soft – «ß» 🏁 (S)");
     g.replay_time_multiplier = 0.5;
-    g.normalized_car_position = 0.63;
     g.car_coordinates = [-412.25, 11.5, 880.125];
     g.penalty_time = 5.5;
     g.set_flag(FlagType::Checkered);
@@ -130,7 +184,7 @@ pub fn graphics() -> GraphicsPage {
     g
 }
 
-/// The static page (one session).
+/// The static page (one session, so the same at every step).
 pub fn static_page() -> StaticPage {
     let mut s = StaticPage::new();
     s.set_sm_version("1.7");
@@ -176,41 +230,4 @@ pub fn static_page() -> StaticPage {
     s.pit_window_start = 6;
     s.pit_window_end = 14;
     s
-}
-
-/// All three pages at step 0.
-pub fn pages() -> Snapshot {
-    Snapshot { physics: physics(), graphics: graphics(), static_page: static_page() }
-}
-
-/// The physics page a writer publishes at `step`: a new `packetId` and a few moving values.
-pub fn physics_at(step: u32) -> PhysicsPage {
-    let mut p = physics();
-    // Steps stay far below i32::MAX in any run.
-    p.packet_id = PHYSICS_ID0 + step as i32;
-    p.speed_kmh += (step % 400) as f32 * 0.25;
-    p.rpms += (step % 1_000) as i32;
-    p.gas = (step % 17) as f32 / 16.0;
-    p
-}
-
-/// The graphics page published with physics step `step`: graphics steps every second physics
-/// step, and its contents depend on its own `packetId` only.
-pub fn graphics_at(step: u32) -> GraphicsPage {
-    graphics_for_id(GRAPHICS_ID0 + (step / 2) as i32)
-}
-
-/// The graphics page whose `packetId` is `id`.
-pub fn graphics_for_id(id: i32) -> GraphicsPage {
-    let mut g = graphics();
-    let k = id.wrapping_sub(GRAPHICS_ID0);
-    g.packet_id = id;
-    g.normalized_car_position = (k % 1_000) as f32 / 1_000.0;
-    g.i_current_time += k * 6;
-    g
-}
-
-/// The physics page whose `packetId` is `id`, or `None` when no step has that id.
-pub fn physics_for_id(id: i32) -> Option<PhysicsPage> {
-    u32::try_from(id.checked_sub(PHYSICS_ID0)?).ok().map(physics_at)
 }
