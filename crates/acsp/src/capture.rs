@@ -440,12 +440,12 @@ pub fn records(data: &[u8]) -> Result<Records<'_>, RecordError> {
     let inner = match Format::detect(data) {
         Format::Pcap => {
             let (rest, parser) = pcap_file::pcap::PcapParser::new(data)
-                .map_err(|e| RecordError::Header { format: "pcap", reason: e.to_string() })?;
+                .map_err(|e| RecordError::Header { format: "pcap", reason: reason(&e) })?;
             Inner::Pcap { parser, rest }
         }
         Format::Pcapng => {
             let (rest, parser) = pcap_file::pcapng::PcapNgParser::new(data)
-                .map_err(|e| RecordError::Header { format: "pcapng", reason: e.to_string() })?;
+                .map_err(|e| RecordError::Header { format: "pcapng", reason: reason(&e) })?;
             Inner::Pcapng { parser: Box::new(parser), rest }
         }
         Format::Raw => {
@@ -456,6 +456,17 @@ pub fn records(data: &[u8]) -> Result<Records<'_>, RecordError> {
         }
     };
     Ok(Records { inner, len: data.len(), index: 0, done: false })
+}
+
+/// What pcap-file's error means, in our words where its own are terse.
+fn reason(e: &pcap_file::PcapError) -> String {
+    match e {
+        // pcap-file says "Need more bytes".
+        pcap_file::PcapError::IncompleteBuffer => {
+            "cut short: it (or a length field in it) says more bytes than the file holds".to_owned()
+        }
+        e => e.to_string(),
+    }
 }
 
 /// The iterator of [`records`].
@@ -484,7 +495,7 @@ impl std::fmt::Debug for Records<'_> {
 impl Records<'_> {
     fn unreadable(&mut self, format: &'static str, rest: usize, e: pcap_file::PcapError) -> RecordError {
         self.done = true;
-        RecordError::Unreadable { format, after: self.index, offset: self.len - rest, reason: e.to_string() }
+        RecordError::Unreadable { format, after: self.index, offset: self.len - rest, reason: reason(&e) }
     }
 }
 

@@ -253,6 +253,34 @@ fn a_udp_header_cut_short_by_the_ip_length_is_damage_not_a_panic() {
     );
 }
 
+/// A pcap record whose length field says more than the file holds (a file cut short, or a
+/// hostile length): the packets before it decode, the record is named with its byte, and a file
+/// with no readable packet at all is an error saying why.
+#[test]
+fn a_pcap_record_longer_than_the_file_is_reported_and_what_precedes_it_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.pcap");
+    pcap_file(&path, pcap_file::DataLink::ETHERNET, &vec![ethernet_udp(11000, 12000, &version()); 2]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let second = 24 + 16 + ethernet_udp(11000, 12000, &version()).len();
+    bytes[second + 8..second + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let out = run_ok(pitwall().args(["acsp", "decode", "--json"]).arg(&path));
+    assert_eq!(types(&out.stdout), ["version"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("pcap record after packet 1 (byte {second}): cut short")), "{err}");
+
+    bytes[24 + 8..24 + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let out = decode(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("holds no readable packet; the first damage: pcap record after packet 0 (byte 24)"),
+        "{err}"
+    );
+}
+
 /// Bytes in which nothing is a message are an error (exit 1, a data error) naming the file and
 /// the first damage; a usage error stays clap's exit 2.
 #[test]

@@ -128,7 +128,7 @@ fn judge(name: &str, format: Format, len: usize, port: Option<u16>, tally: &Tall
         return Ok(());
     }
     if tally.packets == 0 {
-        anyhow::bail!("{name} holds no packets");
+        anyhow::bail!("{name} holds no readable packet{first}");
     }
     if tally.datagrams == 0 && tally.bad_packets == 0 {
         let filter = port.map(|p| format!(" to or from port {p}")).unwrap_or_default();
