@@ -68,6 +68,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): a normal way to stop reading.
+        Err(e) if e.is::<cmd::text::BrokenPipe>() => ExitCode::SUCCESS,
         Err(e) => {
             // A path or a name in the message may hold control characters: escaped, so that
             // an error cannot drive the terminal.

@@ -14,6 +14,7 @@
 //! `benches/reference_ingest_server.py`; `benches/ingest.sh` runs both). A server command must
 //! print `listening on HOST:PORT` on stdout or stderr once it accepts connections.
 
+use crate::cmd::text::outln;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -115,14 +116,14 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         results.push(measure(&rt, "baseline", cmd, &load)?);
     }
     if let [ours, base] = results.as_slice() {
-        println!(
+        outln!(
             "ratio: pitwall serve acks {:.1}x the frames/s of the baseline with {} streams \
              (p99 ack latency {:.1} ms vs {:.1} ms)",
             ours.frames_per_s() / base.frames_per_s().max(f64::MIN_POSITIVE),
             args.streams,
             ms(ours.latency.p99),
             ms(base.latency.p99),
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -134,7 +135,7 @@ fn measure(rt: &tokio::runtime::Runtime, name: &str, cmd: Command, load: &Load) 
         .block_on(loadgen::client::run(server.addr(), load))
         .with_context(|| format!("the load on the {name} server at {} failed", server.addr()))?;
     let usage = server.stop()?;
-    print_result(name, &report, &usage, load.streams);
+    print_result(name, &report, &usage, load.streams)?;
     Ok(report)
 }
 
@@ -144,10 +145,10 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// One line of figures for one server.
-fn print_result(name: &str, r: &Report, usage: &Usage, streams: u32) {
+fn print_result(name: &str, r: &Report, usage: &Usage, streams: u32) -> anyhow::Result<()> {
     let opt = |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.1}{unit}"));
     let secs = r.elapsed.as_secs_f64();
-    println!(
+    outln!(
         "{:<13} {streams} streams: {:>10.0} frames/s acked ({:.0} MB/s, {} frames of {} B in {:.2} s); \
          ack latency p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; server CPU {} of a core, peak RSS {}; \
          client CPU {} of a core",
@@ -163,5 +164,5 @@ fn print_result(name: &str, r: &Report, usage: &Usage, streams: u32) {
         opt(usage.cpu_s.map(|c| 100.0 * c / secs), " %"),
         opt(usage.peak_rss_bytes.map(|b| b as f64 / (1024.0 * 1024.0)), " MB"),
         opt(r.client_cpu_s.map(|c| 100.0 * c / secs), " %"),
-    );
+    )
 }

@@ -6,6 +6,7 @@
 //! gracefully (the recording's member finished, the last acks awaited for `--ack-grace`); a
 //! second one exits at once.
 
+use crate::cmd::text::outln;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -226,7 +227,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let summary = running.wait().context("the bridge failed")?;
     let s = &summary.status;
     if args.json {
-        println!("{}", serde_json::to_string(s)?);
+        outln!("{}", serde_json::to_string(s)?)?;
     }
     eprintln!(
         "pitwall bridge: stopped; {} frames in {} sessions recorded to {} ({} bytes), {} missed steps; {}",

@@ -9,6 +9,7 @@
 //! file in which nothing is readable, or an output that is the input, is an error (status 1);
 //! usage errors are status 2.
 
+use crate::cmd::text::outln;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         [one] => one.display().to_string(),
         many => many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
     };
-    println!("Wrote {} with {} rows", super::text::escape_controls(&written), report.rows);
+    outln!("Wrote {} with {} rows", super::text::escape_controls(&written), report.rows)?;
     Ok(if !report.damages.is_empty() && args.strict {
         ExitCode::from(EXIT_DAMAGED)
     } else {

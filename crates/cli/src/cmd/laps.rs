@@ -4,6 +4,8 @@
 //! table by default (one block per session); `--json` prints one JSON object per lap, one per
 //! line.
 
+use crate::cmd::text::outln;
+use crate::cmd::text::print_str;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -139,12 +141,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         for l in &laps {
-            println!("{}", lap_json(l));
+            outln!("{}", lap_json(l))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     if laps.is_empty() {
-        println!("No laps: {} holds {} frames.", args.input.display(), summary.frames);
+        outln!("No laps: {} holds {} frames.", args.input.display(), summary.frames)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut start = 0;
@@ -154,15 +156,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let session: Vec<&Lap> = laps[start..end].iter().collect();
         let best = session.iter().filter(|l| l.is_valid()).map(|l| l.time_ms).min();
         if start > 0 {
-            println!();
+            outln!("")?;
         }
-        println!(
+        outln!(
             "Session {}: {} laps, best valid {}",
             convert::session_id_text(id),
             session.len(),
             best.map_or("none".to_owned(), time)
-        );
-        print!("{}", table_text(&session));
+        )?;
+        print_str(&table_text(&session))?;
         start = end;
     }
     Ok(ExitCode::SUCCESS)

@@ -77,3 +77,27 @@ fn demo_follows_a_simulated_server_live_and_stores_every_telemetry_frame() {
     assert!(data.join("recordings/car-1.pb.gz").is_file());
     assert!(data.join("server/sinks/parquet").is_dir());
 }
+
+/// A reader that goes away (`pitwall demo | head -1`) ends the demo quietly with status 0: it
+/// panicked on the closed pipe once.
+#[test]
+fn a_closed_stdout_ends_the_demo_quietly() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = pitwall()
+        .args(["demo", "--json", "--telemetry-cars", "0", "--duration", "5", "--speed", "200"])
+        .arg("--data")
+        .arg(dir.path().join("demo"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    // The reader is dropped here: the demo's next line meets a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

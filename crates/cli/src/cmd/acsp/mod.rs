@@ -65,26 +65,4 @@ pub(crate) fn print_event(event: &acsp::Event, json: bool) -> anyhow::Result<()>
     }
 }
 
-/// Prints one line on stdout. A closed pipe (`| head`) is a normal way to stop reading: it is
-/// returned as [`BrokenPipe`], for the caller to end quietly.
-pub(crate) fn print_line(line: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{line}") {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(anyhow::Error::new(BrokenPipe)),
-        Err(e) => Err(e).context("cannot write to stdout"),
-    }
-}
-
-/// Marker error: stdout was closed by the reader.
-#[derive(Debug)]
-pub(crate) struct BrokenPipe;
-
-impl std::fmt::Display for BrokenPipe {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stdout closed")
-    }
-}
-
-impl std::error::Error for BrokenPipe {}
+pub(crate) use crate::cmd::text::{BrokenPipe, print_line};

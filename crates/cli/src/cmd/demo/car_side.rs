@@ -3,6 +3,7 @@
 //! physics step, records it and streams it to the server. It reports the bridges' and the
 //! server's counters as the demo runs, and where the data landed at the end.
 
+use crate::cmd::text::outln;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,13 +49,13 @@ impl CarSide {
         let server = ingest::Server::new(config).start().await.context("cannot start the ingest server")?;
         let url = format!("http://{}", server.local_addr());
         if !args.json {
-            println!(
+            outln!(
                 "pitwall demo: ingest server on {} (WAL and Parquet in {}); {} simulated cars with bridges at {}× real time",
                 server.local_addr(),
                 server_dir.display(),
                 args.telemetry_cars,
                 args.game_speed,
-            );
+            )?;
         }
         let mut bridges = Vec::new();
         for i in 0..usize::from(args.telemetry_cars) {
@@ -95,15 +96,20 @@ impl CarSide {
         }
         for (label, b) in &self.bridges {
             let s = b.status();
-            println!(
+            outln!(
                 "  telemetry {label:<26} {:>6.0} Hz  {:>8} frames  {:>8} acked  backlog {:>5}  {}",
-                s.rate_hz, s.frames, s.frames_acked, s.backlog_frames, s.connection
-            );
+                s.rate_hz,
+                s.frames,
+                s.frames_acked,
+                s.backlog_frames,
+                s.connection
+            )?;
         }
-        println!(
+        outln!(
             "  ingest server: {} frames durable, {} duplicates dropped\n",
-            st.frames_stored, st.duplicates
-        );
+            st.frames_stored,
+            st.duplicates
+        )?;
         Ok(())
     }
 
@@ -121,14 +127,14 @@ impl CarSide {
                 .with_context(|| format!("the bridge of {label} failed"))?;
             let s = &summary.status;
             if !out.json {
-                println!(
+                outln!(
                     "telemetry {label}: {} frames in {} session(s), {} acked by the server, {} missed physics steps; recorded in {}",
                     s.frames,
                     s.sessions,
                     s.frames_acked,
                     s.missed_steps,
                     summary.record.display()
-                );
+                )?;
             }
             telemetry.push(TelemetryDone {
                 car: label,
@@ -149,12 +155,14 @@ impl CarSide {
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
         if !out.json {
-            println!(
+            outln!(
                 "ingest server: {} frames stored exactly once (of {} recorded by the bridges; {} duplicates dropped)",
-                ingest.frames_stored, ingest.recorded, ingest.duplicates
-            );
+                ingest.frames_stored,
+                ingest.recorded,
+                ingest.duplicates
+            )?;
             for s in &sessions {
-                println!(
+                outln!(
                     "  session {} — {} on {}{}, {}: {} frames, {} laps, {} missed steps",
                     s.session_id,
                     escape_controls(&s.driver),
@@ -168,33 +176,27 @@ impl CarSide {
                     s.frames,
                     s.laps,
                     s.missed_steps
-                );
+                )?;
             }
             if let Some(e) = &catalogue_error {
-                println!("  (cannot read the Parquet catalogue: {e})");
+                outln!("  (cannot read the Parquet catalogue: {e})")?;
             }
-            print_next_steps(&data, &parquet, &recordings);
+            print_next_steps(&data, &parquet, &recordings)?;
         }
         Ok(CarsSummary { data: data.display().to_string(), telemetry, ingest, sessions, catalogue_error })
     }
 }
 
 /// The commands to look at the data, after the car side's summary.
-fn print_next_steps(data: &Path, parquet: &Path, recordings: &[PathBuf]) {
+fn print_next_steps(data: &Path, parquet: &Path, recordings: &[PathBuf]) -> anyhow::Result<()> {
     let first = recordings.first().map_or_else(|| data.join("recordings/car-1.pb.gz"), Clone::clone);
-    println!("\nThe data is in {}:", data.display());
-    println!("  {}/session=…/car=…/part-N.parquet   the ingest server's dataset", parquet.display());
-    println!("  {}   each bridge's recording (gzip, length-delimited TelemetryFrame)", first.display());
-    println!("Look at it:");
-    println!("  pitwall laps {}", first.display());
-    println!(
-        "  pitwall convert {} car-1.parquet      (or car-1.csv, car-1.ld for MoTeC i2)",
-        first.display()
-    );
-    println!(
-        "  python3 -c \"import pandas as pd; print(pd.read_parquet('{}').describe())\"",
-        parquet.display()
-    );
+    outln!("\nThe data is in {}:", data.display())?;
+    outln!("  {}/session=…/car=…/part-N.parquet   the ingest server's dataset", parquet.display())?;
+    outln!("  {}   each bridge's recording (gzip, length-delimited TelemetryFrame)", first.display())?;
+    outln!("Look at it:")?;
+    outln!("  pitwall laps {}", first.display())?;
+    outln!("  pitwall convert {} car-1.parquet      (or car-1.csv, car-1.ld for MoTeC i2)", first.display())?;
+    outln!("  python3 -c \"import pandas as pd; print(pd.read_parquet('{}').describe())\"", parquet.display())
 }
 
 /// One bridge's status, named by its car.

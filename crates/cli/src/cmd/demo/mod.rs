@@ -12,6 +12,8 @@
 //! and prints what it hands back, as text (`timing::text`) or, with `--json`, one JSON object
 //! per line (the engine's own serde shapes, tagged by `"type"`). The car side is [`car_side`].
 
+use crate::cmd::text::outln;
+use crate::cmd::text::print_str;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -103,15 +105,15 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     server.set_plugin_addr(client.local_addr());
     let server = server.spawn();
     if !out.json {
-        println!(
+        outln!(
             "pitwall demo: a simulated AC server ({} cars, seed {}, {}× time) on {}, followed over UDP on {}",
             args.cars,
             args.seed,
             args.speed,
             server.local_addr(),
             client.local_addr()
-        );
-        println!("(the same as `pitwall sim server` + `pitwall acsp listen`; Ctrl-C stops)\n");
+        )?;
+        outln!("(the same as `pitwall sim server` + `pitwall acsp listen`; Ctrl-C stops)\n")?;
     }
     client.broadcast_chat("pitwall is watching: good luck everybody").await?;
 
@@ -160,13 +162,13 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     if !out.json {
         let counts: Vec<String> =
             s.per_type.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
-        println!(
+        outln!(
             "\n{} events over UDP in {sim_seconds:.0} simulated seconds ({} malformed, {} rejected): {}",
             udp.events,
             udp.malformed,
             udp.rejected,
             counts.join(", ")
-        );
+        )?;
     }
     let cars = match car_side {
         Some(c) => Some(c.finish(out).await?),
@@ -175,7 +177,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     if out.json {
         out.print_json(&Line::Summary(Summary { sim_seconds, udp, cars }))?;
     } else {
-        println!("\nNext: `pitwall sim server` and `pitwall acsp listen` in two terminals (see README).");
+        outln!("\nNext: `pitwall sim server` and `pitwall acsp listen` in two terminals (see README).")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -199,7 +201,7 @@ impl Out {
         if self.json {
             self.print_json(&StampedNotice { at, notice })
         } else {
-            println!("{}", timing::text::notice(notice));
+            outln!("{}", timing::text::notice(notice))?;
             Ok(())
         }
     }
@@ -209,7 +211,7 @@ impl Out {
         if self.json {
             self.print_json(&Line::Board(board))
         } else {
-            print!("{}", timing::text::board(board));
+            print_str(&timing::text::board(board))?;
             Ok(())
         }
     }
@@ -217,7 +219,7 @@ impl Out {
     /// Prints `value` as one line of JSON, with the controls a JSON encoder leaves raw escaped.
     fn print_json<T: Serialize>(self, value: &T) -> anyhow::Result<()> {
         let line = serde_json::to_string(value).context("cannot encode a line of --json output")?;
-        println!("{}", json_controls(&line));
+        outln!("{}", json_controls(&line))?;
         Ok(())
     }
 }
