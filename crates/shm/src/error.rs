@@ -96,7 +96,7 @@ pub enum ShmError {
         supported: u32,
     },
     /// The snapshot is shorter than its header says.
-    #[error("snapshot is {actual} bytes, but its {part} needs {needed}")]
+    #[error("snapshot is {actual} bytes, but {needed} are needed for its {part}")]
     SnapshotTruncated {
         /// What was being read: "header" or "pages".
         part: &'static str,

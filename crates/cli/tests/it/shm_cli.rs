@@ -327,8 +327,8 @@ fn dump_of_damaged_snapshots_says_which_file_and_what() {
     length[14] = 0x7f; // the physics page length becomes 8 MiB and more
     let random: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let cases: [(&str, Vec<u8>, &str); 5] = [
-        ("truncated.pwshm", good[..900].to_vec(), "snapshot is 900 bytes, but its pages needs 1716"),
-        ("header.pwshm", good[..11].to_vec(), "snapshot is 11 bytes, but its header needs 24"),
+        ("truncated.pwshm", good[..900].to_vec(), "snapshot is 900 bytes, but 1716 are needed for its pages"),
+        ("header.pwshm", good[..11].to_vec(), "snapshot is 11 bytes, but 24 are needed for its header"),
         ("version.pwshm", version, "snapshot format version 7 (at offset 8)"),
         ("length.pwshm", length, "physics page length (at offset 12) is"),
         ("random.pwshm", random, "not a pitwall page snapshot"),

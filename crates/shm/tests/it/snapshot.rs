@@ -163,11 +163,11 @@ fn damaged_snapshot_files_are_errors_naming_the_file() {
     huge_length[15] ^= 0x80; // physics: 712 -> 2^31 + 712 bytes
     let cases: [(&str, Vec<u8>, &str); 7] = [
         ("empty", Vec::new(), "magic is []"),
-        ("truncated header", good[..20].to_vec(), "snapshot is 20 bytes, but its header needs 24"),
-        ("truncated pages", good[..1000].to_vec(), "snapshot is 1000 bytes, but its pages needs 1716"),
+        ("truncated header", good[..20].to_vec(), "snapshot is 20 bytes, but 24 are needed for its header"),
+        ("truncated pages", good[..1000].to_vec(), "snapshot is 1000 bytes, but 1716 are needed for its pages"),
         ("random", random, "not a pitwall page snapshot"),
         ("flipped version bit", bad_version, "version 65 (at offset 8)"),
-        ("flipped length bit", bad_length, "snapshot is 1716 bytes, but its pages needs 1717"),
+        ("flipped length bit", bad_length, "snapshot is 1716 bytes, but 1717 are needed for its pages"),
         ("flipped high length bit", huge_length, "physics page length (at offset 12) is 2147484360 bytes"),
     ];
     for (what, bytes, expected) in cases {
