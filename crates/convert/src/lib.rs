@@ -16,8 +16,9 @@
 //!   several sessions gives one log per session, `OUT-1.ld`, `OUT-2.ld`, … (MoTeC logs hold one
 //!   session; numbering them keeps them together and in order).
 //!
-//! Everything streams in constant memory, on two threads ([`pipeline`](crate) docs): one
-//! inflates and decodes, the other derives laps and encodes. Parquet inputs are turned back
+//! Everything streams in constant memory, on up to three threads ([`pipeline`](crate) docs):
+//! one inflates and decodes, the caller's derives laps and builds columns, and for Parquet a
+//! third encodes. Parquet inputs are turned back
 //! into frames by [`rows::RowReader`], which is [`table::FrameReader`]: the writer's table of
 //! fields read the other way, so the two cannot drift.
 //!
@@ -304,7 +305,7 @@ fn remove_all(paths: &[PathBuf]) {
 }
 
 /// Streams every frame of `input` (a recording, a Parquet file or dataset) in batches to
-/// `each`, on the same two-thread pipeline as [`convert`]. Returns the frame count, the damaged
+/// `each`, on the same reader thread as [`convert`]. Returns the frame count, the damaged
 /// stretches of a recording (skipped), and warnings.
 pub fn for_each_frames(
     input: &Path,

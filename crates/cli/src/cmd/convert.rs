@@ -1,6 +1,6 @@
 //! `pitwall convert IN OUT`: a recording (or a Parquet dataset or file) to Parquet, CSV or MoTeC
-//! i2, streaming on two threads (see the `convert` crate). The format comes from OUT's extension
-//! (`.parquet`, `.csv`, `.ld`) or `--to`.
+//! i2, streaming on up to three threads (see the `convert` crate). The format comes from OUT's
+//! extension (`.parquet`, `.csv`, `.ld`) or `--to`.
 //!
 //! A damaged recording converts every good member: each damaged stretch is skipped and named
 //! in a warning with its byte offsets, the output is complete and valid, and the exit status is
