@@ -42,7 +42,7 @@ const IN_LAP_POINTS: i64 = 10;
 ///
 /// Between laps, each car update moves the car along a virtual timing loop of 100 points (see
 /// [`Row::interval`]), which gives live race gaps, sector times and top speeds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TimingEngine {
     config: TimingConfig,
     session: Option<Session>,
@@ -116,6 +116,8 @@ struct Car {
     /// Its LAP_COMPLETED came before the car update that crossed the line: whether the lap was
     /// valid. The lap does not count in the car's distance until the car crosses.
     pending_line: Option<bool>,
+    /// The car has crossed the line in this session.
+    crossed: bool,
     last_sectors: Vec<Option<u32>>,
     best_sectors: Vec<Option<u32>>,
     /// Top speed since the last lap completed.
@@ -138,7 +140,7 @@ impl Car {
         (self.laps, self.last_ms, self.best_ms, self.best_seq, self.total_ms) = (0, None, None, 0, None);
         (self.collisions, self.car_collisions, self.env_collisions, self.max_impact_kmh) = (0, 0, 0, None);
         self.progress.reset(sectors);
-        (self.pending_lap, self.pending_line) = (None, None);
+        (self.pending_lap, self.pending_line, self.crossed) = (None, None, false);
         (self.last_sectors, self.best_sectors) = (vec![None; sectors], vec![None; sectors]);
         (self.lap_top_kmh, self.last_top_kmh, self.best_top_kmh) = (None, None, None);
         (self.stood_this_lap, self.in_lap_watch, self.last_lap_out, self.last_lap_in) =
@@ -190,6 +192,12 @@ impl Car {
     }
 }
 
+impl Default for TimingEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TimingEngine {
     /// An engine that has seen nothing yet, with the default [`TimingConfig`].
     pub fn new() -> Self {
@@ -198,7 +206,23 @@ impl TimingEngine {
 
     /// An engine that has seen nothing yet.
     pub fn with_config(config: TimingConfig) -> Self {
-        TimingEngine { config, boundaries: live::thirds(), ..Self::default() }
+        TimingEngine {
+            config,
+            session: None,
+            cars: BTreeMap::new(),
+            grip: None,
+            now: Duration::ZERO,
+            lap_seq: 0,
+            boundaries: live::thirds(),
+            first_event: None,
+            last_event: Duration::ZERO,
+            last_update: None,
+            interval_asked: None,
+            server_down: false,
+            queued: Vec::new(),
+            asked: BTreeMap::new(),
+            stats: Stats::default(),
+        }
     }
 
     /// Takes in one event that arrived at `now` (on any clock that starts where the caller
@@ -245,8 +269,8 @@ impl TimingEngine {
                 None
             }
             Event::LapCompleted(l) => self.lap_completed(now, l),
-            Event::CollisionWithCar(c) => Some(self.collision_with_car(now, c)),
-            Event::CollisionWithEnv(c) => Some(self.collision_with_env(now, c)),
+            Event::CollisionWithCar(c) => Some(self.collision_with_car(c)),
+            Event::CollisionWithEnv(c) => Some(self.collision_with_env(c)),
             Event::Chat(c) => Some(self.chat(c)),
             Event::EndSession(e) => {
                 if let Some(s) = &mut self.session {
@@ -342,8 +366,8 @@ impl TimingEngine {
                 last_lap_ms: c.last_ms,
                 best_lap_ms: c.best_ms,
                 total_ms: c.total_ms,
-                gap: leader.and_then(|l| gap(race, i == 0, l, c)),
-                interval: i.checked_sub(1).and_then(|a| gap(race, false, cars[a].1, c)),
+                gap: leader.and_then(|l| gap(race, i == 0, l, c, self.now)),
+                interval: i.checked_sub(1).and_then(|a| gap(race, false, cars[a].1, c, self.now)),
                 speed_kmh: c.speed_kmh,
                 spline: c.spline,
                 collisions: c.collisions,
@@ -544,12 +568,15 @@ impl TimingEngine {
             self.stats.bad_position += 1;
             return;
         }
+        // 1.0 is the line, as 0.0 is.
+        let spline = if spline >= 1.0 { 0.0 } else { spline };
         if !self.cars.get(&u.car_id).is_some_and(|c| c.connected) {
             self.stats.unannounced_update += 1;
             self.ask_car(u.car_id);
             return;
         }
         self.last_update = Some(now);
+        let race = self.is_race();
         let boundaries = &self.boundaries;
         let Some(car) = self.cars.get_mut(&u.car_id) else { return };
         (car.spline, car.speed_kmh, car.heard) = (spline, speed, Some(now));
@@ -569,8 +596,12 @@ impl TimingEngine {
             };
             match car.pending_line.take() {
                 Some(valid) => car.settle_sectors(sectors, valid),
+                // A race starts behind the line: the first crossing starts lap 1 and completes
+                // nothing.
+                None if race && car.laps == 0 && !car.crossed => {}
                 None => car.pending_lap = Some(sectors),
             }
+            car.crossed = true;
         }
         // A line crossing the server never confirms was none (a car crossing the line in the
         // pit lane on its way out, say): half a lap on, it stops counting.
@@ -697,7 +728,7 @@ impl TimingEngine {
         }
     }
 
-    fn collision_with_car(&mut self, _now: Duration, c: &CollisionWithCar) -> Notice {
+    fn collision_with_car(&mut self, c: &CollisionWithCar) -> Notice {
         let impact_kmh = c.impact_speed * 3.6;
         for id in [c.car_id, c.other_car_id] {
             self.collided(id, true, impact_kmh);
@@ -705,7 +736,7 @@ impl TimingEngine {
         Notice::CarCollision { car_id: c.car_id, other_car_id: c.other_car_id, impact_kmh }
     }
 
-    fn collision_with_env(&mut self, _now: Duration, c: &CollisionWithEnv) -> Notice {
+    fn collision_with_env(&mut self, c: &CollisionWithEnv) -> Notice {
         let impact_kmh = c.impact_speed * 3.6;
         self.collided(c.car_id, false, impact_kmh);
         Notice::WallCollision { car_id: c.car_id, impact_kmh }
@@ -731,9 +762,10 @@ fn absurd(ms: u32) -> bool {
 ///
 /// In a race, between two cars seen on the timing loop, the gap is live: laps down when `car`
 /// is a lap or more behind, else the difference of the times both passed the last point `car`
-/// passed. Without those passes (no car updates), it is the difference of total times at the
-/// last lap completed.
-fn gap(race: bool, first: bool, ahead: &Car, car: &Car) -> Option<Gap> {
+/// passed. Since a car that has stopped passes no point, the gap is at least the time since
+/// `ahead` passed the point `car` has yet to reach: it grows while `car` stands. Without those
+/// passes (no car updates), it is the difference of total times at the last lap completed.
+fn gap(race: bool, first: bool, ahead: &Car, car: &Car, now: Duration) -> Option<Gap> {
     let timed = if race { ahead.laps > 0 || ahead.distance().is_some() } else { ahead.best_ms.is_some() };
     if !timed {
         return None;
@@ -750,7 +782,8 @@ fn gap(race: bool, first: bool, ahead: &Car, car: &Car) -> Option<Gap> {
             return Some(Gap::Laps { laps: u16::try_from(down).unwrap_or(u16::MAX) });
         }
         if let (Some(ta), Some(tc)) = (ahead.progress.passed(dc), car.progress.passed(dc)) {
-            return Some(Gap::Time { ms: millis(tc.saturating_sub(ta)) });
+            let waiting = ahead.progress.passed(dc + 1).map_or(Duration::ZERO, |t| now.saturating_sub(t));
+            return Some(Gap::Time { ms: millis(tc.saturating_sub(ta).max(waiting)) });
         }
     }
     if car.laps < ahead.laps {

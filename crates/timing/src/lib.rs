@@ -4,14 +4,21 @@
 //! arrived go in; what happened and the standings come out, as plain data for the caller to
 //! print, serve or store. Nothing here reads a clock, touches a socket or prints.
 //!
-//! - [`TimingEngine`]: the state. [`TimingEngine::handle`] takes one event with the caller's
-//!   clock (a [`Duration`](std::time::Duration) since any start) and returns [`Notice`]s;
-//!   [`TimingEngine::board`] gives the standings.
+//! - [`TimingEngine`]: the state, built with a [`TimingConfig`] (sector boundaries per track,
+//!   the car-update interval to ask for, timeouts). [`TimingEngine::handle`] takes one event
+//!   with the caller's clock (a [`Duration`](std::time::Duration) since any start) and returns
+//!   [`Notice`]s; [`TimingEngine::board`] gives the standings; [`TimingEngine::tick`] takes the
+//!   clock alone and returns a [`Tick`]: the [`acsp::Command`]s to send the server (session and
+//!   car info for a plugin started mid-session or a silent car, the interval again) and a
+//!   notice when the server has gone quiet.
 //! - [`Board`]: the session ([`SessionState`]) and one [`Row`] per car, leader first, with its
-//!   [`Gap`] to the leader. Practice and qualifying are ordered by best lap without cuts; a race
-//!   by laps, then total time.
+//!   [`Gap`] to the leader and its interval to the car ahead. Practice and qualifying are
+//!   ordered by best lap without cuts; a race by laps and position along the lap, with live
+//!   gaps at every car update from a virtual timing loop of 100 points. Each row has estimated
+//!   sector times (last, best, their sum as a theoretical best), top speeds, collisions by kind,
+//!   and whether the last lap looked like an in or out lap.
 //! - [`Notice`]: a session started or ended, a driver joined or left, a lap was completed (and
-//!   whether it counted), a collision, a chat line.
+//!   whether it counted), a collision, a chat line, the server down or back.
 //! - [`format_lap_time`]: a lap time as text, `1:23.456`, or `-` for none; [`text`] has the
 //!   board and the notices as text for a terminal.
 //!
@@ -19,8 +26,10 @@
 //! its `"at_ms"`, a [`Notice`] tagged by its `"type"`, and a [`StampedNotice`] as the notice with
 //! the `"at_ms"` it happened.
 //!
-//! Bad input is not an error: an event about a car nobody announced creates it, and the
-//! protocol's "no time" value is kept as no time. The engine therefore has no error type.
+//! Bad input is not an error: a car update of a car nobody announced, a lap before any session,
+//! an absurd lap time or a spline position that is not a number is counted ([`Stats`], from
+//! [`TimingEngine::stats`]) and skipped, and the protocol's "no time" value is kept as no time.
+//! The engine therefore has no error type.
 //!
 //! ```
 //! use std::time::Duration;

@@ -68,6 +68,8 @@ impl Progress {
     /// `boundaries` the sector boundaries (increasing, inside 0..1). The caller has checked that
     /// `spline` is in 0..=1 and `now` is not before the last update.
     pub fn advance(&mut self, now: Duration, spline: f32, lap: i64, boundaries: &[f32]) -> Advance {
+        // 1.0 is the line, as 0.0 is: the crossing is then found once, by the step across it.
+        let spline = if spline >= 1.0 { 0.0 } else { spline };
         if self.passes.len() != POINTS as usize {
             self.passes = vec![None; POINTS as usize];
         }
@@ -95,7 +97,9 @@ impl Progress {
         }
         if step <= 0.0 {
             // Standing, or a few metres back (a spin, a car reversing out of a gravel trap):
-            // the car passes these points again only when it gets past where it was.
+            // the car passes these points again only when it gets past where it was, which it
+            // does after now.
+            self.last = Some((s0, now));
             return Advance::default();
         }
         let x1 = x0 + step;
@@ -255,6 +259,35 @@ mod tests {
         // A third of 10 s, give or take the f32 boundaries.
         assert!(s.iter().all(|&t| (3_330..=3_340).contains(&t)), "{s:?}");
         assert_eq!(p.distance(lap), Some(lap * 100 + 20));
+    }
+
+    #[test]
+    fn a_position_of_one_is_the_line_crossed_once() {
+        let mut p = Progress::default();
+        p.reset(3);
+        p.advance(ms(0), 0.99, 0, &thirds());
+        let crossings: Vec<bool> = [1.0, 0.01, 0.025]
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                p.advance(ms(100 * (i as u64 + 1)), s, i64::from(i > 0), &thirds()).crossed_line.is_some()
+            })
+            .collect();
+        assert_eq!(crossings, [true, false, false]);
+        assert_eq!(p.passed(100), Some(ms(100)));
+        assert_eq!(p.distance(1), Some(102));
+    }
+
+    #[test]
+    fn a_car_standing_passes_the_next_point_when_it_moves_on() {
+        let mut p = Progress::default();
+        p.reset(3);
+        p.advance(ms(0), 0.095, 0, &thirds());
+        p.advance(ms(1_000), 0.098, 0, &thirds());
+        // A minute standing just short of point 10, rolling back a little… then on across it.
+        p.advance(ms(61_000), 0.097, 0, &thirds());
+        p.advance(ms(61_100), 0.101, 0, &thirds());
+        assert!(p.passed(10).is_some_and(|t| t >= ms(61_000)), "{:?}", p.passed(10));
     }
 
     #[test]

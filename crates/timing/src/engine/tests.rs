@@ -8,6 +8,7 @@ use acsp::{
 };
 
 use super::*;
+use crate::config::Stats;
 
 fn session(name: &str, session_type: SessionType, index: u8) -> SessionInfo {
     SessionInfo {
@@ -90,14 +91,31 @@ impl Feed {
         Feed { engine: TimingEngine::new(), server: Server::default(), now: Duration::ZERO }
     }
 
-    /// Sends `event` through the wire and into the engine.
+    /// Sends `event` through the wire and into the engine, a second after the last.
     fn send(&mut self, event: Event) -> Vec<Notice> {
+        self.send_at(self.now + Duration::from_secs(1), event)
+    }
+
+    /// Sends `event` through the wire and into the engine at `now`.
+    fn send_at(&mut self, now: Duration, event: Event) -> Vec<Notice> {
         let mut datagram = Vec::new();
         acsp::encode_event(&event, &mut datagram).unwrap();
         let decoded = acsp::decode(&datagram).unwrap();
-        assert_eq!(decoded, event, "the datagram decodes to the event sent");
-        self.now += Duration::from_secs(1);
+        // Bit for bit: a NaN is not equal to itself.
+        assert_eq!(format!("{decoded:?}"), format!("{event:?}"), "the datagram decodes to the event sent");
+        self.now = now;
         self.engine.handle(self.now, &decoded)
+    }
+
+    /// Drives car `car_id` from `x0` at `t0_ms` to `x1` at `t1_ms` at a steady pace, a car update
+    /// every 100 ms (after the one at `t0_ms`), at `kmh`. Positions are in laps from any lap's
+    /// start: 0.9 to 1.1 crosses the line.
+    fn drive(&mut self, car_id: u8, (t0_ms, x0): (u64, f64), (t1_ms, x1): (u64, f64), kmh: f32) {
+        let n = (t1_ms - t0_ms) / 100;
+        for i in 1..=n {
+            let x = x0 + (x1 - x0) * i as f64 / n as f64;
+            self.send_at(Duration::from_millis(t0_ms + i * 100), update(car_id, x.fract() as f32, kmh));
+        }
     }
 
     fn session(&mut self, name: &str, session_type: SessionType, index: u8) -> Vec<Notice> {
@@ -481,4 +499,390 @@ fn the_board_and_notices_serialize_with_stable_keys() {
         serde_json::to_value(Notice::SessionStarted(session_state(&session("P", SessionType::Practice, 0))))
             .unwrap();
     assert_eq!((started["type"].as_str(), started["name"].as_str()), (Some("session_started"), Some("P")));
+}
+
+/// A car update of car `car_id` at `spline`, driving at `kmh` (level, along x).
+fn update(car_id: u8, spline: f32, kmh: f32) -> Event {
+    Event::CarUpdate(CarUpdate {
+        car_id,
+        position: Vec3::default(),
+        velocity: Vec3::new(kmh / 3.6, 0.0, 0.0),
+        gear: 4,
+        engine_rpm: 6000,
+        normalized_spline_pos: spline,
+    })
+}
+
+fn ms(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// Whether `gap` is a time within a millisecond or two of `ms` (interpolated between updates).
+fn about(gap: Option<Gap>, ms: u32) -> bool {
+    matches!(gap, Some(Gap::Time { ms: g }) if g.abs_diff(ms) <= 2)
+}
+
+/// Three cars on a 20 s lap: car 1 leads, car 2 follows three seconds behind, car 3 stops on
+/// its first lap. Gaps and intervals move with every car update, between the laps.
+#[test]
+fn race_gaps_and_intervals_are_live_from_the_timing_points() {
+    let mut feed = grid(SessionType::Race);
+    feed.leave(4, "Mika");
+    let t = feed.now.as_millis() as u64 + 1_000;
+    // On the grid, all at 0.99; then car 1 gets away, car 2 three seconds later, car 3 stops at
+    // 0.1. Each car's pace is 0.05 lap per second; updates interleave, as from a server.
+    for id in [1, 2, 3] {
+        feed.send_at(ms(t), update(id, 0.99, 0.0));
+    }
+    for step in 1..=250u64 {
+        let now = t + step * 100;
+        let x1 = -0.01 + step as f64 * 0.005;
+        let x2 = -0.01 + step.saturating_sub(30) as f64 * 0.005;
+        let x3 = -0.01 + step.min(22) as f64 * 0.005;
+        for (id, x, kmh) in [(1, x1, 180.0), (2, x2, 180.0), (3, x3, if step > 22 { 0.0 } else { 180.0 })] {
+            feed.send_at(ms(now), update(id, x.rem_euclid(1.0) as f32, kmh));
+            // Car 1's LAP_COMPLETED comes after its line crossing (step 202); car 2's a little
+            // before its own (step 232).
+            if (id, step) == (1, 204) || (id, step) == (2, 231) {
+                let event = feed.server.lap(id, 20_000, 0);
+                feed.send_at(ms(now), event);
+            }
+        }
+        if step == 150 {
+            // Car 2 passed each point 3 s after car 1. Car 3 passed point 10 with car 1, but
+            // car 1 passed point 11 12.6 s ago and car 2 9.6 s ago: the gaps grow while it stands.
+            let board = feed.engine.board();
+            let ids: Vec<u8> = board.rows.iter().map(|r| r.car_id).collect();
+            assert_eq!(ids, [1, 2, 3]);
+            let [r1, r2, r3] = &board.rows[..] else { unreachable!() };
+            assert_eq!((r1.gap, r1.interval), (Some(Gap::Leader), None));
+            assert_eq!((r2.gap, r2.interval), (Some(Gap::Time { ms: 3_000 }), Some(Gap::Time { ms: 3_000 })));
+            assert!(about(r3.gap, 12_600) && about(r3.interval, 9_600), "{r3:?}");
+        }
+    }
+    // Car 1 is at 1.24 of the race, car 2 at 1.09, car 3 still at 0.1: a lap down to the leader,
+    // less than one to car 2.
+    let board = feed.engine.board();
+    let ids: Vec<(u8, u16)> = board.rows.iter().map(|r| (r.car_id, r.laps)).collect();
+    assert_eq!(ids, [(1, 1), (2, 1), (3, 0)]);
+    let [_, r2, r3] = &board.rows[..] else { unreachable!() };
+    assert_eq!((r2.gap, r2.interval), (Some(Gap::Time { ms: 3_000 }), Some(Gap::Time { ms: 3_000 })));
+    assert_eq!(r3.gap, Some(Gap::Laps { laps: 1 }));
+    assert!(about(r3.interval, 19_600), "{r3:?}");
+    assert_eq!(feed.engine.stats(), Stats { events: feed.engine.stats().events, ..Stats::default() });
+}
+
+/// The grid of [`grid`], timed with `config`.
+fn grid_with(config: TimingConfig, session_type: SessionType) -> Feed {
+    let mut feed = Feed::new();
+    feed.engine = TimingEngine::with_config(config);
+    feed.session("Session", session_type, 0);
+    for (id, name) in [(1, "Ayrton"), (2, "Käthe"), (3, "Juan"), (4, "Mika")] {
+        feed.join(id, name);
+    }
+    feed
+}
+
+#[test]
+fn sectors_theoretical_best_and_top_speed_come_with_every_lap() {
+    // Sectors from the config of this layout: a quarter, a quarter, a half.
+    let mut config = TimingConfig::default();
+    config.sectors.insert("ks_vallelunga".into(), vec![0.5]);
+    config.sectors.insert("ks_vallelunga/club_circuit".into(), vec![0.5, 0.25]);
+    let mut feed = grid_with(config, SessionType::Practice);
+    assert_eq!(feed.engine.board().sectors, [0.25, 0.5]);
+    let t = feed.now.as_millis() as u64 + 1_000;
+
+    // Seen first at 0.9: the lap that ends at the line has no sectors.
+    feed.send_at(ms(t), update(1, 0.9, 100.0));
+    feed.drive(1, (t, 0.9), (t + 2_000, 1.0), 100.0);
+    let lap = feed.server.lap(1, 30_000, 0);
+    feed.send(lap);
+    let board = feed.engine.board();
+    let row = board.row(1).unwrap();
+    assert_eq!(row.last_sectors_ms, [None, None, None]);
+    assert_eq!((row.theoretical_best_ms, row.last_lap_top_kmh.map(f32::round)), (None, Some(100.0)));
+
+    // A clean lap: 5 s, 6 s, 10 s; its LAP_COMPLETED after the line.
+    feed.drive(1, (t + 2_000, 0.0), (t + 7_000, 0.25), 150.0);
+    feed.drive(1, (t + 7_000, 0.25), (t + 13_000, 0.5), 150.0);
+    feed.drive(1, (t + 13_000, 0.5), (t + 23_000, 1.0), 120.0);
+    let lap = feed.server.lap(1, 21_000, 0);
+    feed.send_at(ms(t + 23_010), lap);
+    let board = feed.engine.board();
+    let row = board.row(1).unwrap();
+    assert_eq!(row.last_sectors_ms, [Some(5_000), Some(6_000), Some(10_000)]);
+    assert_eq!(row.best_sectors_ms, row.last_sectors_ms);
+    assert_eq!(row.theoretical_best_ms, Some(21_000));
+    assert_eq!(
+        (row.last_lap_top_kmh.map(f32::round), row.best_lap_top_kmh.map(f32::round)),
+        (Some(150.0), Some(150.0))
+    );
+
+    // A lap with a cut, faster in the first sector: timed, but not best; its LAP_COMPLETED
+    // comes just before the car update that crosses the line.
+    feed.drive(1, (t + 23_000, 0.0), (t + 27_000, 0.25), 200.0);
+    feed.drive(1, (t + 27_000, 0.25), (t + 34_000, 0.5), 140.0);
+    feed.drive(1, (t + 34_000, 0.5), (t + 43_800, 0.99), 140.0);
+    let lap = feed.server.lap(1, 21_000, 1);
+    feed.send_at(ms(t + 43_800), lap);
+    feed.drive(1, (t + 43_800, 0.99), (t + 44_000, 1.0), 140.0);
+    let board = feed.engine.board();
+    let row = board.row(1).unwrap();
+    assert_eq!(row.last_sectors_ms, [Some(4_000), Some(7_000), Some(10_000)]);
+    assert_eq!(row.best_sectors_ms, [Some(5_000), Some(6_000), Some(10_000)]);
+    assert_eq!(row.theoretical_best_ms, Some(21_000));
+    assert_eq!(
+        (row.last_lap_top_kmh.map(f32::round), row.best_lap_top_kmh.map(f32::round)),
+        (Some(200.0), Some(150.0))
+    );
+
+    // A clean lap of 4 s, 7 s, 9 s: the theoretical best takes the best of each.
+    feed.drive(1, (t + 44_000, 0.0), (t + 48_000, 0.25), 200.0);
+    feed.drive(1, (t + 48_000, 0.25), (t + 55_000, 0.5), 140.0);
+    feed.drive(1, (t + 55_000, 0.5), (t + 64_000, 1.0), 140.0);
+    let lap = feed.server.lap(1, 20_000, 0);
+    feed.send_at(ms(t + 64_000), lap);
+    let board = feed.engine.board();
+    let row = board.row(1).unwrap();
+    assert_eq!(row.best_sectors_ms, [Some(4_000), Some(6_000), Some(9_000)]);
+    assert_eq!(row.theoretical_best_ms, Some(19_000));
+
+    // Another track falls back to thirds.
+    feed.send(Event::NewSession(SessionInfo {
+        track: "monza".into(),
+        ..session("Q", SessionType::Qualify, 1)
+    }));
+    let board = feed.engine.board();
+    assert_eq!(board.sectors, [1.0 / 3.0, 2.0 / 3.0]);
+    assert_eq!(board.row(1).unwrap().best_sectors_ms, [None, None, None]);
+}
+
+#[test]
+fn out_and_in_laps_are_told_by_standstills() {
+    let mut feed = grid(SessionType::Practice);
+    let t = feed.now.as_millis() as u64 + 1_000;
+    // In the pit box at 0.95, then out and across the line: an out lap.
+    for i in 0..5 {
+        feed.send_at(ms(t + i * 100), update(2, 0.95, 0.0));
+    }
+    feed.drive(2, (t + 400, 0.95), (t + 2_400, 1.0), 80.0);
+    let lap = feed.server.lap(2, 95_000, 0);
+    feed.send(lap);
+    let row = |feed: &Feed| {
+        let board = feed.engine.board();
+        let r = board.row(2).unwrap();
+        (r.last_lap_out, r.last_lap_in)
+    };
+    assert_eq!(row(&feed), (true, false));
+
+    // A flying lap.
+    let t = feed.now.as_millis() as u64;
+    feed.drive(2, (t, 0.0), (t + 20_000, 1.0), 200.0);
+    let lap = feed.server.lap(2, 20_000, 0);
+    feed.send_at(ms(t + 20_000), lap);
+    assert_eq!(row(&feed), (false, false));
+
+    // Into the pit lane across the line, and stopped in the box at 4 % of the next lap: the lap
+    // just completed was an in lap.
+    let t = t + 20_000;
+    feed.drive(2, (t, 0.0), (t + 20_000, 1.0), 200.0);
+    let lap = feed.server.lap(2, 20_000, 0);
+    feed.send_at(ms(t + 20_000), lap);
+    feed.drive(2, (t + 20_000, 0.0), (t + 22_000, 0.04), 60.0);
+    assert_eq!(row(&feed), (false, false));
+    feed.send_at(ms(t + 22_100), update(2, 0.04, 0.0));
+    assert_eq!(row(&feed), (false, true));
+}
+
+#[test]
+fn collisions_are_counted_by_kind_with_the_hardest_impact() {
+    let mut feed = grid(SessionType::Race);
+    let car = |car_id, other_car_id, impact_speed| {
+        Event::CollisionWithCar(CollisionWithCar {
+            car_id,
+            other_car_id,
+            impact_speed,
+            world_position: Vec3::default(),
+            relative_position: Vec3::default(),
+        })
+    };
+    let wall = |car_id, impact_speed| {
+        Event::CollisionWithEnv(CollisionWithEnv {
+            car_id,
+            impact_speed,
+            world_position: Vec3::default(),
+            relative_position: Vec3::default(),
+        })
+    };
+    feed.send(car(1, 2, 5.0));
+    feed.send(wall(1, 20.0));
+    feed.send(wall(1, f32::NAN));
+    feed.send(car(2, 1, 10.0));
+    let board = feed.engine.board();
+    let kinds = |id| {
+        let r = board.row(id).unwrap();
+        (r.collisions, r.car_collisions, r.env_collisions, r.max_impact_kmh)
+    };
+    assert_eq!(kinds(1), (4, 2, 2, Some(72.0)));
+    assert_eq!(kinds(2), (2, 2, 0, Some(36.0)));
+    assert_eq!(kinds(3), (0, 0, 0, None));
+}
+
+#[test]
+fn a_plugin_started_mid_session_asks_what_it_missed() {
+    let mut engine = TimingEngine::new();
+    assert!(engine.handle(ms(1_000), &update(3, 0.5, 100.0)).is_empty());
+    assert_eq!(engine.stats().unannounced_update, 1);
+    assert!(engine.board().rows.is_empty());
+    assert_eq!(
+        engine.tick(ms(1_000)).commands,
+        [
+            Command::GetSessionInfo { session_index: -1 },
+            Command::RealtimeposInterval { interval_ms: 100 },
+            Command::GetCarInfo { car_id: 3 }
+        ]
+    );
+    // Asked once: the next update of the car asks nothing more.
+    engine.handle(ms(2_000), &update(3, 0.51, 100.0));
+    assert_eq!(engine.tick(ms(2_000)).commands, []);
+
+    // The answers come, and the car is timed from its next update.
+    engine.handle(ms(2_100), &Event::SessionInfo(session("Race", SessionType::Race, 2)));
+    engine.handle(
+        ms(2_200),
+        &Event::CarInfo(CarInfo {
+            car_id: 3,
+            is_connected: true,
+            car_model: "ks_mazda_mx5_cup".into(),
+            car_skin: "00".into(),
+            driver_name: "Juan".into(),
+            driver_guid: "3".into(),
+            driver_team: String::new(),
+        }),
+    );
+    engine.handle(ms(3_000), &update(3, 0.52, 100.0));
+    let board = engine.board();
+    let row = board.row(3).unwrap();
+    assert_eq!(
+        (row.position, row.driver.as_str(), row.spline, row.gap),
+        (1, "Juan", 0.52, Some(Gap::Leader))
+    );
+    assert_eq!(engine.stats().unannounced_update, 2);
+}
+
+#[test]
+fn a_server_that_starts_with_the_plugin_is_asked_for_car_updates_only() {
+    for first in [
+        Event::NewSession(session("P", SessionType::Practice, 0)),
+        Event::Version(acsp::Version { protocol_version: 4 }),
+    ] {
+        let mut engine = TimingEngine::new();
+        engine.handle(ms(0), &first);
+        let expected: &[Command] = match first {
+            Event::NewSession(_) => &[Command::RealtimeposInterval { interval_ms: 100 }],
+            _ => &[],
+        };
+        assert_eq!(engine.tick(ms(0)).commands, expected);
+    }
+    // Without an interval to ask for, nothing.
+    let mut engine =
+        TimingEngine::with_config(TimingConfig { realtime_interval_ms: None, ..TimingConfig::default() });
+    engine.handle(ms(0), &Event::NewSession(session("P", SessionType::Practice, 0)));
+    assert_eq!(engine.tick(ms(10_000)).commands, []);
+}
+
+#[test]
+fn silent_cars_and_a_silent_server_are_asked_again_then_marked_down() {
+    let mut feed = grid(SessionType::Practice);
+    feed.engine.tick(feed.now);
+    let t = feed.now.as_millis() as u64 + 1_000;
+    for s in 0..=10 {
+        for id in [1, 2, 3, 4] {
+            if s <= 4 || id != 1 {
+                feed.send_at(ms(t + s * 1_000), update(id, 0.1, 100.0));
+            }
+        }
+        let commands = feed.engine.tick(feed.now).commands;
+        // Car 1 fell silent after 4 s: asked at 9 s, not again before 14 s.
+        let expected: &[Command] = if s == 9 { &[Command::GetCarInfo { car_id: 1 }] } else { &[] };
+        assert_eq!(commands, expected, "at {s} s");
+    }
+    // Nothing at all from now (t + 10 s): car updates are asked for again 5 s on.
+    let commands = feed.engine.tick(ms(t + 15_000)).commands;
+    assert!(commands.contains(&Command::RealtimeposInterval { interval_ms: 100 }), "{commands:?}");
+    assert!(!feed.engine.board().server_down);
+    assert!(feed.engine.tick(ms(t + 24_900)).notices.is_empty());
+    assert_eq!(feed.engine.tick(ms(t + 25_000)).notices, [Notice::ServerDown { silent_ms: 15_000 }]);
+    assert!(feed.engine.board().server_down);
+    assert!(feed.engine.tick(ms(t + 30_000)).notices.is_empty(), "said once");
+
+    let notices = feed.send_at(ms(t + 40_000), Event::Chat(Chat { car_id: 2, message: "back?".into() }));
+    assert!(matches!(&notices[..], [Notice::ServerUp, Notice::Chat { .. }]), "{notices:?}");
+    assert!(!feed.engine.board().server_down);
+    let commands = feed.engine.tick(ms(t + 40_000)).commands;
+    assert!(commands.contains(&Command::GetSessionInfo { session_index: -1 }), "{commands:?}");
+}
+
+#[test]
+fn bad_input_is_counted_and_skipped() {
+    let mut feed = grid(SessionType::Practice);
+    let before = feed.engine.board();
+    for spline in [f32::NAN, f32::INFINITY, -0.1, 1.5] {
+        feed.send(update(1, spline, 100.0));
+    }
+    feed.send(update(1, 0.5, f32::NAN));
+    feed.send(update(9, 0.5, 100.0));
+    // A lap of a car nobody knows, not even the leaderboard.
+    let lap = Event::LapCompleted(LapCompleted {
+        car_id: 9,
+        lap_time: 80_000,
+        cuts: 0,
+        leaderboard: vec![LeaderboardEntry { car_id: 1, time: NO_TIME, laps: 0, has_completed: None }],
+        grip_level: f32::NAN,
+    });
+    assert!(feed.send(lap).is_empty());
+    feed.send(Event::CollisionWithEnv(CollisionWithEnv {
+        car_id: 9,
+        impact_speed: 1.0,
+        world_position: Vec3::default(),
+        relative_position: Vec3::default(),
+    }));
+    // An absurd lap time is no time; the lap still counts as a lap.
+    let notices = feed.lap(2, 0);
+    assert!(
+        matches!(notices[..], [Notice::LapCompleted { lap_ms: None, counted: false, laps: 1, .. }]),
+        "{notices:?}"
+    );
+    let at = feed.now;
+    feed.send_at(at - Duration::from_secs(10), Event::Chat(Chat { car_id: 1, message: "late".into() }));
+    assert_eq!(feed.engine.now(), at);
+
+    assert_eq!(
+        feed.engine.stats(),
+        Stats {
+            events: feed.engine.stats().events,
+            unknown_car: 2,
+            unannounced_update: 1,
+            before_session: 0,
+            absurd_time: 2,
+            bad_position: 5,
+            clock_backwards: 1,
+        }
+    );
+    let board = feed.engine.board();
+    let row = board.row(1).unwrap();
+    assert_eq!((row.spline, row.speed_kmh), (before.row(1).unwrap().spline, 0.0));
+    assert!(board.row(9).is_none());
+    // The NaN grip was skipped; the grip is the last lap's.
+    assert_eq!(board.grip, Some(0.98));
+    let positions: Vec<usize> = board.rows.iter().map(|r| r.position).collect();
+    assert_eq!(positions, [1, 2, 3, 4]);
+
+    // A lap before any session.
+    let mut engine = TimingEngine::new();
+    let lap = Server::default().lap(1, 80_000, 0);
+    assert!(engine.handle(ms(0), &lap).is_empty());
+    assert_eq!(engine.stats().before_session, 1);
+    assert!(engine.board().rows.is_empty());
 }
