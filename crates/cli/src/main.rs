@@ -45,6 +45,8 @@ enum Command {
     Convert(cmd::convert::Args),
     /// The lap table of a recording (or a Parquet dataset): times, sectors, validity, speeds.
     Laps(cmd::laps::Args),
+    /// Lap records from the records database: each driver's best per car, or every lap.
+    Records(cmd::records::Args),
     /// Load generators: measure the ingest server (and a baseline server) under load.
     Bench(cmd::bench::Args),
 }
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Convert(args) => cmd::convert::run(args),
         Command::Laps(args) => cmd::laps::run(args),
+        Command::Records(args) => cmd::records::run(args),
     };
     match result {
         Ok(code) => code,

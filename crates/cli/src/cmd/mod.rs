@@ -7,6 +7,7 @@ pub mod bridge;
 pub mod convert;
 pub mod demo;
 pub mod laps;
+pub mod records;
 pub mod serve;
 pub mod shm;
 pub mod sim;

@@ -13,6 +13,7 @@ mod errors;
 mod kill_serve;
 mod procs;
 mod readme;
+mod records;
 mod secrets;
 mod serve_config;
 mod shm_cli;

@@ -164,7 +164,11 @@ fn damaged_snapshot_files_are_errors_naming_the_file() {
     let cases: [(&str, Vec<u8>, &str); 7] = [
         ("empty", Vec::new(), "magic is []"),
         ("truncated header", good[..20].to_vec(), "snapshot is 20 bytes, but 24 are needed for its header"),
-        ("truncated pages", good[..1000].to_vec(), "snapshot is 1000 bytes, but 1716 are needed for its pages"),
+        (
+            "truncated pages",
+            good[..1000].to_vec(),
+            "snapshot is 1000 bytes, but 1716 are needed for its pages",
+        ),
         ("random", random, "not a pitwall page snapshot"),
         ("flipped version bit", bad_version, "version 65 (at offset 8)"),
         ("flipped length bit", bad_length, "snapshot is 1716 bytes, but 1717 are needed for its pages"),
