@@ -1,33 +1,6 @@
-//! Dates as text without a date crate: the proleptic Gregorian calendar in UTC (Howard
-//! Hinnant's `days_from_civil` and `civil_from_days`), which is all a records page needs.
+//! Dates as text, in UTC, on the `time` crate's calendar: all a records page needs.
 
-const MS_PER_DAY: i64 = 86_400_000;
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    days_from_civil(if m == 12 { y + 1 } else { y }, if m == 12 { 1 } else { m + 1 }, 1)
-        - days_from_civil(y, m, 1)
-}
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 /// A UTC date or date and time as Unix ms: `2026-12-03`, `2026-12-03T13:05`,
 /// `2026-12-03 13:05:30` (a trailing `Z` is allowed). `None` if it is not one.
@@ -43,31 +16,39 @@ pub fn parse_date(s: &str) -> Option<i64> {
             .and_then(|p| p.parse::<i64>().ok())
     };
     let (y, m, d) = (num(parts.next(), 4..=4)?, num(parts.next(), 1..=2)?, num(parts.next(), 1..=2)?);
-    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
-        return None;
-    }
-    let mut ms = days_from_civil(y, m, d) * MS_PER_DAY;
+    // The calendar refuses a month or a day that does not exist (2023-02-29).
+    let month = Month::try_from(u8::try_from(m).ok()?).ok()?;
+    let date = Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?).ok()?;
+    let (mut h, mut min, mut sec) = (0, 0, 0);
     if let Some(time) = time {
         let mut parts = time.splitn(3, ':');
-        let h = num(parts.next(), 1..=2)?;
-        let min = num(parts.next(), 2..=2)?;
-        let sec = match parts.next() {
+        h = num(parts.next(), 1..=2)?;
+        min = num(parts.next(), 2..=2)?;
+        sec = match parts.next() {
             Some(p) => num(Some(p), 2..=2)?,
             None => 0,
         };
-        if h > 23 || min > 59 || sec > 59 {
-            return None;
-        }
-        ms += ((h * 60 + min) * 60 + sec) * 1000;
     }
-    Some(ms)
+    // Two digits each, so they fit a u8; the clock refuses 25:00 and 12:60.
+    let time = Time::from_hms(h as u8, min as u8, sec as u8).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc().unix_timestamp() * 1000)
 }
 
-/// Unix ms as a UTC date and time: `2026-12-03 13:05:30`.
+/// Unix ms as a UTC date and time: `2026-12-03 13:05:30`. A time outside the calendar's years
+/// (-9999 to 9999), which only a hostile results file can give, is shown as its milliseconds.
 pub fn format_date(ms: i64) -> String {
-    let (y, m, d) = civil_from_days(ms.div_euclid(MS_PER_DAY));
-    let s = ms.rem_euclid(MS_PER_DAY) / 1000;
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    match OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => format!("{ms} ms after 1970-01-01"),
+    }
 }
 
 #[cfg(test)]
@@ -87,5 +68,7 @@ mod tests {
         }
         let ms = parse_date("2026-12-03 13:05:30").expect("a date");
         assert_eq!(format_date(ms), "2026-12-03 13:05:30");
+        assert_eq!(format_date(-1), "1969-12-31 23:59:59");
+        assert_eq!(format_date(i64::MIN), format!("{} ms after 1970-01-01", i64::MIN));
     }
 }

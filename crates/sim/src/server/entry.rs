@@ -107,43 +107,26 @@ pub(crate) fn entry_list(slots: u8, drivers: u8, rng: &mut ChaCha8Rng) -> Vec<En
 
 /// Start of the simulated calendar, used for results file names. A fixed date (not the wall
 /// clock) keeps the event stream reproducible.
-const EPOCH: (i64, u32, u32, u32, u32) = (2026, 11, 22, 10, 0);
+const EPOCH: time::PrimitiveDateTime = time::PrimitiveDateTime::new(
+    match time::Date::from_calendar_date(2026, time::Month::November, 22) {
+        Ok(d) => d,
+        Err(_) => panic!("2026-11-22 is a date"),
+    },
+    match time::Time::from_hms(10, 0, 0) {
+        Ok(t) => t,
+        Err(_) => panic!("10:00 is a time"),
+    },
+);
 
 /// The results path the stock server reports in END_SESSION, e.g.
 /// `results/2026_11_22_10_30_RACE.json` (fields not zero-padded, as in the real capture's
 /// `results/2016_7_24_22_52_QUALIFY.json`), for a session ending `server_ms` after the start.
 pub(crate) fn results_filename(kind: &str, server_ms: u64) -> String {
-    let (year, month, day, hour, minute) = EPOCH;
-    let minutes = i64::from(hour) * 60 + i64::from(minute) + (server_ms / 60_000) as i64;
-    let days = days_from_civil(year, month, day) + minutes.div_euclid(1440);
-    let of_day = minutes.rem_euclid(1440);
-    let (y, m, d) = civil_from_days(days);
-    format!("results/{y}_{m}_{d}_{}_{}_{kind}.json", of_day / 60, of_day % 60)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let minutes = i64::try_from(server_ms / 60_000).unwrap_or(i64::MAX);
+    // Past the calendar's last year (9999, some 4 billion minutes on) the date stays at its end.
+    let t = EPOCH.checked_add(time::Duration::minutes(minutes)).unwrap_or(time::PrimitiveDateTime::MAX);
+    let (y, m, d) = (t.year(), u8::from(t.month()), t.day());
+    format!("results/{y}_{m}_{d}_{}_{}_{kind}.json", t.hour(), t.minute())
 }
 
 #[cfg(test)]
