@@ -355,6 +355,8 @@ async fn run_stream<S>(
     let mut rate = limits.max_frames_per_second.map(|fps| RateLimit::new(fps, Instant::now()));
     // Since when the rate limit has held the stream back, if it does.
     let mut throttled_since: Option<Instant> = None;
+    // Whether the client may still be sending: its side has not ended and not failed.
+    let mut input_open = true;
 
     while reading || !inflight.is_empty() {
         // How many frames the stream may read now: a batch, or less under its rate limit.
@@ -438,8 +440,12 @@ async fn run_stream<S>(
                     stop(&mut end, &mut reading, status);
                 }
                 match stop_reason {
-                    Some(End::Eof) => reading = false,
+                    Some(End::Eof) => {
+                        reading = false;
+                        input_open = false;
+                    }
                     Some(End::Status(status)) => {
+                        input_open = false;
                         let status = match too_large(status, limits.max_frame_bytes) {
                             Ok(refused) => {
                                 Stats::add(&inner.stats.invalid_frames, 1);
@@ -467,7 +473,30 @@ async fn run_stream<S>(
         tracing::debug!(code = ?status.code(), message = status.message(), "stream ended");
         let _ = acks.send(Err(status)).await;
     }
+    drop(acks);
+    if input_open {
+        linger(&mut input).await;
+    }
     Stats::add(&inner.stats.streams_closed, 1);
+}
+
+/// How long a stream that ended while its client was still sending keeps reading (and
+/// discarding) what arrives, so that its final status reaches the client.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Reads and discards the client's frames until it ends its side, fails, or [`LINGER`] passes.
+///
+/// Dropping the request stream while the client still sends makes HTTP/2 reset the stream
+/// (RST_STREAM NO_ERROR), and during a graceful shutdown the connection then counts the stream
+/// as finished and may close before the queued trailers (the final status) are written: the
+/// client would see a broken connection instead of UNAVAILABLE. Holding the stream open until
+/// the client has the trailers and stops, or briefly, lets them out first.
+async fn linger<S>(input: &mut S)
+where
+    S: Stream<Item = Result<Incoming, Status>> + Unpin,
+{
+    let drain = async { while let Some(Ok(_)) = tokio_stream::StreamExt::next(input).await {} };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
 fn nanos(d: Duration) -> u64 {
