@@ -75,8 +75,13 @@ pub struct Row {
     pub last_lap_ms: Option<u32>,
     /// Best lap without cuts, ms.
     pub best_lap_ms: Option<u32>,
+    /// The mean of the car's laps without cuts in this session, out laps left out, ms.
+    pub average_lap_ms: Option<u32>,
     /// Time on the completed laps, ms: what orders cars on the same lap in a race.
     pub total_ms: Option<u32>,
+    /// In a race, the car has taken the chequered flag (the server marks it in the leaderboard
+    /// of LAP_COMPLETED): finished cars come first, by laps and then by who crossed first.
+    pub finished: bool,
     /// The gap to the leader.
     pub gap: Option<Gap>,
     /// The gap to the car one place ahead (none for the leader), measured the same way as

@@ -130,6 +130,11 @@ struct Car {
     in_lap_watch: Option<i64>,
     last_lap_out: bool,
     last_lap_in: bool,
+    /// Sum and number of the laps that make the average: without cuts, not out laps.
+    average_sum_ms: u64,
+    average_laps: u32,
+    /// In a race, the server says the car has taken the flag.
+    finished: bool,
     /// When the car last sent a car update, or connected.
     heard: Option<Duration>,
 }
@@ -145,6 +150,13 @@ impl Car {
         (self.lap_top_kmh, self.last_top_kmh, self.best_top_kmh) = (None, None, None);
         (self.stood_this_lap, self.in_lap_watch, self.last_lap_out, self.last_lap_in) =
             (false, None, false, false);
+        (self.average_sum_ms, self.average_laps, self.finished) = (0, 0, false);
+    }
+
+    /// The mean of the laps without cuts that were not out laps, ms.
+    fn average_ms(&self) -> Option<u32> {
+        (self.average_laps > 0)
+            .then(|| u32::try_from(self.average_sum_ms / u64::from(self.average_laps)).unwrap_or(u32::MAX))
     }
 
     /// Whether `c` is the driver the car had: the same GUID when both are known, else the same
@@ -333,9 +345,10 @@ impl TimingEngine {
 
     /// The standings now: the session, then one row per car, leader first.
     ///
-    /// In a race, cars are ordered by how far they have got: laps completed and, between lap
-    /// completions, the position along the lap at the last car update; then by total time (who
-    /// crossed the line first). In every other session by best lap without cuts, equal times by
+    /// In a race, cars that have taken the flag come first, by laps and then by who crossed the
+    /// line first; the others are ordered by how far they have got: laps completed and, between
+    /// lap completions, the position along the lap at the last car update; then by total time
+    /// (who crossed the line first). In every other session by best lap without cuts, equal times by
     /// who set theirs first, and cars without a time after them by laps. Ties left are broken by
     /// car id.
     pub fn board(&self) -> Board {
@@ -343,10 +356,16 @@ impl TimingEngine {
         let mut cars: Vec<(u8, &Car)> =
             self.cars.iter().filter(|(_, c)| c.standing()).map(|(id, c)| (*id, c)).collect();
         if race {
-            // `None` totals (no lap yet) sort after every time.
+            // Cars that took the flag first, by laps and who crossed first: their cool-down laps
+            // move them along the track but not up the order. `None` totals (no lap yet) sort
+            // after every time.
             cars.sort_by_key(|(id, c)| {
-                let distance = c.distance().unwrap_or(i64::from(c.laps) * POINTS);
-                (Reverse(distance), c.total_ms.is_none(), c.total_ms, *id)
+                let distance = if c.finished {
+                    i64::from(c.laps) * POINTS
+                } else {
+                    c.distance().unwrap_or(i64::from(c.laps) * POINTS)
+                };
+                (!c.finished, Reverse(distance), c.total_ms.is_none(), c.total_ms, *id)
             });
         } else {
             cars.sort_by_key(|(id, c)| (c.best_ms.is_none(), c.best_ms, c.best_seq, Reverse(c.laps), *id));
@@ -365,7 +384,9 @@ impl TimingEngine {
                 laps: c.laps,
                 last_lap_ms: c.last_ms,
                 best_lap_ms: c.best_ms,
+                average_lap_ms: c.average_ms(),
                 total_ms: c.total_ms,
+                finished: c.finished,
                 gap: leader.and_then(|l| gap(race, i == 0, l, c, self.now)),
                 interval: i.checked_sub(1).and_then(|a| gap(race, false, cars[a].1, c, self.now)),
                 speed_kmh: c.speed_kmh,
@@ -401,6 +422,12 @@ impl TimingEngine {
     /// The name of the driver in car `car_id`, if the engine knows it.
     pub fn driver(&self, car_id: u8) -> Option<&str> {
         self.cars.get(&car_id).map(|c| c.driver.as_str()).filter(|d| !d.is_empty())
+    }
+
+    /// The driver's GUID and the car model in car `car_id`, if the engine knows them (either
+    /// may be empty: the server had not said).
+    pub fn identity(&self, car_id: u8) -> Option<(&str, &str)> {
+        self.cars.get(&car_id).map(|c| (c.guid.as_str(), c.model.as_str()))
     }
 
     /// The clock of the last event handled.
@@ -648,6 +675,9 @@ impl TimingEngine {
             }
             let car = self.car_mut(e.car_id);
             if race {
+                if e.has_completed == Some(true) {
+                    car.finished = true;
+                }
                 // The server's race time is its own total, the more exact one: taken whenever
                 // it is for at least the laps the engine knows.
                 if e.laps > car.laps || (e.laps == car.laps && time.is_some()) {
@@ -694,6 +724,10 @@ impl TimingEngine {
             car.total_ms = Some(car.total_ms.unwrap_or(0).saturating_add(ms));
         }
         let personal_best = counted && lap.is_some_and(|ms| car.best_ms.is_none_or(|b| ms < b));
+        if let Some(ms) = lap.filter(|_| counted && !car.last_lap_out) {
+            car.average_sum_ms += u64::from(ms);
+            car.average_laps += 1;
+        }
         car.last_top_kmh = car.lap_top_kmh.take();
         if personal_best {
             (car.best_ms, car.best_seq, car.best_top_kmh) = (lap, seq, car.last_top_kmh);

@@ -117,7 +117,12 @@ pub fn board_in(board: &Board, columns: usize) -> String {
             r.speed_kmh,
             r.spline * 100.0,
             r.collisions,
-            if r.connected { "" } else { "  (left)" }
+            match (r.finished, r.connected) {
+                (true, true) => "  (finished)",
+                (true, false) => "  (finished, left)",
+                (false, true) => "",
+                (false, false) => "  (left)",
+            }
         );
     }
     o

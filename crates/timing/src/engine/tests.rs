@@ -50,15 +50,22 @@ struct Server {
     race: bool,
     /// Per car: laps, best lap, total time.
     cars: BTreeMap<u8, (u16, Option<u32>, u32)>,
+    /// The race is over: a car that completes a lap now has finished.
+    flag: bool,
+    finished: std::collections::BTreeSet<u8>,
 }
 
 impl Server {
     fn new_session(&mut self, session_type: SessionType) {
         self.race = session_type == SessionType::Race;
         self.cars.clear();
+        (self.flag, self.finished) = (false, Default::default());
     }
 
     fn lap(&mut self, car_id: u8, lap_time: u32, cuts: u8) -> Event {
+        if self.flag {
+            self.finished.insert(car_id);
+        }
         let (laps, best, total) = self.cars.entry(car_id).or_default();
         *laps += 1;
         *total += lap_time;
@@ -72,7 +79,7 @@ impl Server {
                 car_id,
                 time: if self.race { total } else { best.unwrap_or(NO_TIME) },
                 laps,
-                has_completed: Some(false),
+                has_completed: Some(self.finished.contains(&car_id)),
             })
             .collect();
         Event::LapCompleted(LapCompleted { car_id, lap_time, cuts, leaderboard, grip_level: 0.98 })
@@ -220,6 +227,43 @@ fn a_race_is_ordered_by_laps_then_total_time() {
     assert_eq!(board.row(2).and_then(|r| r.best_lap_ms), Some(79_000));
     assert_eq!(board.row(1).and_then(|r| r.best_lap_ms), Some(85_000));
     assert!(board.session.as_ref().is_some_and(SessionState::is_race));
+}
+
+#[test]
+fn finished_cars_come_first_and_their_cool_down_laps_do_not_reorder_them() {
+    let mut feed = grid(SessionType::Race);
+    for (car, lap) in [(1, 90_000), (3, 91_000), (2, 95_000), (1, 90_000)] {
+        feed.lap(car, lap);
+    }
+    // Car 1 has done the race's laps: the flag is out, and each car's next crossing ends its race.
+    feed.server.flag = true;
+    feed.lap(1, 90_000);
+    feed.lap(3, 92_000);
+    feed.lap(3, 92_000);
+    // On the cool-down lap car 3 has gone round nearly a lap, car 1 has just left the line;
+    // car 2, still racing, is further along its lap than either.
+    let t = feed.now.as_millis() as u64;
+    feed.drive(3, (t, 0.0), (t + 2_000, 0.9), 120.0);
+    feed.drive(1, (t + 2_000, 0.0), (t + 2_200, 0.05), 40.0);
+    feed.drive(2, (t + 2_200, 0.5), (t + 2_400, 0.95), 200.0);
+    let board = feed.engine.board();
+    let order: Vec<(u8, u16, bool)> = board.rows.iter().map(|r| (r.car_id, r.laps, r.finished)).collect();
+    assert_eq!(order, [(1, 3, true), (3, 3, true), (2, 1, false), (4, 0, false)]);
+    assert!(timing_text(&board).contains("(finished)"));
+}
+
+fn timing_text(board: &Board) -> String {
+    crate::text::board(board)
+}
+
+#[test]
+fn the_average_lap_leaves_out_laps_with_cuts() {
+    let mut feed = grid(SessionType::Practice);
+    feed.lap(1, 90_000);
+    feed.lap_with_cuts(1, 80_000, 2);
+    feed.lap(1, 88_001);
+    assert_eq!(feed.engine.board().row(1).and_then(|r| r.average_lap_ms), Some(89_000));
+    assert_eq!(feed.engine.board().row(2).and_then(|r| r.average_lap_ms), None);
 }
 
 #[test]
