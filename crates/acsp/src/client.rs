@@ -202,6 +202,31 @@ pub struct StatsSnapshot {
     pub per_type: Vec<(&'static str, u64)>,
 }
 
+/// Sends commands to the server from a [`Client`]'s socket: see [`Client::sender`].
+#[derive(Debug, Clone)]
+pub struct CommandSender {
+    socket: Arc<UdpSocket>,
+    server: SocketAddr,
+}
+
+impl CommandSender {
+    /// Sends any command, as [`Client::send`].
+    pub async fn send(&self, command: &Command) -> Result<(), ClientError> {
+        send_to(&self.socket, self.server, command).await
+    }
+}
+
+async fn send_to(socket: &UdpSocket, server: SocketAddr, command: &Command) -> Result<(), ClientError> {
+    let mut buf = Vec::with_capacity(64);
+    encode(command, &mut buf)?;
+    socket.send_to(&buf, server).await.map_err(|source| ClientError::Send {
+        command: command.name(),
+        server,
+        source,
+    })?;
+    Ok(())
+}
+
 /// Identifies a subscriber registered with [`Client::subscribe`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SubscriberId(u64);
@@ -362,7 +387,12 @@ impl Client {
             dispatch(event, s.as_mut());
         }
         if let (Event::NewSession(_), Some(ms)) = (event, self.realtime_interval_ms) {
-            if let Err(e) = self.realtimepos_interval(ms).await {
+            // Through a clone of the socket, not `&self`: a `&Client` held across the await
+            // would make `next_event`'s future not `Send` (subscribers are `Send`, not `Sync`).
+            let socket = Arc::clone(&self.socket);
+            if let Err(e) =
+                send_to(&socket, self.server, &Command::RealtimeposInterval { interval_ms: ms }).await
+            {
                 tracing::warn!(error = %e, "could not re-send realtimepos_interval");
             }
         }
@@ -370,14 +400,13 @@ impl Client {
 
     /// Sends any command.
     pub async fn send(&self, command: &Command) -> Result<(), ClientError> {
-        let mut buf = Vec::with_capacity(64);
-        encode(command, &mut buf)?;
-        self.socket.send_to(&buf, self.server).await.map_err(|source| ClientError::Send {
-            command: command.name(),
-            server: self.server,
-            source,
-        })?;
-        Ok(())
+        send_to(&self.socket, self.server, command).await
+    }
+
+    /// A handle that sends commands from this client's socket, for another task (it can be
+    /// cloned and moved; the client keeps receiving).
+    pub fn sender(&self) -> CommandSender {
+        CommandSender { socket: Arc::clone(&self.socket), server: self.server }
     }
 
     /// REALTIMEPOS_INTERVAL (200): CAR_UPDATE for every car every `interval_ms`.
@@ -605,5 +634,27 @@ impl DropCounter {
 
     fn read(&self) -> Option<u32> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send<T: Send>(_: &T) {}
+
+    /// A client's futures can be spawned on a multi-threaded runtime: none holds a `&Client`
+    /// (not `Sync`, since subscribers need not be) across an await.
+    #[tokio::test]
+    async fn the_clients_futures_are_send() {
+        let mut client = Client::bind(ClientConfig::new(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 9)),
+        ))
+        .await
+        .unwrap();
+        let sender = client.sender();
+        send(&sender.send(&Command::NextSession));
+        send(&client.next_event());
     }
 }

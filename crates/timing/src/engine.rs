@@ -810,6 +810,14 @@ fn gap(race: bool, first: bool, ahead: &Car, car: &Car, now: Duration) -> Option
     if !race {
         return Some(Gap::Time { ms: car.best_ms?.saturating_sub(ahead.best_ms?) });
     }
+    if car.finished {
+        // Its race is over: the gap is the one at the flag, whatever the cool-down lap does.
+        if car.laps < ahead.laps {
+            return Some(Gap::Laps { laps: ahead.laps - car.laps });
+        }
+        let (l, c) = (ahead.total_ms?, car.total_ms?);
+        return Some(Gap::Time { ms: c.saturating_sub(l) });
+    }
     if let (Some(da), Some(dc)) = (ahead.distance(), car.distance()) {
         let down = da.saturating_sub(dc) / POINTS;
         if down >= 1 {

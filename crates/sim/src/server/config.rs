@@ -142,6 +142,10 @@ pub struct ServerConfig {
     pub tick: Duration,
     /// Accept commands only from the plugin's IP (port not compared), as AssettoServer does.
     pub commands_from_plugin_ip_only: bool,
+    /// Chat lines drivers type at given times (besides the random chatter), e.g. a plugin's
+    /// chat commands: `(simulated time since the server started, car id, text)`. A line whose
+    /// car is not connected then is not sent.
+    pub chat_script: Vec<(Duration, u8, String)>,
 }
 
 impl Default for ServerConfig {
@@ -170,6 +174,7 @@ impl Default for ServerConfig {
             weather: "3_clear".into(),
             tick: Duration::from_millis(10),
             commands_from_plugin_ip_only: false,
+            chat_script: Vec::new(),
         }
     }
 }
@@ -213,6 +218,12 @@ impl ServerConfig {
         }
         if self.sessions.len() > usize::from(u8::MAX) {
             return Err(SimError::config("sessions", format!("has {}; at most 255", self.sessions.len())));
+        }
+        if let Some((_, _, line)) = self.chat_script.iter().find(|(_, _, l)| l.chars().count() > 255) {
+            return Err(SimError::config(
+                "chat_script",
+                format!("has a line of {} characters; a chat line carries at most 255", line.chars().count()),
+            ));
         }
         if self.join_interval > Duration::from_secs(3600) {
             return Err(SimError::config(

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::config::ServerConfig;
-use super::state::ServerState;
+use super::state::{ServerState, SessionResult};
 use crate::error::SimError;
 
 /// Largest datagram read; no command comes close (the longest is about 1 KiB).
@@ -87,6 +87,7 @@ struct Counters {
 struct Shared {
     counters: Counters,
     log: Mutex<VecDeque<CommandRecord>>,
+    results: Mutex<Vec<SessionResult>>,
 }
 
 /// A read-only view of a simulator (counters, command log, simulated time), cheap to clone and
@@ -116,6 +117,12 @@ impl ServerMonitor {
     /// The commands received so far (the last 10 000), oldest first.
     pub fn commands(&self) -> Vec<CommandRecord> {
         self.log().iter().cloned().collect()
+    }
+
+    /// The final standings of every session the simulator has ended, oldest first: the truth
+    /// to check a plugin's timing against.
+    pub fn results(&self) -> Vec<SessionResult> {
+        self.shared.results.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Simulated time since the server started, as of the last tick.
@@ -291,6 +298,8 @@ impl ServerSim {
                     tracing::debug!(command = decoded.message.name(), %w, "command decoded with a warning");
                 }
                 let events = self.state.handle(&decoded.message);
+                // A command may end the session: its result is published before its events go.
+                self.publish_time();
                 self.monitor.record(CommandRecord {
                     sim_time: self.state.now(),
                     from,
@@ -349,6 +358,12 @@ impl ServerSim {
     fn publish_time(&self) {
         let ms = u64::try_from(self.state.now().as_millis()).unwrap_or(u64::MAX);
         self.monitor.shared.counters.sim_ms.store(ms, Ordering::Relaxed);
+        let ended = self.state.results();
+        let mut results = self.monitor.shared.results.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = results.len();
+        if known < ended.len() {
+            results.extend_from_slice(&ended[known..]);
+        }
     }
 }
 

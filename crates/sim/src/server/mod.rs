@@ -27,4 +27,4 @@ mod track;
 
 pub use config::{MAX_SLOTS, MAX_SPEED, ServerConfig, SessionConfig, TrackConfig};
 pub use driver::{CommandRecord, ServerHandle, ServerMonitor, ServerSim, ServerStats, ServerSummary};
-pub use state::{PROTOCOL_VERSION, STEP, ServerState};
+pub use state::{PROTOCOL_VERSION, STEP, ServerState, SessionResult};

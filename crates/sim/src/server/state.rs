@@ -170,6 +170,26 @@ pub struct ServerState {
     qualify_order: Vec<u8>,
     lap_seq: u64,
     overtime_ms: u64,
+    /// The final standings of every session ended so far.
+    results: Vec<SessionResult>,
+}
+
+/// A session's final standings, as the server had them when it ended the session: the truth
+/// a plugin's timing can be checked against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionResult {
+    /// Index of the session in the rotation.
+    pub index: usize,
+    /// Its name, e.g. `Race`.
+    pub name: String,
+    /// Practice, qualifying or race.
+    pub session_type: SessionType,
+    /// Simulated server time when it ended, ms.
+    pub ended_ms: u64,
+    /// The leaderboard at the end (as [`ServerState::leaderboard`]), every entry-list slot.
+    pub leaderboard: Vec<LeaderboardEntry>,
+    /// The cars connected at the end.
+    pub connected: Vec<u8>,
 }
 
 impl ServerState {
@@ -227,6 +247,7 @@ impl ServerState {
             qualify_order: Vec::new(),
             lap_seq: 0,
             overtime_ms,
+            results: Vec::new(),
         })
     }
 
@@ -342,6 +363,11 @@ impl ServerState {
             .collect()
     }
 
+    /// The final standings of every session ended so far, oldest first.
+    pub fn results(&self) -> &[SessionResult] {
+        &self.results
+    }
+
     /// Grip as LAP_COMPLETED reports it: rising with rubber in practice and qualifying, 1.0 in a
     /// race.
     pub fn grip_level(&self) -> f32 {
@@ -416,6 +442,18 @@ impl ServerState {
         }
     }
 
+    /// The lines of [`ServerConfig::chat_script`] due in this step.
+    fn scripted_chat(&self, out: &mut Vec<Event>) {
+        for (at, car_id, line) in &self.config.chat_script {
+            let at_ms = u64::try_from(at.as_millis()).unwrap_or(u64::MAX);
+            let connected =
+                self.cars.get(usize::from(*car_id)).is_some_and(|c| c.presence == Presence::Connected);
+            if at_ms > self.now_ms - STEP_MS && at_ms <= self.now_ms && connected {
+                out.push(Event::Chat(Chat { car_id: *car_id, message: line.clone() }));
+            }
+        }
+    }
+
     fn step(&mut self, out: &mut Vec<Event>) {
         if self.phase == Phase::Waiting && self.elapsed_ms >= 0 {
             self.start_race();
@@ -428,6 +466,7 @@ impl ServerState {
         if self.now_ms % 1000 == 0 {
             self.incidents(out);
         }
+        self.scripted_chat(out);
         self.check_time_limit(out);
         self.check_end(out);
         self.realtime_updates(out);
@@ -554,8 +593,9 @@ impl ServerState {
         let Some(start) = self.cars[i].lap_start else {
             // The end of an out lap: timing starts here.
             if matches!(self.phase, Phase::Ending { .. }) {
+                // Off the track, but not a finisher: it took no flag on a lap of its own, and
+                // no LAP_COMPLETED tells a plugin anything about it.
                 self.cars[i].mode = Mode::Finished;
-                self.cars[i].finished = true;
             } else {
                 self.cars[i].lap_start = Some(t);
                 self.roll_lap(i);
@@ -713,6 +753,14 @@ impl ServerState {
                 self.leaderboard().iter().filter(|e| e.time != NO_TIME).map(|e| e.car_id).collect();
         }
         let kind = ended.session_type.as_str().to_ascii_uppercase();
+        self.results.push(SessionResult {
+            index: self.session,
+            name: ended.name.clone(),
+            session_type: ended.session_type,
+            ended_ms: self.now_ms,
+            leaderboard: self.leaderboard(),
+            connected: self.connected_cars(),
+        });
         out.push(Event::EndSession(EndSession { filename: results_filename(&kind, self.now_ms) }));
         let next = (self.session + 1) % self.sessions.len();
         if next == 0 {

@@ -249,6 +249,9 @@ fn finished_cars_come_first_and_their_cool_down_laps_do_not_reorder_them() {
     let board = feed.engine.board();
     let order: Vec<(u8, u16, bool)> = board.rows.iter().map(|r| (r.car_id, r.laps, r.finished)).collect();
     assert_eq!(order, [(1, 3, true), (3, 3, true), (2, 1, false), (4, 0, false)]);
+    // Gaps of finished cars are those at the flag: totals 270.000 and 275.000.
+    assert_eq!(board.rows[1].gap, Some(Gap::Time { ms: 5_000 }));
+    assert_eq!(board.rows[1].interval, Some(Gap::Time { ms: 5_000 }));
     assert!(timing_text(&board).contains("(finished)"));
 }
 
