@@ -47,6 +47,8 @@ enum Command {
     Laps(cmd::laps::Args),
     /// Lap records from the records database: each driver's best per car, or every lap.
     Records(cmd::records::Args),
+    /// Live timing of a server's plugin events, lap records kept: a capture replayed.
+    Timing(cmd::timing::Args),
     /// Load generators: measure the ingest server (and a baseline server) under load.
     Bench(cmd::bench::Args),
 }
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => cmd::convert::run(args),
         Command::Laps(args) => cmd::laps::run(args),
         Command::Records(args) => cmd::records::run(args),
+        Command::Timing(args) => cmd::timing::run(args),
     };
     match result {
         Ok(code) => code,

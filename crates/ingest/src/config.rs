@@ -32,9 +32,10 @@
 //! would refuse every frame, an HTTP/2 window of 0 would never let a frame in, a huge interval
 //! would overflow a deadline).
 //!
-//! A config file without `[[sinks]]` gets the default sink: Parquet, named `parquet`
-//! ([`default_sinks`]: `DATA/sinks/parquet/`). `sinks = []` asks for none (the WAL is then kept
-//! whole). The sink types and their settings are in [`crate::sinks`].
+//! A config file without `[[sinks]]` gets the default sinks ([`default_sinks`]): Parquet,
+//! named `parquet` (`DATA/sinks/parquet/`), and the telemetry laps, named `laps`
+//! (`DATA/records.sqlite`, where they are linked to the server's laps). `sinks = []` asks for
+//! none (the WAL is then kept whole). The sink types and their settings are in [`crate::sinks`].
 
 use std::fmt::Display;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -95,10 +96,15 @@ impl Default for Config {
     }
 }
 
-/// The sinks of a config that lists none: one Parquet sink named `parquet`, with its default
-/// settings (`DATA/sinks/parquet/`, flushed every 30 s).
+/// The sinks of a config that lists none: a Parquet sink named `parquet` with its default
+/// settings (`DATA/sinks/parquet/`, flushed every 30 s), and a laps sink named `laps`
+/// (`DATA/records.sqlite`, flushed every second). Each has its own pipeline: the laps sink
+/// never holds the Parquet sink back.
 pub fn default_sinks() -> Vec<SinkConfig> {
-    vec![SinkConfig::new("parquet", crate::sinks::SinkKind::Parquet(Default::default()))]
+    vec![
+        SinkConfig::new("parquet", crate::sinks::SinkKind::Parquet(Default::default())),
+        SinkConfig::new("laps", crate::sinks::SinkKind::Laps(Default::default())),
+    ]
 }
 
 /// PEM files of the server's certificate (chain) and private key.

@@ -116,7 +116,11 @@ impl Server {
         let sinks_abort = CancellationToken::new();
         let mut built = Vec::new();
         for sc in &config.sinks {
-            let ctx = SinkContext { name: sc.name.clone(), dir: data_dir.join("sinks").join(&sc.name) };
+            let ctx = SinkContext {
+                name: sc.name.clone(),
+                dir: data_dir.join("sinks").join(&sc.name),
+                data_dir: data_dir.clone(),
+            };
             let sink =
                 sc.kind.build(&ctx).map_err(|source| IngestError::Sink { name: sc.name.clone(), source })?;
             built.push((sc.clone(), sink));

@@ -6,7 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use records::{EntryInput, LapInput, Query, Ranking, SessionInput, SessionType, Store};
+use records::{
+    EntryInput, GameIdentity, LapInput, LinkOutcome, Query, Ranking, SessionInput, SessionType, Store,
+    TelemetryLapInput,
+};
 
 const TRACKS: usize = 5;
 const CARS: usize = 10;
@@ -140,6 +143,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         store.theoretical_best(&guid, &track(2), "", &car(3)).map(|t| t.map_or(0, |t| t.laps as usize))
     })?;
     println!("theoretical_best: {}", figures(&times));
+
+    // The join: telemetry laps of 100 stored laps (times 1 ms off, the car PC's clock 2 s
+    // ahead), each stored and linked in its own commit, as the laps sink does per flush.
+    let sample = store.leaderboard(&Query { ranking: Ranking::EveryLap, limit: Some(100), ..one() })?;
+    let mut times = Vec::new();
+    let mut linked = 0;
+    for (i, row) in sample.iter().enumerate() {
+        let mut session_id = [0u8; 16];
+        session_id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        let lap = TelemetryLapInput {
+            session_id,
+            lap: 1,
+            game: GameIdentity {
+                car_model: row.car.clone(),
+                player_name: row.name.clone(),
+                ..Default::default()
+            },
+            time_ms: row.time_ms + 1,
+            invalid: Vec::new(),
+            finished_at_ms: row.finished_at_ms + 2_000,
+            first_seq: 0,
+            last_seq: 0,
+        };
+        let start = Instant::now();
+        linked += usize::from(store.add_telemetry_lap(&lap)? == LinkOutcome::Linked);
+        store.flush()?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    println!(
+        "join, a telemetry lap stored and linked: {linked} of {} linked, {}",
+        times.len(),
+        figures(&times)
+    );
 
     drop(store);
 

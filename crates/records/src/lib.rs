@@ -17,6 +17,11 @@
 //!   Records are keyed by **driver GUID and car model**: a driver's lap in one car never
 //!   replaces their record in another. [`Store::personal_bests`] and
 //!   [`Store::theoretical_best`] answer for one driver.
+//! - Telemetry laps (from `pitwall serve`'s laps sink): [`Store::add_telemetry_lap`] stores one
+//!   and links it to the server lap of the same drive, and [`Store::add_lap`] links from the
+//!   other side; the rule (same car and driver, lap times within 5 ms, lap ends within ±10 s,
+//!   one candidate each way) is in the `telemetry` module's docs and `docs/join.md`.
+//!   [`LeaderRow::telemetry`] names the linked lap; [`Store::telemetry_laps`] reads them back.
 //!
 //! Times are Unix milliseconds (`i64`) throughout; lap and sector times are milliseconds.
 //!
@@ -69,12 +74,17 @@ mod query;
 mod results;
 mod schema;
 mod store;
+mod telemetry;
 
 pub use date::{format_date, parse_date};
 pub use error::RecordsError;
 pub use query::{LeaderRow, PersonalBest, Query, Ranking, TheoreticalBest};
 pub use results::ImportSummary;
 pub use store::{EntryKey, SessionKey, Store};
+pub use telemetry::{
+    CLOCK_WINDOW_MS, GameIdentity, LAP_TIME_TOLERANCE_MS, LinkOutcome, LinkStats, ServerLap, TelemetryLap,
+    TelemetryLapInput, TelemetryRef, TelemetrySessionInput, session_id_text,
+};
 
 use serde::{Deserialize, Serialize};
 

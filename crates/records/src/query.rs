@@ -4,7 +4,7 @@ use rusqlite::types::{Type, Value};
 use rusqlite::{Row, params_from_iter};
 use serde::Serialize;
 
-use crate::{RecordsError, SessionKey, SessionType, Store};
+use crate::{RecordsError, SessionKey, SessionType, Store, TelemetryRef};
 
 /// Which laps of the matching ones a leaderboard shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -95,6 +95,9 @@ pub struct LeaderRow {
     pub session_type: String,
     /// The server's name.
     pub server: String,
+    /// The telemetry lap linked to this lap (the driver streamed telemetry; see the
+    /// `telemetry` module's rule), or `None`.
+    pub telemetry: Option<TelemetryRef>,
 }
 
 /// A driver's best valid lap on a track layout in one car.
@@ -114,6 +117,8 @@ pub struct PersonalBest {
     pub finished_at_ms: i64,
     /// The lap's session.
     pub session: SessionKey,
+    /// The telemetry lap linked to this lap, or `None` (as [`LeaderRow::telemetry`]).
+    pub telemetry: Option<TelemetryRef>,
 }
 
 /// The lap a driver would do with their best sectors together.
@@ -129,7 +134,15 @@ pub struct TheoreticalBest {
     pub laps: u32,
 }
 
-fn sectors_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<u32>> {
+/// The linked telemetry lap in columns `i` (session) and `i + 1` (lap) of a LEFT JOIN.
+fn telemetry_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<TelemetryRef>> {
+    Ok(match (r.get::<_, Option<String>>(i)?, r.get::<_, Option<u32>>(i + 1)?) {
+        (Some(session_id), Some(lap)) => Some(TelemetryRef { session_id, lap }),
+        _ => None,
+    })
+}
+
+pub(crate) fn sectors_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<u32>> {
     let text: String = r.get(i)?;
     serde_json::from_str(&text)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
@@ -191,10 +204,10 @@ impl Store {
                  WHERE l.combo_id IN ({combos}){filters}{group}
                  ORDER BY time_ms, l.finished_at_ms, l.id{limit})
              SELECT r.time_ms, l.sectors, l.cuts, l.valid, l.tyre, r.finished_at_ms, c.car_model, d.guid, d.name,
-                    s.id, s.name, s.session_type, sv.name, l.grip, l.top_speed_kmh
+                    s.id, s.name, s.session_type, sv.name, l.grip, l.top_speed_kmh, t.session_uuid, t.lap
              FROM ranked r JOIN laps l ON l.id = r.lap_id JOIN combos c ON c.id = l.combo_id
                   JOIN drivers d ON d.id = l.driver_id JOIN sessions s ON s.id = l.session_id
-                  JOIN servers sv ON sv.id = s.server_id
+                  JOIN servers sv ON sv.id = s.server_id LEFT JOIN telemetry_laps t ON t.lap_id = l.id
              ORDER BY r.time_ms, r.finished_at_ms, r.lap_id"
         );
         let mut rows = self
@@ -217,6 +230,7 @@ impl Store {
                     server: r.get(12)?,
                     grip: r.get::<_, Option<f64>>(13)?.map(|v| v as f32),
                     top_speed_kmh: r.get::<_, Option<f64>>(14)?.map(|v| v as f32),
+                    telemetry: telemetry_at(r, 15)?,
                 })
             })
             .map_err(self.db_err("read a leaderboard"))?;
@@ -240,8 +254,10 @@ impl Store {
                  FROM laps l
                  WHERE l.driver_id = (SELECT id FROM drivers WHERE guid = ?1) AND l.valid = 1
                  GROUP BY l.combo_id)
-             SELECT c.track, c.layout, c.car_model, b.time_ms, l.sectors, l.finished_at_ms, l.session_id
+             SELECT c.track, c.layout, c.car_model, b.time_ms, l.sectors, l.finished_at_ms, l.session_id,
+                    t.session_uuid, t.lap
              FROM best b JOIN laps l ON l.id = b.lap_id JOIN combos c ON c.id = l.combo_id
+                  LEFT JOIN telemetry_laps t ON t.lap_id = l.id
              ORDER BY c.track, c.layout, c.car_model",
             [guid],
             |r| {
@@ -253,6 +269,7 @@ impl Store {
                     sectors: sectors_at(r, 4)?,
                     finished_at_ms: r.get(5)?,
                     session: SessionKey(r.get(6)?),
+                    telemetry: telemetry_at(r, 7)?,
                 })
             },
         )

@@ -169,40 +169,7 @@ impl Store {
     /// [`Store::import_results`] for the server named `server`: the session is stored as
     /// that server's, and a file is skipped if one of the same name was imported for it.
     pub fn import_results_of(&mut self, server: &str, path: &Path) -> Result<ImportSummary, RecordsError> {
-        let bad = |message: String| RecordsError::Results { path: path.to_owned(), message };
-        let file = std::fs::File::open(path).map_err(|e| bad(format!("cannot open: {e}")))?;
-        let modified = file.metadata().and_then(|m| m.modified()).ok();
-        let mut bytes = Vec::new();
-        file.take(MAX_RESULTS_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| bad(format!("cannot read: {e}")))?;
-        if bytes.len() as u64 > MAX_RESULTS_BYTES {
-            return Err(bad(format!("larger than {} MiB: not a results file", MAX_RESULTS_BYTES >> 20)));
-        }
-        let results: ResultsFile =
-            serde_json::from_slice(&bytes).map_err(|e| bad(format!("not a results file: {e}")))?;
-        if results.track_name.is_empty() {
-            return Err(bad("no TrackName".to_owned()));
-        }
-        let session_type = SessionType::parse(&results.session_type)
-            .ok_or_else(|| bad(format!("unknown session Type {:?}", results.session_type)))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let at = date_of_name(&name)
-            .or_else(|| {
-                let since = modified?.duration_since(std::time::UNIX_EPOCH).ok()?;
-                i64::try_from(since.as_millis()).ok()
-            })
-            .unwrap_or(0);
-        let session = SessionInput {
-            server: server.to_owned(),
-            track: results.track_name.clone(),
-            layout: results.track_config.clone(),
-            session_type,
-            name: results.session_type.clone(),
-            started_at_ms: at,
-            laps_limit: (results.race_laps > 0).then_some(results.race_laps),
-            time_limit_s: (results.duration_secs > 0).then_some(results.duration_secs),
-        };
+        let (results, session, name) = read_results(server, path)?;
         self.flush()?;
         let err = self.db_err("import a results file");
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(self.db_err("import a results file"))?;
@@ -220,6 +187,177 @@ impl Store {
         }
     }
 
+    /// Completes `session`, a session stored live (by a plugin that followed it), from the
+    /// server's results file of that session: each lap of the file the session lacks is added
+    /// (a lap the plugin missed, say while it restarted), and the laps it has are left alone:
+    /// a lap of the file is the session's when the same driver (GUID) in the same car model has
+    /// a stored lap of the same time not matched yet. Added laps get the entry's next lap
+    /// numbers and the session's end as their date. Collisions are not read: the live events
+    /// had them. A session completed from a file once is not completed again.
+    ///
+    /// The summary counts the laps added (`laps`), the entries created for drivers the session
+    /// did not have, and, as `skipped`, laps without a GUID. `imported` is false when the
+    /// session had been completed already.
+    pub fn complete_from_results(
+        &mut self,
+        session: SessionKey,
+        path: &Path,
+    ) -> Result<ImportSummary, RecordsError> {
+        let (results, _, name) = read_results("", path)?;
+        self.flush()?;
+        let err = self.db_err("complete a session from its results file");
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(self.db_err("complete a session from its results file"))?;
+        match self.complete_in_transaction(&results, session, &name) {
+            Ok(summary) => {
+                self.conn.execute_batch("COMMIT").map_err(err)?;
+                Ok(summary)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(err(e))
+            }
+        }
+    }
+
+    fn complete_in_transaction(
+        &self,
+        results: &ResultsFile,
+        session: SessionKey,
+        name: &str,
+    ) -> rusqlite::Result<ImportSummary> {
+        let mut summary =
+            ImportSummary { session, imported: false, entries: 0, laps: 0, collisions: 0, skipped: 0 };
+        let (done, ended): (Option<String>, Option<i64>) = self
+            .conn
+            .prepare_cached(
+                "SELECT results_file, COALESCE(ended_at_ms, started_at_ms) FROM sessions WHERE id = ?1",
+            )?
+            .query_row([session.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if done.is_some() {
+            return Ok(summary);
+        }
+        summary.imported = true;
+        let at = ended.unwrap_or(0);
+        // Per entry: the stored lap times not matched yet, and the last lap number.
+        let mut stored: HashMap<i64, (Vec<u32>, u32)> = HashMap::new();
+        let mut laps: Vec<&Lap> = results.laps.iter().collect();
+        laps.sort_by_key(|l| l.timestamp);
+        for lap in laps {
+            if lap.driver_guid.is_empty() {
+                summary.skipped += 1;
+                continue;
+            }
+            let found: Option<i64> = self
+                .conn
+                .prepare_cached(
+                    "SELECT e.id FROM entries e JOIN drivers d ON d.id = e.driver_id
+                     WHERE e.session_id = ?1 AND d.guid = ?2 AND e.car_model = ?3 ORDER BY e.id LIMIT 1",
+                )?
+                .query_row(rusqlite::params![session.0, lap.driver_guid, lap.car_model], |r| r.get(0))
+                .optional()?;
+            let entry = match found {
+                Some(id) => id,
+                None => {
+                    let input = EntryInput {
+                        guid: lap.driver_guid.clone(),
+                        name: lap.driver_name.clone(),
+                        team: String::new(),
+                        car_id: lap.car_id,
+                        car_model: lap.car_model.clone(),
+                        skin: String::new(),
+                    };
+                    let Some(id) = self.insert_entry(session, &input)? else {
+                        summary.skipped += 1;
+                        continue;
+                    };
+                    summary.entries += 1;
+                    id
+                }
+            };
+            let (times, last) = match stored.entry(entry) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let mut statement =
+                        self.conn.prepare_cached("SELECT time_ms, lap FROM laps WHERE entry_id = ?1")?;
+                    let rows =
+                        statement.query_map([entry], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?)))?;
+                    let mut times = Vec::new();
+                    let mut last = 0;
+                    for row in rows {
+                        let (t, n) = row?;
+                        times.push(t);
+                        last = last.max(n);
+                    }
+                    v.insert((times, last))
+                }
+            };
+            if let Some(i) = times.iter().position(|&t| t == lap.lap_time) {
+                times.swap_remove(i);
+                continue;
+            }
+            *last += 1;
+            let input = LapInput {
+                lap: *last,
+                time_ms: lap.lap_time,
+                sectors: lap.sectors.clone(),
+                cuts: lap.cuts,
+                grip: None,
+                top_speed_kmh: None,
+                tyre: (!lap.tyre.is_empty()).then(|| lap.tyre.clone()),
+                finished_at_ms: at,
+            };
+            if self.insert_lap(EntryKey(entry), &input)? {
+                summary.laps += 1;
+            }
+        }
+        self.conn
+            .prepare_cached("UPDATE sessions SET results_file = ?2 WHERE id = ?1")?
+            .execute(rusqlite::params![session.0, name])?;
+        Ok(summary)
+    }
+}
+
+/// Reads and checks a results file: the file, the session it describes (of server `server`),
+/// and the file's name.
+fn read_results(server: &str, path: &Path) -> Result<(ResultsFile, SessionInput, String), RecordsError> {
+    let bad = |message: String| RecordsError::Results { path: path.to_owned(), message };
+    let file = std::fs::File::open(path).map_err(|e| bad(format!("cannot open: {e}")))?;
+    let modified = file.metadata().and_then(|m| m.modified()).ok();
+    let mut bytes = Vec::new();
+    file.take(MAX_RESULTS_BYTES + 1).read_to_end(&mut bytes).map_err(|e| bad(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_RESULTS_BYTES {
+        return Err(bad(format!("larger than {} MiB: not a results file", MAX_RESULTS_BYTES >> 20)));
+    }
+    let results: ResultsFile =
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not a results file: {e}")))?;
+    if results.track_name.is_empty() {
+        return Err(bad("no TrackName".to_owned()));
+    }
+    let session_type = SessionType::parse(&results.session_type)
+        .ok_or_else(|| bad(format!("unknown session Type {:?}", results.session_type)))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let at = date_of_name(&name)
+        .or_else(|| {
+            let since = modified?.duration_since(std::time::UNIX_EPOCH).ok()?;
+            i64::try_from(since.as_millis()).ok()
+        })
+        .unwrap_or(0);
+    let session = SessionInput {
+        server: server.to_owned(),
+        track: results.track_name.clone(),
+        layout: results.track_config.clone(),
+        session_type,
+        name: results.session_type.clone(),
+        started_at_ms: at,
+        laps_limit: (results.race_laps > 0).then_some(results.race_laps),
+        time_limit_s: (results.duration_secs > 0).then_some(results.duration_secs),
+    };
+    Ok((results, session, name))
+}
+
+impl Store {
     fn import_in_transaction(
         &self,
         results: &ResultsFile,

@@ -103,6 +103,42 @@ CREATE TABLE chat (
 );
 CREATE INDEX chat_entry ON chat (entry_id);
 ",
+    // 2: telemetry laps (from `pitwall serve`'s laps sink) and their link to server laps
+    // (`telemetry.rs`, docs/join.md).
+    "
+-- A telemetry session's metadata as the game reported it, kept so that a sink resuming in the
+-- middle of a session (the metadata rides only on its first frames) still knows the car.
+CREATE TABLE telemetry_sessions (
+    session_uuid TEXT PRIMARY KEY,        -- the bridge's UUID, 36 characters, lower case
+    car_model TEXT NOT NULL,
+    track TEXT NOT NULL,
+    layout TEXT NOT NULL,
+    player_name TEXT NOT NULL,
+    player_surname TEXT NOT NULL,
+    player_nick TEXT NOT NULL,
+    started_at_ms INTEGER NOT NULL        -- Unix time, ms (car PC's clock)
+) WITHOUT ROWID;
+CREATE TABLE telemetry_laps (
+    id INTEGER PRIMARY KEY,
+    session_uuid TEXT NOT NULL,
+    lap INTEGER NOT NULL,                 -- the lap detector's number, from 1
+    car_model TEXT NOT NULL,
+    track TEXT NOT NULL,
+    layout TEXT NOT NULL,
+    player_name TEXT NOT NULL,
+    player_surname TEXT NOT NULL,
+    player_nick TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    invalid TEXT NOT NULL,                -- reasons, comma-separated ('cut, out-lap'); '' when valid
+    finished_at_ms INTEGER NOT NULL,      -- Unix time, ms (car PC's clock)
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    lap_id INTEGER UNIQUE REFERENCES laps (id),  -- the linked server lap; NULL when none
+    UNIQUE (session_uuid, lap)
+);
+-- The candidates of a server lap: lap end in the window (probed at every server lap stored).
+CREATE INDEX telemetry_laps_finished ON telemetry_laps (finished_at_ms);
+",
 ];
 
 /// The schema version this build writes.

@@ -1,12 +1,13 @@
 //! The store: opening (and migrating) the file, and the writes.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::{CollisionInput, EntryInput, LapInput, RecordsError, SessionInput, schema};
+use crate::{CollisionInput, EntryInput, LapInput, LinkStats, RecordsError, SessionInput, schema};
 
 /// Writes committed together at most: a replay of a capture commits every this many rows
 /// (one fsync each time) rather than at every lap.
@@ -47,6 +48,8 @@ pub struct Store {
     pub(crate) conn: Connection,
     pending: usize,
     batch: usize,
+    /// Link attempts counted since opening (`telemetry.rs`).
+    pub(crate) links: Cell<LinkStats>,
 }
 
 impl Store {
@@ -70,7 +73,7 @@ impl Store {
             what: "migrate the schema",
             source,
         })?;
-        Ok(Store { path: path.to_owned(), conn, pending: 0, batch: DEFAULT_BATCH })
+        Ok(Store { path: path.to_owned(), conn, pending: 0, batch: DEFAULT_BATCH, links: Cell::default() })
     }
 
     /// The database file.
@@ -89,7 +92,7 @@ impl Store {
     }
 
     /// Opens the batch's transaction if none is open.
-    fn write_begin(&mut self, what: &'static str) -> Result<(), RecordsError> {
+    pub(crate) fn write_begin(&mut self, what: &'static str) -> Result<(), RecordsError> {
         if self.conn.is_autocommit() {
             self.conn.execute_batch("BEGIN IMMEDIATE").map_err(self.db_err(what))?;
             self.pending = 0;
@@ -98,7 +101,7 @@ impl Store {
     }
 
     /// Counts one write and commits when the batch is full.
-    fn write_done(&mut self) -> Result<(), RecordsError> {
+    pub(crate) fn write_done(&mut self) -> Result<(), RecordsError> {
         self.pending += 1;
         if self.pending >= self.batch { self.flush() } else { Ok(()) }
     }
@@ -238,12 +241,71 @@ impl Store {
     /// Records a completed lap of an entry. A lap number already stored for the entry is
     /// ignored (the first one stays).
     pub fn add_lap(&mut self, entry: EntryKey, lap: &LapInput) -> Result<(), RecordsError> {
+        self.add_lap_if_new(entry, lap).map(|_| ())
+    }
+
+    /// [`Store::add_lap`], saying whether the lap was stored: false when the entry had a lap
+    /// of that number already (a replay, or a feed that repeats itself).
+    pub fn add_lap_if_new(&mut self, entry: EntryKey, lap: &LapInput) -> Result<bool, RecordsError> {
         self.write_begin("add a lap")?;
         let stored = self.insert_lap(entry, lap).map_err(self.db_err("add a lap"))?;
         if !stored && !self.entry_exists(entry)? {
             return Err(self.invalid(format!("no entry {}", entry.0)));
         }
-        self.write_done()
+        self.write_done()?;
+        Ok(stored)
+    }
+
+    /// The session of the same server, track, layout, type and name as `s` whose start is
+    /// within `within_ms` of `s.started_at_ms`, the nearest if several: the session a live feed
+    /// that restarted is continuing (also once completed from its results file). A session
+    /// imported from a results file alone is not found in practice: it is named by the file's
+    /// session type (`QUALIFY`, where the server's own name is `Qualify`) and dated by the
+    /// file's name, at the session's end.
+    pub fn find_session(&self, s: &SessionInput, within_ms: i64) -> Result<Option<SessionKey>, RecordsError> {
+        self.conn
+            .prepare_cached(
+                "SELECT s.id FROM sessions s JOIN servers sv ON sv.id = s.server_id
+                 WHERE sv.name = ?1 AND s.track = ?2 AND s.layout = ?3 AND s.session_type = ?4
+                   AND s.name = ?5
+                   AND s.started_at_ms BETWEEN ?6 - ?7 AND ?6 + ?7
+                 ORDER BY ABS(s.started_at_ms - ?6), s.id LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row(
+                    params![
+                        s.server,
+                        s.track,
+                        s.layout,
+                        s.session_type.as_str(),
+                        s.name,
+                        s.started_at_ms,
+                        within_ms
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .map(|id| id.map(SessionKey))
+            .map_err(self.db_err("look up a session"))
+    }
+
+    /// The entry of the driver with GUID `guid` in car model `car_model` in `session`, if one
+    /// is stored (the first, if several).
+    pub fn find_entry(
+        &self,
+        session: SessionKey,
+        guid: &str,
+        car_model: &str,
+    ) -> Result<Option<EntryKey>, RecordsError> {
+        self.conn
+            .prepare_cached(
+                "SELECT e.id FROM entries e JOIN drivers d ON d.id = e.driver_id
+                 WHERE e.session_id = ?1 AND d.guid = ?2 AND e.car_model = ?3 ORDER BY e.id LIMIT 1",
+            )
+            .and_then(|mut st| st.query_row(params![session.0, guid, car_model], |r| r.get(0)).optional())
+            .map(|id| id.map(EntryKey))
+            .map_err(self.db_err("look up an entry"))
     }
 
     fn entry_exists(&self, entry: EntryKey) -> Result<bool, RecordsError> {
@@ -253,8 +315,8 @@ impl Store {
             .map_err(self.db_err("look up an entry"))
     }
 
-    /// Inserts a lap; false when none was (the lap number was stored already, or there is no
-    /// such entry).
+    /// Inserts a lap and links it to its telemetry lap (`telemetry.rs`); false when none was
+    /// inserted (the lap number was stored already, or there is no such entry).
     pub(crate) fn insert_lap(&self, entry: EntryKey, lap: &LapInput) -> rusqlite::Result<bool> {
         // A Vec<u32> always serializes; the fallback only keeps this path free of unwraps.
         let sectors = serde_json::to_string(&lap.sectors).unwrap_or_else(|_| "[]".to_owned());
@@ -279,6 +341,9 @@ impl Store {
                 lap.tyre,
                 lap.finished_at_ms
             ])?;
+        if n == 1 {
+            self.link_server_lap(self.conn.last_insert_rowid(), entry, lap.time_ms, lap.finished_at_ms)?;
+        }
         Ok(n == 1)
     }
 

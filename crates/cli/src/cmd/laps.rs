@@ -3,16 +3,27 @@
 //! minimum speed, fuel used, average tyre core temperatures, missed physics steps. A human
 //! table by default (one block per session); `--json` prints one JSON object per lap, one per
 //! line.
+//!
+//! With `--db FILE` (a records database), each lap also shows the server lap of the same drive:
+//! the one the database links to it (the laps sink stored the telemetry lap), or, for a lap the
+//! database does not hold (a recording that never went through `pitwall serve`), the one the
+//! same rule matches (`records::telemetry`, docs/join.md); with its validity, cuts and
+//! collisions as the server saw them.
 
 use crate::cmd::text::outln;
 use crate::cmd::text::print_str;
+use std::collections::HashMap;
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use analysis::LapTracker;
 use anyhow::Context as _;
 use convert::Lap;
+use records::{GameIdentity, ServerLap, Store};
 use serde_json::json;
+
+use super::UsageError;
 
 use super::convert::{progress_bar, update};
 
@@ -25,6 +36,120 @@ pub struct Args {
     /// One JSON object per lap, one per line.
     #[arg(long)]
     json: bool,
+    /// A records database: show the server lap linked to (or matched with) each lap.
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+}
+
+/// The server lap of a telemetry lap, and how it was found: `"linked"` in the database, or
+/// `"matched"` by the rule on the spot.
+type ServerOf = Option<(ServerLap, &'static str)>;
+
+/// The game's identity (car, track, names) of each session, by session id.
+type Games = HashMap<Vec<u8>, GameIdentity>;
+
+/// The lap table of `input` (as `convert::lap_table`), with each session's game identity from
+/// its metadata.
+fn read_laps(
+    input: &Path,
+    progress: &mut dyn FnMut(convert::Progress),
+) -> anyhow::Result<(Vec<Lap>, Games, convert::InputSummary)> {
+    let mut tracker = LapTracker::new();
+    let mut laps = Vec::new();
+    let mut games = HashMap::new();
+    let summary = convert::for_each_frames(input, progress, |frames| {
+        for f in frames {
+            if let Some(m) = &f.session {
+                let game = GameIdentity {
+                    car_model: m.car_model.clone(),
+                    track: m.track.clone(),
+                    layout: m.track_configuration.clone(),
+                    player_name: m.player_name.clone(),
+                    player_surname: m.player_surname.clone(),
+                    player_nick: m.player_nick.clone(),
+                };
+                games.insert(f.session_id.to_vec(), game);
+            }
+            tracker.push(f);
+            laps.extend(std::iter::from_fn(|| tracker.pop_lap()));
+        }
+        Ok(())
+    })?;
+    tracker.finish();
+    laps.extend(std::iter::from_fn(|| tracker.pop_lap()));
+    Ok((laps, games, summary))
+}
+
+/// The server lap of each lap in `db`.
+fn server_laps(db: &Path, laps: &[Lap], games: &Games) -> anyhow::Result<Vec<ServerOf>> {
+    // A look-up must not create an empty database where a path was mistyped.
+    if !db.is_file() {
+        return Err(UsageError(format!(
+            "no records database at {}",
+            super::text::escape_controls(&db.to_string_lossy())
+        ))
+        .into());
+    }
+    let store = Store::open(db).context("opening the records database")?;
+    let mut out = Vec::with_capacity(laps.len());
+    for l in laps {
+        let Ok(sid) = <[u8; 16]>::try_from(l.session_id.as_slice()) else {
+            out.push(None);
+            continue;
+        };
+        let found = match store.telemetry_lap(&sid, l.number).context("reading the records database")? {
+            Some(t) => t.server.map(|s| (s, "linked")),
+            None => match games.get(&l.session_id) {
+                Some(game) if l.crossed_line && l.time_ms > 0 => store
+                    .match_server_lap(
+                        game,
+                        u32::try_from(l.time_ms).unwrap_or(u32::MAX),
+                        l.end_wall_ns / 1_000_000,
+                    )
+                    .context("reading the records database")?
+                    .map(|s| (s, "matched")),
+                _ => None,
+            },
+        };
+        out.push(found);
+    }
+    Ok(out)
+}
+
+/// The server lap as a table cell: `lap 4, valid` or `lap 4, 2 cuts, 1 collision`.
+fn server_cell(s: &ServerOf) -> String {
+    let Some((s, _)) = s else { return "-".to_owned() };
+    let mut text = format!("lap {}", s.lap);
+    match s.cuts {
+        0 => text.push_str(", valid"),
+        1 => text.push_str(", 1 cut"),
+        n => text.push_str(&format!(", {n} cuts")),
+    }
+    match s.collisions {
+        0 => {}
+        1 => text.push_str(", 1 collision"),
+        n => text.push_str(&format!(", {n} collisions")),
+    }
+    text
+}
+
+fn server_json(s: &ServerOf) -> serde_json::Value {
+    let Some((s, how)) = s else { return serde_json::Value::Null };
+    json!({
+        "found": how,
+        "server": s.server,
+        "session": s.session.id(),
+        "guid": s.guid,
+        "name": s.name,
+        "car": s.car_model,
+        "lap": s.lap,
+        "time_ms": s.time_ms,
+        "sectors_ms": s.sectors,
+        "valid": s.valid,
+        "cuts": s.cuts,
+        "collisions": s.collisions,
+        "finished_at_ms": s.finished_at_ms,
+    })
 }
 
 /// `m:ss.mmm`.
@@ -67,16 +192,21 @@ fn lap_json(l: &Lap) -> serde_json::Value {
     })
 }
 
-/// The human table of one session's laps.
-fn table_text(laps: &[&Lap]) -> String {
+/// The human table of one session's laps, with a server lap column when `servers` is given
+/// (one per lap).
+fn table_text(laps: &[&Lap], servers: Option<&[&ServerOf]>) -> String {
     let sectors = laps.iter().map(|l| l.sectors_ms.len()).max().unwrap_or(0);
     let mut header = vec!["Lap".to_owned(), "Time".to_owned()];
     header.extend((1..=sectors).map(|s| format!("S{s}")));
     header.extend(
         ["Valid", "Top km/h", "Min km/h", "Fuel l", "Tyre core °C FL/FR/RL/RR", "Missed"].map(String::from),
     );
+    if servers.is_some() {
+        header.push("Server lap".to_owned());
+    }
+    let server_column = header.len() - 1;
     let mut rows = vec![header];
-    for l in laps {
+    for (i, l) in laps.iter().enumerate() {
         let mut row = vec![l.number.to_string(), time(l.time_ms)];
         row.extend((0..sectors).map(|s| l.sectors_ms.get(s).map_or("-".to_owned(), |&ms| sector(ms))));
         let valid = if l.is_valid() {
@@ -93,6 +223,9 @@ fn table_text(laps: &[&Lap]) -> String {
             format!("{:.1}/{:.1}/{:.1}/{:.1}", t[0], t[1], t[2], t[3]),
             l.missed_steps.to_string(),
         ]);
+        if let Some(servers) = servers {
+            row.push(servers.get(i).map_or("-".to_owned(), |s| server_cell(s)));
+        }
         rows.push(row);
     }
     let widths: Vec<usize> = (0..rows[0].len())
@@ -106,8 +239,8 @@ fn table_text(laps: &[&Lap]) -> String {
             .enumerate()
             .map(|(i, (s, w))| {
                 let pad = w.saturating_sub(s.chars().count());
-                // Text columns (validity) left-aligned, numbers right-aligned.
-                if i == sectors + 2 {
+                // Text columns (validity, the server lap) left-aligned, numbers right-aligned.
+                if i == sectors + 2 || (servers.is_some() && i == server_column) {
                     format!("{s}{}", " ".repeat(pad))
                 } else {
                     format!("{}{s}", " ".repeat(pad))
@@ -128,7 +261,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             update(bar, p);
         }
     };
-    let (laps, summary) = convert::lap_table(&args.input, &mut on_progress)
+    let (laps, games, summary) = read_laps(&args.input, &mut on_progress)
         .with_context(|| format!("reading the laps of {}", args.input.display()))?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -139,9 +272,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for d in &summary.damages {
         eprintln!("pitwall laps: warning: {}", super::convert::describe_damage(&args.input, d));
     }
+    let servers = match &args.db {
+        Some(db) => Some(server_laps(db, &laps, &games)?),
+        None => None,
+    };
     if args.json {
-        for l in &laps {
-            outln!("{}", lap_json(l))?;
+        for (i, l) in laps.iter().enumerate() {
+            let mut value = lap_json(l);
+            if let (Some(servers), Some(object)) = (&servers, value.as_object_mut()) {
+                object.insert(
+                    "server_lap".to_owned(),
+                    servers.get(i).map_or(serde_json::Value::Null, server_json),
+                );
+            }
+            outln!("{}", super::text::json_controls(&value.to_string()))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -154,6 +298,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let id = &laps[start].session_id;
         let end = laps[start..].iter().position(|l| l.session_id != *id).map_or(laps.len(), |n| start + n);
         let session: Vec<&Lap> = laps[start..end].iter().collect();
+        let session_servers: Option<Vec<&ServerOf>> =
+            servers.as_ref().map(|s| s[start..end].iter().collect());
         let best = session.iter().filter(|l| l.is_valid()).map(|l| l.time_ms).min();
         if start > 0 {
             outln!("")?;
@@ -164,7 +310,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             session.len(),
             best.map_or("none".to_owned(), time)
         )?;
-        print_str(&table_text(&session))?;
+        print_str(&table_text(&session, session_servers.as_deref()))?;
         start = end;
     }
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bridge;
 pub mod convert;
 pub mod demo;
+pub(crate) mod follow;
 pub mod laps;
 pub mod records;
 pub mod serve;
@@ -14,6 +15,7 @@ pub mod sim;
 pub mod sim_game;
 pub(crate) mod stop;
 pub(crate) mod text;
+pub mod timing;
 
 /// A command line that parsed but cannot work: flags that contradict each other, or an address
 /// no datagram can go to. `main` exits with status 2 for it, as clap does for its own usage

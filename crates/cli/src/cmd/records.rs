@@ -2,6 +2,11 @@
 //! crate): one best lap per driver and car by default, or every lap; filtered by layout, cars,
 //! session type and dates. A table by default; `--json` prints one JSON object per row, one
 //! per line, and `--csv` a CSV table.
+//!
+//! Laps the driver also streamed telemetry of (linked by the rule of `records::telemetry`,
+//! docs/join.md) name their telemetry lap: the JSON field `telemetry` (`{"session_id", "lap"}`,
+//! or `null`), and a last column `Telemetry` in the table and the CSV, shown when a row has
+//! one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -93,6 +98,7 @@ fn row_json(r: &LeaderRow) -> serde_json::Value {
         "session": r.session_name,
         "session_type": r.session_type,
         "server": r.server,
+        "telemetry": r.telemetry,
     })
 }
 
@@ -102,6 +108,11 @@ fn cells(rows: &[LeaderRow]) -> Vec<Vec<String>> {
     let mut header: Vec<String> = ["Pos", "Driver", "GUID", "Car", "Time", "Gap"].map(String::from).into();
     header.extend((1..=sectors).map(|s| format!("S{s}")));
     header.extend(["Valid", "Date", "Session", "Server"].map(String::from));
+    // Only a board with telemetry gets the column: others print as they always have.
+    let telemetry = rows.iter().any(|r| r.telemetry.is_some());
+    if telemetry {
+        header.push("Telemetry".to_owned());
+    }
     let mut out = vec![header];
     for r in rows {
         let mut row = vec![
@@ -123,6 +134,11 @@ fn cells(rows: &[LeaderRow]) -> Vec<Vec<String>> {
             format!("{} {}", r.session_type, escape_controls(&r.session_name)),
             escape_controls(&r.server).into_owned(),
         ]);
+        if telemetry {
+            row.push(
+                r.telemetry.as_ref().map_or("-".to_owned(), |t| format!("{} lap {}", t.session_id, t.lap)),
+            );
+        }
         out.push(row);
     }
     out

@@ -2,6 +2,10 @@
 //! they are durable in its write-ahead log and materialises them through its sinks.
 //!
 //! Settings come from `--config FILE` (TOML, see `ingest::config`), then the flags override.
+//!
+//! With `--acsp-server`, the same process also follows the dedicated server over the UDP plugin
+//! protocol: live timing, lap records in `DATA/records.sqlite`, chat commands (see
+//! [`super::follow`]). Both halves stop together.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +38,23 @@ pub struct Args {
     /// TLS private key, PEM (with --tls-cert).
     #[arg(long, value_name = "F", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Also follow this dedicated server for live timing and lap records: its IP and
+    /// UDP_PLUGIN_LOCAL_PORT (e.g. 127.0.0.1:11000). Records go to DATA/records.sqlite.
+    #[arg(long, value_name = "ADDR")]
+    acsp_server: Option<SocketAddr>,
+    /// The port the server sends its events to: the port of its UDP_PLUGIN_ADDRESS.
+    #[arg(long, value_name = "P", default_value_t = super::follow::DEFAULT_PLUGIN_PORT, requires = "acsp_server")]
+    acsp_port: u16,
+    /// Accept the server's events from any port of its IP, not only from its command port.
+    #[arg(long, requires = "acsp_server")]
+    acsp_any_port: bool,
+    /// Car-update interval to ask the server for, ms [default: 100].
+    #[arg(long, value_name = "MS", requires = "acsp_server")]
+    acsp_interval: Option<u16>,
+    /// A driver GUID allowed the admin chat commands (/next, /restart, /kick, /pwadmin);
+    /// repeat for several.
+    #[arg(long = "admin", value_name = "GUID", requires = "acsp_server")]
+    admins: Vec<String>,
 }
 
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully (streams drained and
@@ -59,6 +80,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.tls = Some(ingest::TlsConfig { cert, key });
     }
     config.validate()?;
+    let follow = args.acsp_server.map(|server| super::follow::Follow {
+        server,
+        port: args.acsp_port,
+        any_port: args.acsp_any_port,
+        interval_ms: args.acsp_interval,
+        admins: args.admins.clone(),
+    });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -66,12 +94,59 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async {
+        let records_db = config.data_dir.join("records.sqlite");
         let running = ingest::Server::new(config).start().await.context("starting the ingest server")?;
         eprintln!("pitwall serve: listening on {}", running.local_addr());
         if let Some(m) = running.metrics_addr() {
             eprintln!("pitwall serve: metrics at http://{m}/metrics");
         }
-        let stats = running.run_until(super::stop::requested()).await.context("ingest server")?;
+        // One stop for both halves: Ctrl-C or SIGTERM, or the ingest server stopping.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let follower = match &follow {
+            Some(f) => {
+                let follower = f.bind(Some(&records_db)).await?;
+                eprintln!(
+                    "pitwall serve: following the AC server at {} (its events to {}); records in {}",
+                    f.server,
+                    follower.local_addr(),
+                    records_db.display()
+                );
+                let stop = stopped(stop_rx.clone());
+                Some(tokio::spawn(async move {
+                    let result = follower.run_until(stop).await;
+                    if let Err(e) = &result {
+                        // Said now: the ingest server goes on without the timing.
+                        tracing::error!(error = %text::quoted(&format!("{e:#}")), "live timing stopped");
+                    }
+                    result
+                }))
+            }
+            None => None,
+        };
+        let signal = stop_tx.clone();
+        tokio::spawn(async move {
+            super::stop::requested().await;
+            let _ = signal.send(true);
+        });
+        let stats = running.run_until(stopped(stop_rx)).await;
+        let _ = stop_tx.send(true);
+        if let Some(task) = follower {
+            match task.await {
+                Ok(Ok(report)) => eprintln!(
+                    "pitwall serve: timing stopped; {} events, {} laps stored",
+                    report.events,
+                    report.recorder.map_or(0, |r| r.laps_stored)
+                ),
+                Ok(Err(e)) => {
+                    eprintln!("pitwall serve: timing stopped with an error: {:#}", anyhow::Error::from(e))
+                }
+                Err(e) => eprintln!("pitwall serve: the timing task failed: {e}"),
+            }
+        }
+        let stats = stats.context("ingest server")?;
         eprintln!(
             "pitwall serve: stopped; {} frames stored ({} duplicates dropped) in {} group commits",
             stats.frames_stored, stats.duplicates, stats.commits

@@ -5,16 +5,20 @@ use serde_json::Value;
 
 use crate::{pitwall, run_ok};
 
+/// The telemetry cars are cars of the server: this asks for two of its six, on the short oval
+/// so that their games complete laps within the run. A debug build's games may run slower
+/// than `--speed` asks on a busy machine: 20 s give them their first lap (about 45 s of game
+/// time) even at half of it.
 #[test]
 fn demo_follows_a_simulated_server_live_and_stores_every_telemetry_frame() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let out = run_ok(
         pitwall()
-            .args(["demo", "--json", "--telemetry-cars", "2", "--game-speed", "10"])
+            .args(["demo", "--json", "--telemetry-cars", "2", "--track", "pitwall_oval"])
             .arg("--data")
             .arg(&data)
-            .args(["--duration", "4", "--speed", "200", "--cars", "6", "--board-every", "2"]),
+            .args(["--duration", "20", "--speed", "8", "--cars", "6", "--board-every", "2"]),
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<Value> = text
@@ -24,10 +28,12 @@ fn demo_follows_a_simulated_server_live_and_stores_every_telemetry_frame() {
     let of_type = |t: &'static str| lines.iter().filter(move |v| v["type"] == t);
 
     // The server side: sessions, drivers and laps, as the timing engine saw them.
-    assert!(of_type("session_started").any(|s| s["name"] == "Practice"), "{text}");
+    let practice = of_type("session_started").find(|s| s["name"] == "Practice").expect(&text);
+    assert_eq!(practice["track"], "pitwall_oval", "the server runs on the games' track: {practice}");
     assert_eq!(of_type("driver_joined").count(), 6, "{text}");
     let laps: Vec<&Value> = of_type("lap_completed").collect();
-    assert!(laps.len() >= 6, "laps completed: {text}");
+    // At least the telemetry cars' (checked below); the simulator's cars start with an out lap.
+    assert!(laps.len() >= 2, "laps completed: {text}");
     assert!(laps.iter().all(|l| l["lap_ms"].as_u64().is_some_and(|ms| ms > 0)), "{text}");
 
     // Timing boards: the last one ranks cars from 1 with their drivers.
@@ -75,6 +81,36 @@ fn demo_follows_a_simulated_server_live_and_stores_every_telemetry_frame() {
     );
     assert_eq!(summary["catalogue_error"], Value::Null, "{summary}");
     assert!(data.join("recordings/car-1.pb.gz").is_file());
+
+    // The telemetry cars are the server's cars 0 and 1: on the timing board with the drivers
+    // and cars of their telemetry sessions, and with laps on the server that are exactly laps
+    // of their games.
+    let sessions = summary["sessions"].as_array().unwrap();
+    let cars = summary["telemetry_cars"].as_array().unwrap();
+    assert_eq!(cars.len(), 2, "{summary}");
+    for (i, car) in cars.iter().enumerate() {
+        assert_eq!(car["car_id"].as_u64(), Some(i as u64), "{car}");
+        let driver = car["driver"].as_str().unwrap();
+        let session = sessions.iter().find(|s| s["driver"] == driver);
+        let session = session.unwrap_or_else(|| panic!("no telemetry session of {driver}: {summary}"));
+        assert_eq!((&session["car"], &session["track"]), (&car["car_model"], &Value::from("pitwall_oval")));
+        let row = rows.iter().find(|r| r["car_id"].as_u64() == Some(i as u64)).expect("the car on the board");
+        assert_eq!((&row["driver"], &row["car_model"]), (&car["driver"], &car["car_model"]), "{board}");
+        let on_server: Vec<u64> =
+            car["server_lap_ms"].as_array().unwrap().iter().filter_map(Value::as_u64).collect();
+        let in_game: Vec<u64> =
+            car["game_lap_ms"].as_array().unwrap().iter().filter_map(Value::as_u64).collect();
+        assert!(!on_server.is_empty(), "no laps on the server for {driver}: {car}");
+        assert_eq!(car["server_laps"].as_u64(), Some(on_server.len() as u64), "{car}");
+        assert!(
+            on_server.iter().all(|ms| in_game.contains(ms)),
+            "a server lap its game did not drive: {car}"
+        );
+        assert!(
+            laps.iter().any(|l| l["driver"] == driver && l["car_id"].as_u64() == Some(i as u64)),
+            "{text}"
+        );
+    }
     assert!(data.join("server/sinks/parquet").is_dir());
 }
 

@@ -10,14 +10,17 @@ mod bridge;
 mod convert;
 mod demo;
 mod errors;
+mod join;
 mod kill_serve;
 mod procs;
 mod readme;
 mod records;
 mod secrets;
 mod serve_config;
+mod serve_timing;
 mod shm_cli;
 mod sim_cli;
+mod timing;
 
 use std::process::{Command, Output};
 

@@ -48,6 +48,7 @@ pub use crate::wal::{WalFrame, WalPosition};
 
 pub(crate) mod checkpoint;
 pub mod conformance;
+pub mod laps;
 pub mod null;
 pub mod parquet;
 pub(crate) mod pipeline;
@@ -188,6 +189,10 @@ impl Sink for BoxSink {
 /// [[sinks]]
 /// name = "recordings"
 /// type = "recording"    # DATA/sinks/recordings/<uuid>.pb.gz, the bridge's recording format
+///
+/// [[sinks]]
+/// name = "laps"         # a default sink too
+/// type = "laps"         # telemetry laps into DATA/records.sqlite, linked to server laps
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "RawSinkConfig")]
@@ -271,6 +276,7 @@ impl SinkConfig {
                 check_range(at, "level", c.level, 0..=9)?;
                 check_range(at, "close_after_flushes", c.close_after_flushes, 1..=1_000_000)?;
             }
+            SinkKind::Laps(_) => {}
         }
         Ok(())
     }
@@ -289,6 +295,8 @@ pub enum SinkKind {
     Parquet(parquet::ParquetConfig),
     /// One recording (`.pb.gz`, the bridge's format) per session ([`recording`]).
     Recording(recording::RecordingConfig),
+    /// Telemetry laps into the records database, linked there to the server's laps ([`laps`]).
+    Laps(laps::LapsConfig),
 }
 
 /// What a sink gets to build itself.
@@ -299,6 +307,9 @@ pub struct SinkContext {
     /// A folder of its own under the data directory (`DATA/sinks/<name>`); created on demand by
     /// the sink.
     pub dir: PathBuf,
+    /// The server's data directory (`DATA`), for a sink whose output is shared (the laps
+    /// sink's records database).
+    pub data_dir: PathBuf,
 }
 
 impl SinkKind {
@@ -312,6 +323,7 @@ impl SinkKind {
             SinkKind::Recording(config) => {
                 Ok(BoxSink::new(recording::RecordingSink::open(config.root(ctx), config)?))
             }
+            SinkKind::Laps(config) => Ok(BoxSink::new(laps::LapsSink::open(config.db_path(ctx), config)?)),
         }
     }
 
@@ -319,7 +331,7 @@ impl SinkKind {
     pub fn default_flush_interval_ms(&self) -> u64 {
         match self {
             SinkKind::Parquet(_) => parquet::DEFAULT_FLUSH_INTERVAL_MS,
-            SinkKind::Null(_) | SinkKind::Recording(_) => default_flush_interval_ms(),
+            SinkKind::Null(_) | SinkKind::Recording(_) | SinkKind::Laps(_) => default_flush_interval_ms(),
         }
     }
 }

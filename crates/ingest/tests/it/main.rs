@@ -8,6 +8,7 @@ mod crash;
 mod dedupe;
 mod disk_full;
 mod invalid;
+mod laps_sink;
 mod limits;
 mod metrics;
 mod parquet_sink;

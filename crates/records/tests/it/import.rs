@@ -101,6 +101,79 @@ fn imports_a_results_file_once() {
 }
 
 #[test]
+fn a_live_session_is_completed_from_its_results_file_without_duplicates() {
+    let (dir, _path, mut store) = store();
+    let file = write(dir.path(), "2026_1_2_20_30_QUALIFY.json", RESULTS.as_bytes());
+    // Followed live: Ada's first lap only (the plugin restarted and missed the rest), and Ben
+    // not at all.
+    let session = store
+        .begin_session(&records::SessionInput {
+            server: "srv".into(),
+            track: "ks_vallelunga".into(),
+            layout: "club_circuit".into(),
+            session_type: SessionType::Qualify,
+            name: "Qualify".into(),
+            started_at_ms: 1_000,
+            laps_limit: None,
+            time_limit_s: Some(600),
+        })
+        .unwrap();
+    let ada = store
+        .add_entry(
+            session,
+            &records::EntryInput {
+                guid: "g-ada".into(),
+                name: "Ada".into(),
+                team: String::new(),
+                car_id: 0,
+                car_model: "ks_mazda_mx5_cup".into(),
+                skin: "red".into(),
+            },
+        )
+        .unwrap();
+    let lap = records::LapInput {
+        lap: 1,
+        time_ms: 71_234,
+        sectors: vec![23_000, 24_000, 24_234],
+        cuts: 0,
+        grip: Some(0.97),
+        top_speed_kmh: Some(180.0),
+        tyre: None,
+        finished_at_ms: 90_000,
+    };
+    store.add_lap(ada, &lap).unwrap();
+    store.end_session(session, 700_000).unwrap();
+
+    let summary = store.complete_from_results(session, &file).unwrap();
+    assert!(summary.imported);
+    // Ada's 72.000 and Ben's two laps are added; Ada's 71.234 was there; the lap without a GUID
+    // is skipped.
+    assert_eq!((summary.entries, summary.laps, summary.skipped), (1, 3, 1));
+    let q = Query {
+        ranking: Ranking::EveryLap,
+        include_invalid: true,
+        ..Query::new("ks_vallelunga", "club_circuit")
+    };
+    let board = store.leaderboard(&q).unwrap();
+    let got: Vec<_> = board.iter().map(|r| (r.name.as_str(), r.time_ms, r.session)).collect();
+    assert_eq!(
+        got,
+        [
+            ("Ben", 70_000, session),
+            ("Ada", 71_234, session),
+            ("Ada", 72_000, session),
+            ("Ben", 73_000, session)
+        ]
+    );
+    // The live lap keeps what only the live feed knew.
+    assert_eq!(board[1].grip, Some(0.97));
+    // Once only.
+    let again = store.complete_from_results(session, &file).unwrap();
+    assert!(!again.imported);
+    assert_eq!(store.leaderboard(&q).unwrap().len(), 4);
+}
+
+#[test]
 fn what_is_not_a_results_file_is_an_error_naming_it() {
     let (dir, _path, mut store) = store();
     let deep = "[".repeat(100_000);

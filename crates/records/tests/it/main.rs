@@ -8,6 +8,7 @@ mod hostile;
 mod import;
 mod leaderboard;
 mod schema;
+mod telemetry;
 
 use std::path::PathBuf;
 

@@ -47,6 +47,12 @@ pub struct GameConfig {
     pub player_name: String,
     pub player_surname: String,
     pub player_nick: String,
+    /// Car model folder the static page reports (`carModel`), e.g. to be the car a server's
+    /// entry list gives the player; the physics are the simulator's GT3 car whatever it says.
+    /// Cut to 32 UTF-16 units.
+    pub car_model: String,
+    /// Skin folder the static page reports (`carSkin`); cut to 32 UTF-16 units.
+    pub car_skin: String,
     /// Fuel at the start of each session, litres.
     pub fuel: f64,
     /// Faults to inject (none by default).
@@ -65,6 +71,8 @@ impl Default for GameConfig {
             player_name: "Jürgen".to_owned(),
             player_surname: "Ødegård".to_owned(),
             player_nick: "JÖD".to_owned(),
+            car_model: GT3.model.to_owned(),
+            car_skin: GT3.skin.to_owned(),
             fuel: 60.0,
             faults: Faults::none(),
         }
@@ -89,6 +97,9 @@ impl GameConfig {
                 "position",
                 format!("is {}; it must be 1 to cars ({})", self.position, self.cars),
             ));
+        }
+        if self.car_model.trim().is_empty() {
+            return Err(SimError::config("car_model", "is empty; the static page needs a car"));
         }
         if self.session_length.is_zero() {
             return Err(SimError::config("session_length", "must be positive"));
@@ -685,7 +696,7 @@ impl GameSim {
         s.set_ac_version("1.16.4");
         s.number_of_sessions = 1;
         s.num_cars = self.config.cars;
-        s.set_car_model(spec.model);
+        s.set_car_model(&self.config.car_model);
         s.set_track(self.track.name());
         s.set_player_name(&self.config.player_name);
         s.set_player_surname(&self.config.player_surname);
@@ -706,7 +717,7 @@ impl GameSim {
         s.aid_auto_blip = 1;
         s.track_spline_length = self.track.length() as f32;
         s.set_track_configuration(self.track.configuration());
-        s.set_car_skin(spec.skin);
+        s.set_car_skin(&self.config.car_skin);
         s
     }
 }

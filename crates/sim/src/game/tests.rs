@@ -451,6 +451,7 @@ fn bad_configurations_are_refused_with_the_field_named() {
         (GameConfig { fuel: f64::NAN, ..GameConfig::default() }, "fuel"),
         (GameConfig { cars: 0, ..GameConfig::default() }, "cars"),
         (GameConfig { position: 2, ..GameConfig::default() }, "position"),
+        (GameConfig { car_model: " ".into(), ..GameConfig::default() }, "car_model"),
         (GameConfig { session_length: Duration::ZERO, ..GameConfig::default() }, "session_length"),
         (
             GameConfig { faults: Faults { tear_rate: 1.0, ..Faults::none() }, ..GameConfig::default() },
@@ -460,4 +461,18 @@ fn bad_configurations_are_refused_with_the_field_named() {
         let err = GameSim::new(config).unwrap_err().to_string();
         assert!(err.contains(field), "{err}");
     }
+}
+
+#[test]
+fn the_static_page_reports_the_configured_car() {
+    let mut sim = GameSim::new(GameConfig {
+        car_model: "ks_mclaren_650_gt3".into(),
+        car_skin: "02_blue_sky".into(),
+        ..GameConfig::default()
+    })
+    .unwrap();
+    let page = sim.step().static_page.unwrap();
+    assert_eq!((page.car_model(), page.car_skin()), ("ks_mclaren_650_gt3".into(), "02_blue_sky".into()));
+    let default = game(DEFAULT_TRACK, 1).step().static_page.unwrap();
+    assert_eq!(default.car_model(), "ks_porsche_911_gt3_r_2016");
 }

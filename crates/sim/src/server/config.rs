@@ -102,6 +102,11 @@ impl SessionConfig {
 pub struct ServerConfig {
     /// Drivers that join (they take the entry-list slots `0..cars`).
     pub cars: u8,
+    /// Cars driven from outside the simulator (e.g. by simulated games): their drivers join
+    /// and load like the others (and never leave on their own), but the simulator does not
+    /// move them; [`ServerState::drive_external`](super::ServerState::drive_external) feeds
+    /// their position, speed and completed laps. Each id must be one of `0..cars`.
+    pub external_cars: Vec<u8>,
     /// Entry-list slots; `None` means as many as `cars`. Slots without a driver stay empty and
     /// still appear in every leaderboard, as on the stock server.
     pub entry_list: Option<u8>,
@@ -152,6 +157,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             cars: 8,
+            external_cars: Vec::new(),
             entry_list: None,
             seed: 0,
             speed: 1.0,
@@ -200,6 +206,24 @@ impl ServerConfig {
                 "entry_list",
                 format!("is {slots}, smaller than the {} cars that must fit in it", self.cars),
             ));
+        }
+        if let Some(&id) = self.external_cars.iter().find(|&&id| id >= self.cars) {
+            return Err(SimError::config(
+                "external_cars",
+                format!(
+                    "has car {id}; only the {} cars with a driver (0..{}) can be driven from outside",
+                    self.cars, self.cars
+                ),
+            ));
+        }
+        if let Some(&id) = self
+            .external_cars
+            .iter()
+            .enumerate()
+            .find(|(i, id)| self.external_cars[..*i].contains(id))
+            .map(|(_, id)| id)
+        {
+            return Err(SimError::config("external_cars", format!("has car {id} twice")));
         }
         if !(self.speed.is_finite() && self.speed > 0.0 && self.speed <= MAX_SPEED) {
             return Err(SimError::config(
@@ -279,6 +303,11 @@ mod tests {
         assert_eq!(field(ServerConfig { cars: 0, ..Default::default() }), "cars");
         assert_eq!(field(ServerConfig { cars: 10, entry_list: Some(8), ..Default::default() }), "entry_list");
         assert_eq!(field(ServerConfig { cars: 65, ..Default::default() }), "entry_list");
+        assert_eq!(field(ServerConfig { external_cars: vec![8], ..Default::default() }), "external_cars");
+        assert_eq!(
+            field(ServerConfig { external_cars: vec![1, 2, 1], ..Default::default() }),
+            "external_cars"
+        );
         assert_eq!(field(ServerConfig { speed: 0.0, ..Default::default() }), "speed");
         assert_eq!(field(ServerConfig { speed: f64::NAN, ..Default::default() }), "speed");
         assert_eq!(field(ServerConfig { sessions: vec![], ..Default::default() }), "sessions");

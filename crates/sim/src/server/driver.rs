@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use acsp::{Command, EVENT_NAMES, Event};
 use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::config::ServerConfig;
-use super::state::{ServerState, SessionResult};
+use super::state::{EntrySlot, ExternalDrive, ServerState, SessionResult};
 use crate::error::SimError;
 
 /// Largest datagram read; no command comes close (the longest is about 1 KiB).
@@ -29,6 +29,9 @@ const SEND_FAILURES_TO_STOP: u32 = 10;
 /// Most real time one tick accounts for: after the process was suspended, the simulation
 /// resumes instead of replaying the gap in one burst.
 const MAX_TICK_GAP: Duration = Duration::from_millis(250);
+/// Inputs for outside cars queued before the simulator takes them: a few seconds' worth of
+/// 50 Hz feeds for a dozen cars, so that a sender never waits in practice.
+const EXTERNAL_QUEUE: usize = 4096;
 
 /// A command the simulator received and accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +62,8 @@ pub struct ServerStats {
     /// Datagrams from an address other than the plugin's IP (only counted when
     /// [`ServerConfig::commands_from_plugin_ip_only`] is set); skipped.
     pub rejected_source: u64,
+    /// Inputs for outside cars taken ([`ServerSim::external_input`]).
+    pub external_inputs: u64,
     /// Events sent per type, named like [`acsp::EVENT_NAMES`].
     pub per_event: Vec<(&'static str, u64)>,
 }
@@ -79,6 +84,7 @@ struct Counters {
     commands_received: AtomicU64,
     malformed_commands: AtomicU64,
     rejected_source: AtomicU64,
+    external_inputs: AtomicU64,
     per_event: [AtomicU64; EVENT_NAMES.len()],
     sim_ms: AtomicU64,
 }
@@ -110,6 +116,7 @@ impl ServerMonitor {
             commands_received: g(&c.commands_received),
             malformed_commands: g(&c.malformed_commands),
             rejected_source: g(&c.rejected_source),
+            external_inputs: g(&c.external_inputs),
             per_event: EVENT_NAMES.iter().zip(&c.per_event).map(|(n, a)| (*n, g(a))).collect(),
         }
     }
@@ -169,6 +176,9 @@ pub struct ServerSim {
     monitor: ServerMonitor,
     /// Sends that failed in a row, for a reason other than nobody listening.
     failed_sends: u32,
+    /// Inputs for the outside cars; the sender is kept so that handing out more is possible.
+    external_tx: mpsc::Sender<(u8, ExternalDrive)>,
+    external_rx: mpsc::Receiver<(u8, ExternalDrive)>,
 }
 
 impl ServerSim {
@@ -180,6 +190,7 @@ impl ServerSim {
             .await
             .map_err(|source| SimError::Bind { addr: config.bind, source })?;
         let local = socket.local_addr().map_err(|source| SimError::Bind { addr: config.bind, source })?;
+        let (external_tx, external_rx) = mpsc::channel(EXTERNAL_QUEUE);
         Ok(ServerSim {
             socket,
             local,
@@ -190,6 +201,8 @@ impl ServerSim {
             plugin_ip_only: config.commands_from_plugin_ip_only,
             monitor: ServerMonitor::default(),
             failed_sends: 0,
+            external_tx,
+            external_rx,
         })
     }
 
@@ -217,6 +230,21 @@ impl ServerSim {
     /// A view of the counters and the command log that stays valid while the simulator runs.
     pub fn monitor(&self) -> ServerMonitor {
         self.monitor.clone()
+    }
+
+    /// The entry list: who drives which car (see [`ServerState::entry_list`]).
+    pub fn entry_list(&self) -> Vec<EntrySlot> {
+        self.state.entry_list()
+    }
+
+    /// Where to send the state of the cars driven from outside
+    /// ([`ServerConfig::external_cars`]) while the simulator runs: each `(car id, input)` is
+    /// applied as it arrives, at the simulated time then, as
+    /// [`ServerState::drive_external`] does, and what it causes (a LAP_COMPLETED) is sent at
+    /// once. Take it before [`spawn`](Self::spawn) or [`run_until`](Self::run_until); the
+    /// simulator stops taking input when it stops.
+    pub fn external_input(&self) -> mpsc::Sender<(u8, ExternalDrive)> {
+        self.external_tx.clone()
     }
 
     /// Runs the server until `shutdown` completes: VERSION and NEW_SESSION first, then
@@ -252,6 +280,12 @@ impl ServerSim {
                     Err(e) if is_transient(&e) => {}
                     Err(source) => return Err(SimError::Socket { addr: self.local, source }),
                 },
+                // The simulator holds a sender itself, so the channel never closes under it.
+                Some((car_id, drive)) = self.external_rx.recv() => {
+                    self.monitor.shared.counters.external_inputs.fetch_add(1, Ordering::Relaxed);
+                    let events = self.state.drive_external(car_id, drive);
+                    self.send_all(&events, &mut wire).await?;
+                }
                 _ = ticker.tick() => {
                     let now = Instant::now();
                     let real = now.saturating_duration_since(last).min(MAX_TICK_GAP);
@@ -425,5 +459,70 @@ impl ServerHandle {
         // result below says why.
         let _ = self.shutdown.send(());
         self.task.await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use acsp::Event;
+    use tokio::time::timeout;
+
+    use super::*;
+    use crate::server::{ExternalLap, SessionConfig};
+
+    /// The next event the simulator sends to `plugin` that `pick` accepts.
+    async fn next_event<T>(plugin: &UdpSocket, mut pick: impl FnMut(Event) -> Option<T>) -> T {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        timeout(Duration::from_secs(5), async {
+            loop {
+                let (n, _) = plugin.recv_from(&mut buf).await.expect("the plugin socket receives");
+                if let Some(found) = acsp::decode(&buf[..n]).ok().and_then(&mut pick) {
+                    return found;
+                }
+            }
+        })
+        .await
+        .expect("the event within 5 s")
+    }
+
+    #[tokio::test]
+    async fn outside_input_becomes_laps_on_the_wire() {
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let plugin = UdpSocket::bind(loopback).await.unwrap();
+        let config = ServerConfig {
+            cars: 2,
+            external_cars: vec![1],
+            speed: 50.0,
+            bind: loopback,
+            plugin: plugin.local_addr().unwrap(),
+            join_interval: Duration::ZERO,
+            load_time: Duration::from_millis(500),
+            sessions: vec![SessionConfig::practice(30)],
+            ..ServerConfig::default()
+        };
+        let sim = ServerSim::bind(config).await.unwrap();
+        let entries = sim.entry_list();
+        assert_eq!(entries.len(), 2);
+        assert_eq!((entries[1].car_id, entries[1].driver_name.as_str()), (1, "Bea Lindqvist"));
+        let input = sim.external_input();
+        let handle = sim.spawn();
+        next_event(&plugin, |e| matches!(e, Event::ClientLoaded(c) if c.car_id == 1).then_some(())).await;
+
+        let lap = ExternalLap { time_ms: 87_654, cuts: 1 };
+        let drive = ExternalDrive { spline_pos: 0.01, speed_ms: 40.0, completed_lap: Some(lap) };
+        input.send((1, drive)).await.unwrap();
+        let got = next_event(&plugin, |e| match e {
+            Event::LapCompleted(l) if l.car_id == 1 => Some(l),
+            _ => None,
+        })
+        .await;
+        assert_eq!((got.lap_time, got.cuts), (87_654, 1));
+        let me = got.leaderboard.iter().find(|e| e.car_id == 1).unwrap();
+        assert_eq!(me.laps, 1);
+        let summary = handle.shutdown().await.unwrap();
+        assert_eq!(summary.stats.external_inputs, 1);
+        assert!(summary.stats.sent("lap_completed") >= 1);
     }
 }

@@ -13,6 +13,11 @@
 //!   [`ServerConfig::speed`] × the real time elapsed at every tick. [`ServerSim::spawn`] gives a
 //!   [`ServerHandle`] with live [`ServerStats`] and the log of received commands.
 //!
+//! Some cars can be driven from outside ([`ServerConfig::external_cars`]): their drivers join
+//! like the others, but their position, speed and laps are fed by the caller
+//! ([`ServerState::drive_external`], or while running [`ServerSim::external_input`]), e.g. from
+//! simulated games, so that a game's laps are laps on the server.
+//!
 //! The behaviour follows the stock Kunos server where the protocol notes say what it does
 //! (`docs/acsp.md`, "Lifecycle"): VERSION then NEW_SESSION at start; NEW_CONNECTION, then
 //! CLIENT_LOADED after loading; CAR_UPDATE only after REALTIMEPOS_INTERVAL; CAR_INFO for empty
@@ -27,4 +32,4 @@ mod track;
 
 pub use config::{MAX_SLOTS, MAX_SPEED, ServerConfig, SessionConfig, TrackConfig};
 pub use driver::{CommandRecord, ServerHandle, ServerMonitor, ServerSim, ServerStats, ServerSummary};
-pub use state::{PROTOCOL_VERSION, STEP, ServerState, SessionResult};
+pub use state::{EntrySlot, ExternalDrive, ExternalLap, PROTOCOL_VERSION, STEP, ServerState, SessionResult};

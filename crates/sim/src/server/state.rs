@@ -101,6 +101,9 @@ enum Phase {
 #[derive(Debug, Clone)]
 struct Car {
     entry: Entry,
+    /// Driven from outside ([`ServerConfig::external_cars`]): moved and timed only by
+    /// [`ServerState::drive_external`].
+    external: bool,
     presence: Presence,
     /// Fraction of the track's speed limit this driver manages on a clean lap.
     skill: f64,
@@ -123,7 +126,7 @@ struct Car {
     laps: u16,
     /// Best clean lap, ms, and the sequence number of the lap that set it (earlier wins ties).
     best: Option<(u32, u64)>,
-    /// Race: session time at the last crossing, ms.
+    /// Race: session time at the last crossing, ms (an outside car: the sum of its laps).
     total: u32,
     /// Crossed the line after the session's end condition.
     finished: bool,
@@ -174,6 +177,44 @@ pub struct ServerState {
     results: Vec<SessionResult>,
 }
 
+/// One entry-list slot, as the server has it: who drives which car. Slots without a driver
+/// have their car and empty driver fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySlot {
+    /// The slot, which is the car id on the wire.
+    pub car_id: u8,
+    /// Driver's name, e.g. `Alex Marino` (a first name, a space, a surname).
+    pub driver_name: String,
+    /// Driver's GUID (a SteamID64).
+    pub driver_guid: String,
+    /// Team; may be empty.
+    pub driver_team: String,
+    /// Car model folder, e.g. `ks_mclaren_650_gt3`.
+    pub car_model: String,
+    /// Skin folder.
+    pub car_skin: String,
+}
+
+/// What the caller feeds for a car driven from outside ([`ServerState::drive_external`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExternalDrive {
+    /// Position along the lap, 0 at the line, below 1 (the game's `normalizedCarPosition`).
+    pub spline_pos: f32,
+    /// Speed, m/s.
+    pub speed_ms: f32,
+    /// A lap the car has just completed, if it has.
+    pub completed_lap: Option<ExternalLap>,
+}
+
+/// A lap completed by a car driven from outside, as its game timed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExternalLap {
+    /// Lap time, ms: LAP_COMPLETED carries exactly this.
+    pub time_ms: u32,
+    /// Cuts on the lap (0 when unknown).
+    pub cuts: u8,
+}
+
 /// A session's final standings, as the server had them when it ended the session: the truth
 /// a plugin's timing can be checked against.
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +249,7 @@ impl ServerState {
             });
             cars.push(Car {
                 entry,
+                external: config.external_cars.contains(&(i as u8)),
                 presence: Presence::Absent { rejoin_at },
                 skill: rng.random_range(0.955..0.995),
                 mode: Mode::Pit { leave_at: 0 },
@@ -363,6 +405,71 @@ impl ServerState {
             .collect()
     }
 
+    /// The entry list: every slot, in car-id order.
+    pub fn entry_list(&self) -> Vec<EntrySlot> {
+        self.cars
+            .iter()
+            .enumerate()
+            .map(|(i, c)| EntrySlot {
+                car_id: i as u8,
+                driver_name: c.entry.driver_name.clone(),
+                driver_guid: c.entry.driver_guid.clone(),
+                driver_team: c.entry.driver_team.clone(),
+                car_model: c.entry.car_model.clone(),
+                car_skin: c.entry.car_skin.clone(),
+            })
+            .collect()
+    }
+
+    /// Feeds the state of a car driven from outside ([`ServerConfig::external_cars`]) at the
+    /// current simulated time, and returns what the server sends about it.
+    ///
+    /// Its CAR_UPDATEs carry the fed position (on the simulator's track model, at
+    /// `spline_pos` × the lap length) and speed until the next feed. A completed lap becomes a
+    /// LAP_COMPLETED with exactly its time and cuts, and counts like the simulator's own laps:
+    /// laps, best clean lap, the end of a session (a car's first lap after the end condition
+    /// is its last, and later ones are not counted, as for every car). Two differences follow
+    /// from the simulator not knowing where the outside car's lap began: its laps count
+    /// whenever they come (the simulator cannot hold it on the grid while a race waits), and
+    /// its race time is the sum of its laps there.
+    ///
+    /// Input for a car that is not driven from outside, or whose driver is not connected and
+    /// loaded, is ignored (a lap then is lost, as it is for a driver off the server).
+    pub fn drive_external(&mut self, car_id: u8, drive: ExternalDrive) -> Vec<Event> {
+        let mut out = Vec::new();
+        self.ensure_started(&mut out);
+        let i = usize::from(car_id);
+        let Some(car) = self.cars.get_mut(i).filter(|c| c.external) else {
+            tracing::debug!(car_id, "input for a car not driven from outside ignored");
+            return out;
+        };
+        if car.presence != Presence::Connected {
+            tracing::debug!(car_id, "input for an outside car that is not on the server ignored");
+            return out;
+        }
+        let len = self.track.length();
+        let spline = f64::from(drive.spline_pos);
+        car.pos = if spline.is_finite() && (0.0..1.0).contains(&spline) { spline * len } else { 0.0 };
+        car.speed = f64::from(drive.speed_ms).max(0.0);
+        if !car.speed.is_finite() {
+            car.speed = 0.0;
+        }
+        car.lateral = 0.0;
+        if let Some(lap) = drive.completed_lap {
+            if car.mode == Mode::Finished {
+                tracing::debug!(
+                    car_id,
+                    lap_ms = lap.time_ms,
+                    "an outside car's lap after its flag not counted"
+                );
+            } else {
+                let total = car.total.saturating_add(lap.time_ms);
+                self.count_lap(i, lap.time_ms.max(1), lap.cuts, total, &mut out);
+            }
+        }
+        out
+    }
+
     /// The final standings of every session ended so far, oldest first.
     pub fn results(&self) -> &[SessionResult] {
         &self.results
@@ -505,6 +612,15 @@ impl ServerState {
 
     /// Puts a car that just loaded, or that a new session reset, on the grid or in its pit box.
     fn place(&mut self, i: usize) {
+        if self.cars[i].external {
+            // Wherever its driver has it: on track, timed by its game.
+            let car = &mut self.cars[i];
+            car.mode = Mode::Running;
+            car.lateral = 0.0;
+            car.behind_line = false;
+            car.lap_start = None;
+            return;
+        }
         let len = self.track.length();
         let on_grid = self.is_race() && self.phase == Phase::Waiting;
         let leave_after = self.rng.random_range(2_000..30_000);
@@ -553,7 +669,7 @@ impl ServerState {
         let pits_open = self.phase == Phase::Running;
         let mut crossings = Vec::new();
         for (i, car) in self.cars.iter_mut().enumerate() {
-            if car.presence != Presence::Connected {
+            if car.presence != Presence::Connected || car.external {
                 continue;
             }
             match car.mode {
@@ -589,7 +705,6 @@ impl ServerState {
         if self.cars[i].mode == Mode::Finished || std::mem::take(&mut self.cars[i].behind_line) {
             return;
         }
-        let race = self.is_race();
         let Some(start) = self.cars[i].lap_start else {
             // The end of an out lap: timing starts here.
             if matches!(self.phase, Phase::Ending { .. }) {
@@ -604,11 +719,19 @@ impl ServerState {
         };
         let lap_time = u32::try_from((t - start).max(1)).unwrap_or(u32::MAX);
         let cuts = self.cars[i].cuts;
+        self.cars[i].lap_start = Some(t);
+        self.roll_lap(i);
+        self.count_lap(i, lap_time, cuts, u32::try_from(t.max(0)).unwrap_or(u32::MAX), out);
+    }
+
+    /// Counts a completed lap of car `i` (its standings, the session's end condition, the
+    /// grip) and sends LAP_COMPLETED. `race_total` is its race time after this lap.
+    fn count_lap(&mut self, i: usize, lap_time: u32, cuts: u8, race_total: u32, out: &mut Vec<Event>) {
+        let race = self.is_race();
         let car = &mut self.cars[i];
         car.laps = car.laps.saturating_add(1);
-        car.lap_start = Some(t);
         if race {
-            car.total = u32::try_from(t.max(0)).unwrap_or(u32::MAX);
+            car.total = race_total;
         } else if cuts == 0 && car.best.is_none_or(|(b, _)| lap_time < b) {
             car.best = Some((lap_time, self.lap_seq));
         }
@@ -624,7 +747,6 @@ impl ServerState {
         if !race {
             self.grip = (self.grip + GRIP_PER_LAP).min(1.0);
         }
-        self.roll_lap(i);
         out.push(Event::LapCompleted(LapCompleted {
             car_id: i as u8,
             lap_time,
@@ -639,7 +761,10 @@ impl ServerState {
         let on_track: Vec<usize> = (0..self.cars.len())
             .filter(|&i| {
                 let c = &self.cars[i];
-                c.presence == Presence::Connected && matches!(c.mode, Mode::Running | Mode::Finished)
+                // An outside car's game knows nothing of collisions made up here.
+                c.presence == Presence::Connected
+                    && !c.external
+                    && matches!(c.mode, Mode::Running | Mode::Finished)
             })
             .collect();
         for &i in &on_track {
@@ -685,7 +810,9 @@ impl ServerState {
         }
         if self.config.churn {
             for i in 0..self.cars.len() {
-                if self.cars[i].presence == Presence::Connected && self.rng.random_bool(P_LEAVE) {
+                let c = &self.cars[i];
+                // An outside car is on the server as long as its driver is.
+                if c.presence == Presence::Connected && !c.external && self.rng.random_bool(P_LEAVE) {
                     let back = self.now_ms + self.rng.random_range(20_000..90_000);
                     self.disconnect(i, Some(back), out);
                 }
@@ -1492,5 +1619,200 @@ mod tests {
             assert!(g >= last, "gears only go up with speed");
             last = g;
         }
+    }
+
+    /// A car driven from outside at a steady pace, as a game would feed it: every lap takes
+    /// the next of `laps` (ms, cuts), and its position moves evenly along the lap.
+    struct Outside {
+        car_id: u8,
+        laps: Vec<(u32, u8)>,
+        /// Laps fed so far, and the time into the current one, ms.
+        done: usize,
+        into_lap_ms: u32,
+    }
+
+    impl Outside {
+        fn new(car_id: u8, laps: Vec<(u32, u8)>) -> Outside {
+            Outside { car_id, laps, done: 0, into_lap_ms: 0 }
+        }
+
+        /// Advances the server by 100 ms, then feeds the car's state; returns all events.
+        /// Feeding starts once the car is loaded, as a game is only driven once it is.
+        fn tick(&mut self, s: &mut ServerState) -> Vec<Event> {
+            let mut events = s.advance(Duration::from_millis(100));
+            if !s.connected_cars().contains(&self.car_id) {
+                return events;
+            }
+            let Some(&(lap_ms, cuts)) = self.laps.get(self.done) else { return events };
+            self.into_lap_ms += 100;
+            let mut completed_lap = None;
+            if self.into_lap_ms >= lap_ms {
+                self.into_lap_ms -= lap_ms;
+                self.done += 1;
+                completed_lap = Some(ExternalLap { time_ms: lap_ms, cuts });
+            }
+            let next_ms = self.laps.get(self.done).map_or(lap_ms, |l| l.0);
+            let drive = ExternalDrive {
+                spline_pos: self.into_lap_ms as f32 / next_ms as f32,
+                speed_ms: 50.0,
+                completed_lap,
+            };
+            events.extend(s.drive_external(self.car_id, drive));
+            events
+        }
+
+        fn finished(&self) -> bool {
+            self.done == self.laps.len()
+        }
+    }
+
+    fn laps_of(events: &[Event], car: u8) -> Vec<&LapCompleted> {
+        laps(events).into_iter().filter(|l| l.car_id == car).collect()
+    }
+
+    #[test]
+    fn an_outside_car_laps_exactly_as_fed_and_counts_on_the_leaderboard() {
+        let cfg = ServerConfig {
+            external_cars: vec![0],
+            churn: true,
+            realtime_interval_ms: Some(500),
+            ..config(3, vec![SessionConfig::practice(60)])
+        };
+        let mut s = ServerState::new(&cfg).unwrap();
+        assert_eq!(s.entry_list()[0].driver_name, "Alex Marino");
+        let fed = vec![(95_001, 0), (93_456, 2), (92_010, 0), (94_000, 0)];
+        let mut car = Outside::new(0, fed.clone());
+        let mut events = s.start();
+        while !car.finished() {
+            assert!(s.now() < secs(3600), "the fed laps took too long");
+            events.extend(car.tick(&mut s));
+        }
+        let mine = laps_of(&events, 0);
+        let got: Vec<(u32, u8)> = mine.iter().map(|l| (l.lap_time, l.cuts)).collect();
+        assert_eq!(got, fed, "LAP_COMPLETED carries exactly the fed laps");
+        // Laps count, and the best is the best clean one: the cut 93.456 does not.
+        let expected_best = [95_001, 95_001, 92_010, 92_010];
+        for (k, lap) in mine.iter().enumerate() {
+            let me = lap.leaderboard.iter().find(|e| e.car_id == 0).unwrap();
+            assert_eq!((me.laps, me.time), (k as u16 + 1, expected_best[k]), "{lap:?}");
+        }
+        // The simulator's own cars lap too, and the board ranks everybody by best lap.
+        assert!(laps_of(&events, 1).len() >= 2 && laps_of(&events, 2).len() >= 2);
+        let board = s.leaderboard();
+        for w in board.windows(2).take_while(|w| w[1].time != NO_TIME) {
+            assert!(w[0].time <= w[1].time, "{board:?}");
+        }
+        // No made-up incidents for it, and it never leaves on its own.
+        for e in &events {
+            match e {
+                Event::CollisionWithEnv(c) => assert_ne!(c.car_id, 0),
+                Event::CollisionWithCar(c) => assert!(c.car_id != 0 && c.other_car_id != 0),
+                Event::ConnectionClosed(c) => assert_ne!(c.car_id, 0),
+                _ => {}
+            }
+        }
+
+        // Its CAR_UPDATEs carry what was fed, on the simulator's track, and it does not move
+        // on its own.
+        let drive = ExternalDrive { spline_pos: 0.25, speed_ms: 40.0, completed_lap: None };
+        assert!(s.drive_external(0, drive).is_empty());
+        let updates: Vec<CarUpdate> = s
+            .advance(secs(3))
+            .into_iter()
+            .filter_map(|e| if let Event::CarUpdate(u) = e { Some(u) } else { None })
+            .filter(|u| u.car_id == 0)
+            .collect();
+        assert_eq!(updates.len(), 6, "every 500 ms");
+        let at = s.track.sample(0.25 * s.track.length());
+        for u in &updates {
+            assert!((u.normalized_spline_pos - 0.25).abs() < 1e-6, "{u:?}");
+            assert!((u.speed_kmh() - 144.0).abs() < 0.5, "{u:?}");
+            assert!((f64::from(u.position.x) - at.position[0]).abs() < 0.01, "{u:?}");
+            assert!((f64::from(u.position.z) - at.position[2]).abs() < 0.01, "{u:?}");
+        }
+    }
+
+    #[test]
+    fn races_end_with_an_outside_car() {
+        let cfg = ServerConfig { external_cars: vec![2], ..config(3, vec![SessionConfig::race(2, 10)]) };
+        let mut s = ServerState::new(&cfg).unwrap();
+        // Slower than the simulator's cars: the race waits for it to take the flag.
+        let lap_ms = (s.track.ideal_lap_time() * 1.15 * 1000.0) as u32;
+        let mut car = Outside::new(2, vec![(lap_ms, 0), (lap_ms + 333, 1), (lap_ms, 0)]);
+        let mut events = s.start();
+        while !events.iter().any(|e| matches!(e, Event::EndSession(_))) {
+            assert!(s.now() < secs(3600), "the race never ended");
+            events.extend(car.tick(&mut s));
+        }
+        let mine = laps_of(&events, 2);
+        assert_eq!(mine.len(), 2, "two laps, then the flag: {mine:?}");
+        let last = mine[1];
+        let me = last.leaderboard.iter().find(|e| e.car_id == 2).unwrap();
+        assert_eq!((me.laps, me.time, me.has_completed), (2, 2 * lap_ms + 333, Some(true)));
+        // The others finished first, and the session ended as soon as it was in.
+        assert!(last.leaderboard[..2].iter().all(|e| e.laps == 2 && e.has_completed == Some(true)));
+        assert_eq!(last.leaderboard[2].car_id, 2);
+        let lap_at = events.iter().position(|e| matches!(e, Event::LapCompleted(l) if l.car_id == 2 && l.leaderboard.iter().any(|e| e.car_id == 2 && e.laps == 2))).unwrap();
+        let end_at = events.iter().position(|e| matches!(e, Event::EndSession(_))).unwrap();
+        assert!(
+            events[lap_at..end_at]
+                .iter()
+                .all(|e| matches!(e, Event::LapCompleted(_) | Event::Chat(_) | Event::CarUpdate(_))),
+            "nothing but its lap happened between the flag and the end: {:?}",
+            &events[lap_at..end_at]
+        );
+        let result = &s.results()[0];
+        let row = result.leaderboard.iter().find(|e| e.car_id == 2).unwrap();
+        assert_eq!((row.laps, row.time), (2, 2 * lap_ms + 333));
+    }
+
+    #[test]
+    fn an_outside_winner_stops_counting_after_its_flag() {
+        let cfg = ServerConfig { external_cars: vec![0], ..config(3, vec![SessionConfig::race(2, 10)]) };
+        let mut s = ServerState::new(&cfg).unwrap();
+        let lap_ms = (s.track.ideal_lap_time() * 0.8 * 1000.0) as u32;
+        let mut car = Outside::new(0, vec![(lap_ms, 0), (lap_ms, 0)]);
+        let mut events = s.start();
+        while !car.finished() {
+            assert!(s.now() < secs(3600), "the fed laps took too long");
+            events.extend(car.tick(&mut s));
+        }
+        let last = *laps_of(&events, 0).last().unwrap();
+        assert_eq!(last.leaderboard[0].car_id, 0, "the first to two laps leads");
+        assert_eq!(last.leaderboard[0].has_completed, Some(true));
+        // Its cool-down lap is not counted, as no car's is.
+        let lap = ExternalDrive {
+            spline_pos: 0.0,
+            speed_ms: 30.0,
+            completed_lap: Some(ExternalLap { time_ms: lap_ms, cuts: 0 }),
+        };
+        assert!(s.drive_external(0, lap).is_empty());
+        assert_eq!(s.leaderboard()[0].laps, 2);
+    }
+
+    #[test]
+    fn input_for_other_cars_is_ignored() {
+        let cfg = ServerConfig {
+            external_cars: vec![1],
+            join_interval: secs(30),
+            ..config(3, vec![SessionConfig::practice(10)])
+        };
+        let mut s = ServerState::new(&cfg).unwrap();
+        s.start();
+        let lap = ExternalDrive {
+            spline_pos: 0.5,
+            speed_ms: 30.0,
+            completed_lap: Some(ExternalLap { time_ms: 90_000, cuts: 0 }),
+        };
+        // Not yet on the server (it joins about 30 s in).
+        assert!(s.drive_external(1, lap).is_empty());
+        s.advance(secs(20));
+        assert_eq!(s.connected_cars(), vec![0]);
+        // The simulator's own car, and a car that does not exist.
+        assert!(s.drive_external(0, lap).is_empty());
+        assert!(s.drive_external(99, lap).is_empty());
+        assert!(s.leaderboard().iter().all(|e| e.laps == 0));
+        s.advance(secs(60));
+        assert_eq!(s.drive_external(1, lap).len(), 1, "counted once on the server");
     }
 }

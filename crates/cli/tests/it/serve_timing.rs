@@ -1,0 +1,129 @@
+//! `pitwall serve --acsp-server`: one process on the server box follows the dedicated server
+//! (here `pitwall sim server`, over real UDP) and stores its laps in DATA/records.sqlite, next
+//! to the telemetry it ingests.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::process::Stdio;
+
+use crate::procs::{free_addr, sigterm};
+use crate::{pitwall, run_ok};
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn serve_follows_a_dedicated_server_and_keeps_its_laps() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (sim_port, plugin_port) = (free_udp_port(), free_udp_port());
+    let mut serve = pitwall()
+        .args(["serve", "--listen", &free_addr().to_string(), "--data"])
+        .arg(&data)
+        .args(["--acsp-server", &format!("127.0.0.1:{sim_port}"), "--acsp-port", &plugin_port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Ten simulated minutes of practice in about six real seconds.
+    let sim = run_ok(pitwall().args([
+        "sim",
+        "server",
+        "--port",
+        &sim_port.to_string(),
+        "--plugin",
+        &format!("127.0.0.1:{plugin_port}"),
+        "--cars",
+        "4",
+        "--speed",
+        "100",
+        "--practice",
+        "10",
+        "--qualify",
+        "0",
+        "--race-laps",
+        "0",
+        "--duration",
+        "6",
+    ]));
+    let said = String::from_utf8_lossy(&sim.stdout).to_string() + &String::from_utf8_lossy(&sim.stderr);
+    sigterm(&serve);
+    let status = serve.wait().unwrap();
+    let mut stderr = String::new();
+    serve.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("following the AC server at"), "{stderr}");
+    let laps_line =
+        stderr.lines().find(|l| l.contains("timing stopped")).unwrap_or_else(|| panic!("{stderr}"));
+    let db = data.join("records.sqlite");
+    let out = run_ok(pitwall().arg("records").arg("--db").arg(&db).args([
+        "--track",
+        "ks_red_bull_ring",
+        "--layout",
+        "layout_gp",
+        "--all-laps",
+        "--include-invalid",
+        "--json",
+    ]));
+    let rows = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with('{')).count();
+    assert!(rows > 0, "laps stored: {laps_line}; simulator: {said}");
+    assert!(laps_line.contains(&format!("{rows} laps stored")), "{laps_line} vs {rows} rows");
+}
+
+#[test]
+fn timing_follows_a_dedicated_server_live_with_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.sqlite");
+    let (sim_port, plugin_port) = (free_udp_port(), free_udp_port());
+    let mut timing = pitwall()
+        .args(["timing", "--server", &format!("127.0.0.1:{sim_port}"), "--port", &plugin_port.to_string()])
+        .args(["--json", "--board-every", "0.5", "--db"])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The server starts once pitwall listens, so that its first events (VERSION, NEW_SESSION)
+    // reach it.
+    let mut stderr = BufReader::new(timing.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("following the AC server") {
+        assert!(stderr.read_line(&mut said).unwrap() > 0, "pitwall timing ended: {said}");
+    }
+    run_ok(pitwall().args([
+        "sim",
+        "server",
+        "--port",
+        &sim_port.to_string(),
+        "--plugin",
+        &format!("127.0.0.1:{plugin_port}"),
+        "--cars",
+        "3",
+        "--speed",
+        "100",
+        "--practice",
+        "10",
+        "--qualify",
+        "0",
+        "--race-laps",
+        "0",
+        "--duration",
+        "5",
+    ]));
+    sigterm(&timing);
+    let status = timing.wait().unwrap();
+    let mut stdout = String::new();
+    timing.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    stderr.read_to_string(&mut said).unwrap();
+    let stderr = said;
+    assert!(status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let of = |t: &str| lines.iter().filter(|v| v["type"] == t).count();
+    assert!(of("session_started") >= 1 && of("driver_joined") == 3, "{stdout}");
+    let laps = of("lap_completed");
+    assert!(laps > 0 && of("board") > 0, "{stdout}");
+    let last_board = lines.iter().rev().find(|v| v["type"] == "board").unwrap();
+    assert_eq!(last_board["rows"].as_array().map(Vec::len), Some(3), "{last_board}");
+    assert!(stderr.contains(&format!("{laps} laps stored")), "{stderr}");
+}

@@ -1,0 +1,300 @@
+//! The follower over real UDP against the dedicated-server simulator: the standings and gaps
+//! at the end of every session equal the simulator's own final standings; the records hold
+//! every lap once, also across a restart of the follower mid-session; chat commands are
+//! answered to the asker only.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use acsp::{Command, NO_TIME, SessionType};
+use live::follow::{FollowConfig, FollowReport, Follower, TimedNotice};
+use live::recorder::{Recorder, RecorderConfig};
+use records::{Query, Ranking, Store};
+use sim::server::{ServerConfig, ServerHandle, ServerSim, SessionConfig, SessionResult};
+use timing::{Board, Gap, Notice};
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+
+const SPEED: f64 = 40.0;
+const LOOPBACK: &str = "127.0.0.1:0";
+
+fn server_config(sessions: Vec<SessionConfig>) -> ServerConfig {
+    ServerConfig {
+        cars: 6,
+        entry_list: Some(7),
+        seed: 11,
+        speed: SPEED,
+        bind: LOOPBACK.parse().unwrap(),
+        plugin: LOOPBACK.parse().unwrap(),
+        sessions,
+        join_interval: Duration::from_secs(1),
+        load_time: Duration::from_secs(2),
+        churn: true,
+        ..ServerConfig::default()
+    }
+}
+
+/// A follower running on its own task, with its notices.
+struct Running {
+    addr: SocketAddr,
+    notices: broadcast::Receiver<Arc<TimedNotice>>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<FollowReport, live::follow::FollowError>>,
+}
+
+impl Running {
+    async fn stop(self) -> FollowReport {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap()
+    }
+
+    /// The next notice, waiting at most a minute of real time.
+    async fn next(&mut self) -> Arc<TimedNotice> {
+        tokio::time::timeout(Duration::from_secs(60), self.notices.recv())
+            .await
+            .expect("a notice within a minute")
+            .expect("the follower's feed is open and keeps up")
+    }
+}
+
+async fn follow(listen: SocketAddr, server: SocketAddr, db: &Path) -> Running {
+    let mut config = FollowConfig::new(listen, server);
+    config.clock_rate = SPEED;
+    // Every follower of a test shares one scaled clock, as they share the simulator.
+    static ORIGIN: std::sync::OnceLock<(std::time::Instant, i64)> = std::sync::OnceLock::new();
+    config.clock_origin = Some(*ORIGIN.get_or_init(|| (std::time::Instant::now(), 1_800_000_000_000)));
+    config.timing.realtime_interval_ms = Some(200);
+    config.chat.admins = vec![admin_guid()];
+    let store = Store::open(db).unwrap();
+    let recorder =
+        Recorder::new(store, RecorderConfig { import_results: false, ..RecorderConfig::default() });
+    let follower = Follower::bind(config, Some(recorder)).await.unwrap();
+    let addr = follower.local_addr();
+    let notices = follower.feed().notices;
+    let (stop, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(follower.run_until(async move {
+        let _ = rx.await;
+    }));
+    Running { addr, notices, stop, task }
+}
+
+async fn start(config: ServerConfig, db: &Path) -> (ServerHandle, Running) {
+    let mut server = ServerSim::bind(config).await.unwrap();
+    let follower = follow(LOOPBACK.parse().unwrap(), server.local_addr(), db).await;
+    server.set_plugin_addr(follower.addr);
+    (server.spawn(), follower)
+}
+
+/// The GUID the simulator gives the driver of car 0 (whose chat commands are an admin's).
+fn admin_guid() -> String {
+    let state = sim::server::ServerState::new(&server_config(vec![SessionConfig::practice(1)])).unwrap();
+    let mut state = state;
+    state.start();
+    for e in state.advance(Duration::from_secs(30)) {
+        if let acsp::Event::NewConnection(c) = e {
+            if c.car_id == 0 {
+                return c.driver_guid;
+            }
+        }
+    }
+    panic!("car 0 never joined");
+}
+
+/// Checks the board at a session's end against the simulator's final standings.
+fn assert_standings(board: &Board, truth: &SessionResult) {
+    let context = format!("{} ({:?})", truth.name, truth.session_type);
+    if truth.session_type == SessionType::Race {
+        // Finished cars first, then by laps; the server's own order is laps then total time.
+        let mut expected: Vec<(u8, u16, u32, bool)> = truth
+            .leaderboard
+            .iter()
+            .filter(|e| e.laps > 0)
+            .map(|e| (e.car_id, e.laps, e.time, e.has_completed == Some(true)))
+            .collect();
+        expected.sort_by_key(|&(id, laps, total, done)| (!done, std::cmp::Reverse(laps), total, id));
+        let got: Vec<(u8, u16, u32, bool)> = board
+            .rows
+            .iter()
+            .filter(|r| r.laps > 0)
+            .map(|r| (r.car_id, r.laps, r.total_ms.unwrap_or(0), r.finished))
+            .collect();
+        // Cars still running when the session ended are ordered by where they are on track,
+        // which the server's leaderboard does not say: compare them as a set.
+        let finished = expected.iter().filter(|e| e.3).count();
+        assert_eq!(got[..finished], expected[..finished], "{context}: finishers in order");
+        let mut rest_got = got[finished..].to_vec();
+        let mut rest_expected = expected[finished..].to_vec();
+        rest_got.sort();
+        rest_expected.sort();
+        assert_eq!(rest_got, rest_expected, "{context}: cars still running");
+        assert!(finished > 0, "{context}: somebody finished");
+        // Gaps of the finishers: laps down, or the difference of total times at the flag.
+        let leader = &board.rows[0];
+        for r in board.rows.iter().take(finished).skip(1) {
+            let want = if r.laps < leader.laps {
+                Gap::Laps { laps: leader.laps - r.laps }
+            } else {
+                Gap::Time { ms: r.total_ms.unwrap() - leader.total_ms.unwrap() }
+            };
+            assert_eq!(r.gap, Some(want), "{context}: gap of car {}", r.car_id);
+        }
+    } else {
+        let expected: Vec<(u8, u32)> =
+            truth.leaderboard.iter().filter(|e| e.time != NO_TIME).map(|e| (e.car_id, e.time)).collect();
+        let got: Vec<(u8, u32)> =
+            board.rows.iter().filter_map(|r| r.best_lap_ms.map(|b| (r.car_id, b))).collect();
+        assert_eq!(got, expected, "{context}: best laps in order");
+        let leader = expected.first().map(|e| e.1);
+        for r in board.rows.iter().filter(|r| r.best_lap_ms.is_some()).skip(1) {
+            assert_eq!(r.gap, Some(Gap::Time { ms: r.best_lap_ms.unwrap() - leader.unwrap() }), "{context}");
+        }
+    }
+    // Who is connected at the end: the board says what the server says.
+    let mut connected: Vec<u8> = board.rows.iter().filter(|r| r.connected).map(|r| r.car_id).collect();
+    connected.sort();
+    assert_eq!(connected, truth.connected, "{context}: connected cars");
+}
+
+fn stored_laps(db: &Path) -> usize {
+    let store = Store::open(db).unwrap();
+    let mut q = Query::new("ks_red_bull_ring", "layout_gp");
+    q.ranking = Ranking::EveryLap;
+    q.include_invalid = true;
+    store.leaderboard(&q).unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standings_and_gaps_equal_the_simulators_in_practice_qualifying_and_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.sqlite");
+    let sessions = vec![SessionConfig::practice(3), SessionConfig::qualify(3), SessionConfig::race(3, 5)];
+    let (server, mut follower) = start(server_config(sessions), &db).await;
+    let monitor = server.monitor();
+    let mut ended = 0;
+    let mut laps_seen = 0;
+    let mut left = 0;
+    while ended < 3 {
+        let n = follower.next().await;
+        match &n.notice {
+            Notice::LapCompleted { .. } => laps_seen += 1,
+            Notice::DriverLeft { .. } => left += 1,
+            Notice::SessionEnded { .. } => {
+                let truth = monitor.results();
+                assert_standings(&n.board, &truth[ended]);
+                ended += 1;
+            }
+            _ => {}
+        }
+    }
+    let stats = server.shutdown().await.unwrap().stats;
+    // The last datagrams on their way are in before the follower stops.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let report = follower.stop().await;
+    assert!(left > 0, "the simulator's churn makes drivers leave");
+    let udp = report.udp.unwrap();
+    assert_eq!((udp.malformed, udp.queue_overflow, udp.kernel_drops), (0, 0, 0), "{udp:?}");
+    assert_eq!(report.events, stats.events_sent, "every event arrived and was handled");
+    // Every lap the server sent is stored once.
+    let laps_sent = stats.sent("lap_completed") as usize;
+    assert!(laps_seen > 0 && laps_seen <= laps_sent);
+    assert_eq!(stored_laps(&db), laps_sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_restarted_mid_race_finds_the_session_and_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.sqlite");
+    let mut config = server_config(vec![SessionConfig::race(4, 5)]);
+    config.churn = false;
+    let (server, mut first) = start(config, &db).await;
+    let monitor = server.monitor();
+    let mut laps_heard = 0;
+    while laps_heard < 8 {
+        if matches!(first.next().await.notice, Notice::LapCompleted { .. }) {
+            laps_heard += 1;
+        }
+    }
+    let listen = first.addr;
+    let first_report = first.stop().await;
+    assert!(first_report.recorder.is_some_and(|r| r.sessions_begun == 1));
+    // The same port again, as a restarted process would have it from its config.
+    let mut second = follow(listen, server.local_addr(), &db).await;
+    let board = loop {
+        let n = second.next().await;
+        match &n.notice {
+            Notice::LapCompleted { .. } => laps_heard += 1,
+            Notice::SessionEnded { .. } => break Arc::clone(&n.board),
+            _ => {}
+        }
+    };
+    assert_standings(&board, &monitor.results()[0]);
+    let stats = server.shutdown().await.unwrap().stats;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second_report = second.stop().await;
+    let recorder = second_report.recorder.unwrap();
+    // The race found again (the next one, which the server starts right after, is new).
+    assert_eq!(recorder.sessions_resumed, 1, "{recorder:?}");
+    // Laps completed while no follower listened are lost to live timing; the others are stored,
+    // once each, in the one session.
+    let laps_sent = stats.sent("lap_completed") as usize;
+    assert!(laps_heard <= laps_sent);
+    assert_eq!(stored_laps(&db), laps_heard);
+    let store = Store::open(&db).unwrap();
+    let mut q = Query::new("ks_red_bull_ring", "layout_gp");
+    q.ranking = Ranking::EveryLap;
+    q.include_invalid = true;
+    let sessions: std::collections::BTreeSet<i64> =
+        store.leaderboard(&q).unwrap().iter().map(|r| r.session.id()).collect();
+    assert_eq!(sessions.len(), 1, "one race stored, not two");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_commands_are_answered_to_the_asker_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.sqlite");
+    let mut config = server_config(vec![SessionConfig::practice(5)]);
+    config.churn = false;
+    // Car 0 is the admin; car 2 is not. Both have laps by then.
+    config.chat_script = vec![
+        (Duration::from_secs(200), 2, "/best".into()),
+        (Duration::from_secs(201), 3, "/gap".into()),
+        (Duration::from_secs(202), 4, "/records".into()),
+        (Duration::from_secs(203), 2, "/next".into()),
+        (Duration::from_secs(204), 1, "nice lap".into()),
+        (Duration::from_secs(205), 0, "/next".into()),
+    ];
+    let (server, mut follower) = start(config, &db).await;
+    // The admin's /next ends the practice: the server starts the next session.
+    loop {
+        if matches!(follower.next().await.notice, Notice::SessionEnded { .. }) {
+            break;
+        }
+    }
+    let commands = server.monitor().commands();
+    let report = follower.stop().await;
+    server.shutdown().await.unwrap();
+    let chats: Vec<(u8, String)> = commands
+        .iter()
+        .filter_map(|c| match &c.command {
+            Command::SendChat { car_id, message } => Some((*car_id, message.clone())),
+            _ => None,
+        })
+        .collect();
+    let to = |car: u8| chats.iter().filter(|(c, _)| *c == car).map(|(_, m)| m.as_str()).collect::<Vec<_>>();
+    assert!(to(2).iter().any(|m| m.starts_with("your best this session")), "{chats:?}");
+    assert!(to(2).iter().any(|m| m.contains("admins only")), "{chats:?}");
+    assert!(to(3).iter().any(|m| m.starts_with('P')), "{chats:?}");
+    assert!(to(4).iter().any(|m| m.starts_with("records ") || m.starts_with("no records yet")), "{chats:?}");
+    assert!(to(1).is_empty(), "plain chat gets no answer: {chats:?}");
+    assert!(!chats.iter().any(|(c, _)| ![2, 3, 4].contains(c)), "answers only to the askers: {chats:?}");
+    assert!(
+        commands.iter().any(|c| c.command == Command::NextSession),
+        "the admin's /next went to the server"
+    );
+    assert!(!commands.iter().any(|c| matches!(c.command, Command::BroadcastChat { .. })));
+    assert_eq!(report.chat_answered, 5);
+}
