@@ -47,6 +47,8 @@ enum Command {
     Laps(cmd::laps::Args),
     /// Lap records from the records database: each driver's best per car, or every lap.
     Records(cmd::records::Args),
+    /// A relay between one server and several plugins: answers to the asker, intervals reconciled.
+    Relay(cmd::relay::Args),
     /// Live timing of a server's plugin events, lap records kept: a capture replayed.
     Timing(cmd::timing::Args),
     /// Load generators: measure the ingest server (and a baseline server) under load.
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => cmd::convert::run(args),
         Command::Laps(args) => cmd::laps::run(args),
         Command::Records(args) => cmd::records::run(args),
+        Command::Relay(args) => cmd::relay::run(args),
         Command::Timing(args) => cmd::timing::run(args),
     };
     match result {

@@ -21,6 +21,8 @@ use tokio::task::JoinHandle;
 
 const SPEED: f64 = 40.0;
 const LOOPBACK: &str = "127.0.0.1:0";
+/// Every follower of this file shares one scaled clock, as followers of one simulator would.
+static ORIGIN: std::sync::OnceLock<(std::time::Instant, i64)> = std::sync::OnceLock::new();
 
 fn server_config(sessions: Vec<SessionConfig>) -> ServerConfig {
     ServerConfig {
@@ -62,10 +64,13 @@ impl Running {
 }
 
 async fn follow(listen: SocketAddr, server: SocketAddr, db: &Path) -> Running {
+    follow_with(listen, server, db, false).await
+}
+
+async fn follow_with(listen: SocketAddr, server: SocketAddr, db: &Path, any_port: bool) -> Running {
     let mut config = FollowConfig::new(listen, server);
+    config.any_port = any_port;
     config.clock_rate = SPEED;
-    // Every follower of a test shares one scaled clock, as they share the simulator.
-    static ORIGIN: std::sync::OnceLock<(std::time::Instant, i64)> = std::sync::OnceLock::new();
     config.clock_origin = Some(*ORIGIN.get_or_init(|| (std::time::Instant::now(), 1_800_000_000_000)));
     config.timing.realtime_interval_ms = Some(200);
     config.chat.admins = vec![admin_guid()];
@@ -177,10 +182,18 @@ async fn standings_and_gaps_equal_the_simulators_in_practice_qualifying_and_race
     let mut ended = 0;
     let mut laps_seen = 0;
     let mut left = 0;
+    // Per lap seen: session type, car model, driver, valid.
+    let mut seen: Vec<(SessionType, String, String, bool)> = Vec::new();
+    let mut session_type = SessionType::Practice;
     while ended < 3 {
         let n = follower.next().await;
         match &n.notice {
-            Notice::LapCompleted { .. } => laps_seen += 1,
+            Notice::SessionStarted(s) => session_type = s.session_type,
+            Notice::LapCompleted { car_id, driver, cuts, lap_ms: Some(_), .. } => {
+                laps_seen += 1;
+                let model = n.board.row(*car_id).map(|r| r.car_model.clone()).unwrap_or_default();
+                seen.push((session_type, model, driver.clone(), *cuts == 0));
+            }
             Notice::DriverLeft { .. } => left += 1,
             Notice::SessionEnded { .. } => {
                 let truth = monitor.results();
@@ -202,6 +215,57 @@ async fn standings_and_gaps_equal_the_simulators_in_practice_qualifying_and_race
     let laps_sent = stats.sent("lap_completed") as usize;
     assert!(laps_seen > 0 && laps_seen <= laps_sent);
     assert_eq!(stored_laps(&db), laps_sent);
+    assert_leaderboard_filters(&db, &seen);
+}
+
+/// The leaderboards of the store filled by following three sessions, with each filter, against
+/// the laps the follower saw (`seen`: session type, car model, driver, valid) — those of the
+/// three sessions only, the store may have laps of the next one.
+fn assert_leaderboard_filters(db: &Path, seen: &[(SessionType, String, String, bool)]) {
+    let store = Store::open(db).unwrap();
+    let every = |f: &dyn Fn(&mut Query)| {
+        let mut q = Query::new("ks_red_bull_ring", "layout_gp");
+        q.ranking = Ranking::EveryLap;
+        q.include_invalid = true;
+        f(&mut q);
+        store.leaderboard(&q).unwrap()
+    };
+    for (kind, records_kind) in [
+        (SessionType::Practice, records::SessionType::Practice),
+        (SessionType::Qualify, records::SessionType::Qualify),
+        (SessionType::Race, records::SessionType::Race),
+    ] {
+        let want = seen.iter().filter(|l| l.0 == kind).count();
+        let got = every(&|q| q.session_type = Some(records_kind)).len();
+        assert!(got >= want && got <= want + 8, "{kind:?}: {got} stored, {want} seen");
+        if kind != SessionType::Practice {
+            assert_eq!(got, want, "{kind:?}");
+        }
+    }
+    assert!(seen.iter().any(|l| l.0 == SessionType::Race), "the race had laps");
+    let models: std::collections::BTreeSet<&str> = seen.iter().map(|l| l.1.as_str()).collect();
+    for model in &models {
+        let want = seen.iter().filter(|l| l.1 == *model).count();
+        let rows = every(&|q| q.cars = vec![(*model).to_string()]);
+        assert!(rows.iter().all(|r| r.car == *model));
+        assert!(rows.len() >= want, "{model}: {} stored, {want} seen", rows.len());
+    }
+    // Valid laps only, and one best per driver and car.
+    let all = every(&|_| {});
+    let valid = every(&|q| q.include_invalid = false);
+    assert_eq!(valid.len(), all.iter().filter(|r| r.valid).count());
+    assert!(valid.len() < all.len(), "some laps had cuts");
+    let best = store.leaderboard(&Query::new("ks_red_bull_ring", "layout_gp")).unwrap();
+    let drivers: std::collections::BTreeSet<(String, String)> =
+        valid.iter().map(|r| (r.guid.clone(), r.car.clone())).collect();
+    assert_eq!(best.len(), drivers.len());
+    assert!(best.windows(2).all(|w| w[0].time_ms <= w[1].time_ms), "fastest first");
+    assert_eq!(best[0].gap_ms, 0);
+    // Dates: nothing after the far future, everything before it.
+    assert!(every(&|q| q.since_ms = Some(4_000_000_000_000)).is_empty());
+    assert_eq!(every(&|q| q.until_ms = Some(4_000_000_000_000)).len(), all.len());
+    let limited = every(&|q| q.limit = Some(3));
+    assert_eq!(limited.len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,4 +361,117 @@ async fn chat_commands_are_answered_to_the_asker_only() {
     );
     assert!(!commands.iter().any(|c| matches!(c.command, Command::BroadcastChat { .. })));
     assert_eq!(report.chat_answered, 5);
+}
+
+/// The records of a capture replayed equal those of the same events followed live: the events
+/// pass a tap on their way to the follower that writes them, stamped, as a pcap capture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_capture_gives_the_records_the_live_follower_stored() {
+    use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (live_db, replay_db) = (dir.path().join("live.sqlite"), dir.path().join("replay.sqlite"));
+    let mut config = server_config(vec![SessionConfig::practice(2), SessionConfig::race(2, 5)]);
+    config.churn = false;
+    let mut server = ServerSim::bind(config).await.unwrap();
+    let tap = tokio::net::UdpSocket::bind(LOOPBACK).await.unwrap();
+    server.set_plugin_addr(tap.local_addr().unwrap());
+    // Events reach the follower from the tap's port: accepted by IP.
+    let mut follower = follow_with(LOOPBACK.parse().unwrap(), server.local_addr(), &live_db, true).await;
+    let (sim_addr, to) = (server.local_addr(), follower.addr);
+    let origin = *ORIGIN.get().unwrap();
+    let (captured_tx, captured) = oneshot::channel::<Vec<(Duration, Vec<u8>)>>();
+    let (stop_tap, mut tap_stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut packets = Vec::new();
+        let mut buf = vec![0u8; 2048];
+        loop {
+            tokio::select! {
+                _ = &mut tap_stopped => break,
+                r = tap.recv_from(&mut buf) => {
+                    let (n, from) = r.unwrap();
+                    if from == sim_addr {
+                        // Stamped on the followers' scaled clock, as the follower dates records.
+                        let at = Duration::from_secs_f64(origin.0.elapsed().as_secs_f64() * SPEED);
+                        packets.push((at, buf[..n].to_vec()));
+                        tap.send_to(&buf[..n], to).await.unwrap();
+                    }
+                }
+            }
+        }
+        let _ = captured_tx.send(packets);
+    });
+    let server = server.spawn();
+    let mut ended = 0;
+    while ended < 2 {
+        if matches!(follower.next().await.notice, Notice::SessionEnded { .. }) {
+            ended += 1;
+        }
+    }
+    server.shutdown().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = stop_tap.send(());
+    let live = follower.stop().await.recorder.unwrap();
+    let packets = captured.await.unwrap();
+
+    let capture = dir.path().join("capture.pcap");
+    let header = PcapHeader { datalink: pcap_file::DataLink::RAW, ..Default::default() };
+    let mut w = PcapWriter::with_header(std::fs::File::create(&capture).unwrap(), header).unwrap();
+    let t0 = Duration::from_millis(u64::try_from(origin.1).unwrap());
+    for (at, payload) in &packets {
+        let p = ipv4_udp(11000, 12000, payload);
+        w.write_packet(&PcapPacket::new(t0 + *at, p.len() as u32, &p)).unwrap();
+    }
+    drop(w);
+
+    let replay_config = live::replay::ReplayConfig {
+        timing: timing::TimingConfig::default(),
+        port: None,
+        raw_start_unix_ms: 0,
+    };
+    let replay_into = |db: &Path| {
+        let store = Store::open(db).unwrap();
+        let mut recorder =
+            Recorder::new(store, RecorderConfig { import_results: false, ..RecorderConfig::default() });
+        live::replay::replay(&capture, Some(&mut recorder), &replay_config).unwrap()
+    };
+    let replayed = replay_into(&replay_db);
+    assert_eq!(replayed.events as usize, packets.len());
+    assert_eq!(replayed.undecodable, 0);
+    let laps = |db: &Path| {
+        let store = Store::open(db).unwrap();
+        let mut q = Query::new("ks_red_bull_ring", "layout_gp");
+        q.ranking = Ranking::EveryLap;
+        q.include_invalid = true;
+        let mut rows: Vec<(String, String, String, String, u32, u32)> = store
+            .leaderboard(&q)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.session_type, r.session_name, r.guid, r.car, r.time_ms, r.cuts))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let live_laps = laps(&live_db);
+    assert_eq!(live_laps.len() as u64, live.laps_stored);
+    assert!(live_laps.len() > 10, "{live_laps:?}");
+    assert_eq!(laps(&replay_db), live_laps);
+    // Replayed into the live database: every session is found again, nothing is stored twice.
+    let again = replay_into(&live_db);
+    assert_eq!(again.laps_stored, 0, "{:?}", again.recorder);
+    assert_eq!(laps(&live_db), live_laps);
+}
+
+/// A raw IPv4 + UDP packet on loopback (checksums 0: allowed for UDP over IPv4).
+fn ipv4_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let total = (20 + 8 + payload.len()) as u16;
+    let mut p = vec![0x45, 0];
+    p.extend_from_slice(&total.to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(payload);
+    p
 }

@@ -118,6 +118,10 @@ struct Car {
     pending_line: Option<bool>,
     /// The car has crossed the line in this session.
     crossed: bool,
+    /// In a race, the car has not crossed the line yet: it is on the grid, behind the line, and
+    /// its first crossing starts lap 1 (the server counts no lap for it). Its positions until
+    /// then are a lap behind the line's, so that they come before every point of lap 1.
+    grid: bool,
     last_sectors: Vec<Option<u32>>,
     best_sectors: Vec<Option<u32>>,
     /// Top speed since the last lap completed.
@@ -145,7 +149,7 @@ impl Car {
         (self.laps, self.last_ms, self.best_ms, self.best_seq, self.total_ms) = (0, None, None, 0, None);
         (self.collisions, self.car_collisions, self.env_collisions, self.max_impact_kmh) = (0, 0, 0, None);
         self.progress.reset(sectors);
-        (self.pending_lap, self.pending_line, self.crossed) = (None, None, false);
+        (self.pending_lap, self.pending_line, self.crossed, self.grid) = (None, None, false, false);
         (self.last_sectors, self.best_sectors) = (vec![None; sectors], vec![None; sectors]);
         (self.lap_top_kmh, self.last_top_kmh, self.best_top_kmh) = (None, None, None);
         (self.stood_this_lap, self.in_lap_watch, self.last_lap_out, self.last_lap_in) =
@@ -184,7 +188,7 @@ impl Car {
     /// How far the car has got in the session, in hundredths of a lap; `None` before its first
     /// car update.
     fn distance(&self) -> Option<i64> {
-        self.progress.distance(self.lap_index())
+        self.progress.distance(self.lap_index() - i64::from(self.grid))
     }
 
     /// A finished lap's sector times, now that whether it was valid is known.
@@ -363,7 +367,9 @@ impl TimingEngine {
                 let distance = if c.finished {
                     i64::from(c.laps) * POINTS
                 } else {
-                    c.distance().unwrap_or(i64::from(c.laps) * POINTS)
+                    // A car never seen on track goes by its laps; without any, behind the grid
+                    // (whose cars are a lap behind the line until they cross it).
+                    c.distance().unwrap_or(if c.laps == 0 { -2 * POINTS } else { i64::from(c.laps) * POINTS })
                 };
                 (!c.finished, Reverse(distance), c.total_ms.is_none(), c.total_ms, *id)
             });
@@ -611,7 +617,8 @@ impl TimingEngine {
         let stood = speed < STANDSTILL_KMH;
         car.stood_this_lap |= stood;
 
-        let lap = car.lap_index();
+        car.grid = race && car.laps == 0 && !car.crossed;
+        let lap = car.lap_index() - i64::from(car.grid);
         let advance = car.progress.advance(now, spline, lap, boundaries);
         if advance.jumped {
             (car.pending_lap, car.pending_line) = (None, None);
@@ -628,7 +635,7 @@ impl TimingEngine {
                 None if race && car.laps == 0 && !car.crossed => {}
                 None => car.pending_lap = Some(sectors),
             }
-            car.crossed = true;
+            (car.crossed, car.grid) = (true, false);
         }
         // A line crossing the server never confirms was none (a car crossing the line in the
         // pit lane on its way out, say): half a lap on, it stops counting.

@@ -63,3 +63,55 @@ impl Follow {
             .with_context(|| format!("cannot listen for the server's events on {}", self.listen()))
     }
 }
+
+/// The name pitwall's own follower has among a relay's plugins.
+pub(crate) const SELF_PLUGIN: &str = "pitwall";
+
+/// A relay bound in front of the server (listening where `follow` would, on the port of the
+/// server's UDP_PLUGIN_ADDRESS) with `plugins` behind it, and the follower bound as one more
+/// plugin of it, on loopback: the server sees one plugin, every plugin sees the server.
+pub(crate) async fn behind_relay(
+    follow: &Follow,
+    plugins: Vec<relay::PluginConfig>,
+    capture: Option<std::path::PathBuf>,
+    db: &Path,
+) -> anyhow::Result<(Follower, relay::Relay)> {
+    if plugins.iter().any(|p| p.name == SELF_PLUGIN) {
+        return Err(super::UsageError(format!(
+            "--relay-plugin {SELF_PLUGIN}=…: that name is pitwall's own timing; name the plugin otherwise"
+        ))
+        .into());
+    }
+    let config = relay::RelayConfig {
+        server: follow.server,
+        listen: follow.listen(),
+        plugins,
+        capture,
+        limits: relay::Limits::default(),
+    };
+    let relay = relay::Relay::bind(config).await.context("starting the relay")?;
+    // The follower's ports, on loopback: where its events go, and where it sends commands (the
+    // relay's socket for it). The reply port is picked free first, since each end must know the
+    // other's before it binds.
+    let reply = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|s| s.local_addr())
+        .context("cannot find a free loopback port for the relay")?
+        .port();
+    let inner = Follow {
+        server: SocketAddr::from((Ipv4Addr::LOCALHOST, reply)),
+        port: 0,
+        any_port: false,
+        interval_ms: follow.interval_ms,
+        admins: follow.admins.clone(),
+    };
+    let follower = inner.bind(Some(db)).await?;
+    relay
+        .handle()
+        .add_plugin(relay::PluginConfig {
+            name: SELF_PLUGIN.to_owned(),
+            addr: follower.local_addr(),
+            reply: Some(reply),
+        })
+        .context("adding pitwall's timing to the relay")?;
+    Ok((follower, relay))
+}

@@ -9,6 +9,7 @@ pub mod demo;
 pub(crate) mod follow;
 pub mod laps;
 pub mod records;
+pub mod relay;
 pub mod serve;
 pub mod shm;
 pub mod sim;

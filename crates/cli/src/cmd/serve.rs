@@ -55,6 +55,26 @@ pub struct Args {
     /// repeat for several.
     #[arg(long = "admin", value_name = "GUID", requires = "acsp_server")]
     admins: Vec<String>,
+    /// Put a relay in front of the timing: the server's events also go to this plugin, and its
+    /// commands to the server (answers to the asker, intervals reconciled; see `pitwall
+    /// relay`). NAME=ADDR:PORT[,reply=PORT]: the plugin listens on ADDR:PORT and sends its
+    /// commands to the relay's reply PORT. Repeat for several.
+    #[arg(long = "relay-plugin", value_name = "PLUGIN", requires = "acsp_server", value_parser = plugin)]
+    relay_plugins: Vec<relay::PluginConfig>,
+    /// With --relay-plugin: capture the relay's traffic both ways in this pcap file.
+    #[arg(long, value_name = "FILE", requires = "relay_plugins")]
+    relay_capture: Option<PathBuf>,
+    /// Serve the web dashboard (live timing, records) here, e.g. 127.0.0.1:8080. Anything but
+    /// loopback requires --http-token.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+    /// The token the dashboard asks of browsers (`?token=` or `Authorization: Bearer`).
+    #[arg(long, env = "PITWALL_HTTP_TOKEN", hide_env_values = true, value_name = "T", requires = "http")]
+    http_token: Option<String>,
+}
+
+fn plugin(s: &str) -> Result<relay::PluginConfig, String> {
+    s.parse::<relay::PluginConfig>().map_err(|e| e.to_string())
 }
 
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully (streams drained and
@@ -93,6 +113,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .thread_name("pitwall-serve")
         .build()
         .context("cannot start the tokio runtime")?;
+    let (relay_plugins, relay_capture, http, http_token) =
+        (args.relay_plugins, args.relay_capture, args.http, args.http_token);
     runtime.block_on(async {
         let records_db = config.data_dir.join("records.sqlite");
         let running = ingest::Server::new(config).start().await.context("starting the ingest server")?;
@@ -105,15 +127,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
+        let mut feed = None;
+        let mut relay_task = None;
         let follower = match &follow {
             Some(f) => {
-                let follower = f.bind(Some(&records_db)).await?;
+                let (follower, relay) = match relay_plugins.is_empty() {
+                    true => (f.bind(Some(&records_db)).await?, None),
+                    false => {
+                        let (follower, relay) =
+                            super::follow::behind_relay(f, relay_plugins, relay_capture, &records_db).await?;
+                        (follower, Some(relay))
+                    }
+                };
                 eprintln!(
                     "pitwall serve: following the AC server at {} (its events to {}); records in {}",
                     f.server,
-                    follower.local_addr(),
+                    relay.as_ref().map_or(follower.local_addr(), |r: &relay::Relay| r.handle().listen_addr()),
                     records_db.display()
                 );
+                if let Some(relay) = relay {
+                    let handle = relay.handle();
+                    for p in handle.stats().plugins {
+                        eprintln!(
+                            "pitwall serve: relay plugin {}: events to {}, commands to {}",
+                            p.name, p.addr, p.reply
+                        );
+                    }
+                    relay_task = Some(tokio::spawn(relay.run_until(stopped(stop_rx.clone()))));
+                }
+                feed = Some(follower.feed());
                 let stop = stopped(stop_rx.clone());
                 Some(tokio::spawn(async move {
                     let result = follower.run_until(stop).await;
@@ -123,6 +165,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                     result
                 }))
+            }
+            None => None,
+        };
+        let dashboard_task = match http {
+            Some(listen) => {
+                // The dashboard shows the records: the file exists before it opens it.
+                records::Store::open(&records_db)
+                    .with_context(|| format!("opening the records database {}", records_db.display()))?;
+                let config =
+                    dashboard::DashboardConfig { listen, token: http_token, records_db: Some(records_db) };
+                let dashboard =
+                    dashboard::Dashboard::bind(config, feed).await.context("starting the dashboard")?;
+                eprintln!("pitwall serve: dashboard: http://{}/", dashboard.local_addr());
+                Some(tokio::spawn(dashboard.run_until(stopped(stop_rx.clone()))))
             }
             None => None,
         };
@@ -144,6 +200,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     eprintln!("pitwall serve: timing stopped with an error: {:#}", anyhow::Error::from(e))
                 }
                 Err(e) => eprintln!("pitwall serve: the timing task failed: {e}"),
+            }
+        }
+        if let Some(task) = relay_task {
+            if let Ok(r) = task.await {
+                eprintln!(
+                    "pitwall serve: relay stopped; {} datagrams from the server, {} commands to it",
+                    r.server_datagrams_in, r.server_commands_out
+                );
+            }
+        }
+        if let Some(task) = dashboard_task {
+            match task.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => eprintln!(
+                    "pitwall serve: the dashboard stopped with an error: {:#}",
+                    anyhow::Error::from(e)
+                ),
+                Err(e) => eprintln!("pitwall serve: the dashboard task failed: {e}"),
             }
         }
         let stats = stats.context("ingest server")?;

@@ -27,6 +27,10 @@ fn demo_follows_a_simulated_server_live_and_stores_every_telemetry_frame() {
         .collect();
     let of_type = |t: &'static str| lines.iter().filter(move |v| v["type"] == t);
 
+    // The dashboard said where it was.
+    let dashboard = of_type("dashboard").next().expect(&text);
+    assert!(dashboard["url"].as_str().is_some_and(|u| u.starts_with("http://127.0.0.1:")), "{dashboard}");
+
     // The server side: sessions, drivers and laps, as the timing engine saw them.
     let practice = of_type("session_started").find(|s| s["name"] == "Practice").expect(&text);
     assert_eq!(practice["track"], "pitwall_oval", "the server runs on the games' track: {practice}");
@@ -112,6 +116,28 @@ fn demo_follows_a_simulated_server_live_and_stores_every_telemetry_frame() {
         );
     }
     assert!(data.join("server/sinks/parquet").is_dir());
+
+    // The two halves joined: in the records the demo kept, the laps of the telemetry cars are
+    // linked to their telemetry laps (all but the last, which the telemetry may not have closed
+    // when the demo stopped), and no lap of another car is.
+    let store = records::Store::open(&data.join("server/records.sqlite")).unwrap();
+    let layout = practice["track_config"].as_str().unwrap();
+    let q = records::Query {
+        ranking: records::Ranking::EveryLap,
+        include_invalid: true,
+        ..records::Query::new("pitwall_oval", layout)
+    };
+    let stored = store.leaderboard(&q).unwrap();
+    let telemetry_drivers: Vec<&str> = cars.iter().filter_map(|c| c["driver"].as_str()).collect();
+    for driver in &telemetry_drivers {
+        let mut own: Vec<&records::LeaderRow> = stored.iter().filter(|r| r.name == *driver).collect();
+        own.sort_by_key(|r| r.finished_at_ms);
+        let linked = own.iter().filter(|r| r.telemetry.is_some()).count();
+        assert!(!own.is_empty() && linked + 1 >= own.len(), "{driver}: {linked} of {} laps linked", own.len());
+        assert!(linked > 0, "{driver}: no lap linked to its telemetry");
+    }
+    let others = stored.iter().filter(|r| !telemetry_drivers.contains(&r.name.as_str()));
+    assert!(others.clone().all(|r| r.telemetry.is_none()), "a lap of a car without telemetry was linked");
 }
 
 /// A reader that goes away (`pitwall demo | head -1`) ends the demo quietly with status 0: it

@@ -15,6 +15,7 @@ mod kill_serve;
 mod procs;
 mod readme;
 mod records;
+mod relay;
 mod secrets;
 mod serve_config;
 mod serve_timing;

@@ -127,3 +127,76 @@ fn timing_follows_a_dedicated_server_live_with_json_lines() {
     assert_eq!(last_board["rows"].as_array().map(Vec::len), Some(3), "{last_board}");
     assert!(stderr.contains(&format!("{laps} laps stored")), "{stderr}");
 }
+
+/// GET `path` from `addr` over plain HTTP/1.1; the body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::Write as _;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
+}
+
+/// `pitwall serve` with a relay in front of its timing and the dashboard: a second plugin gets
+/// the server's events through the relay, and the dashboard shows the board.
+#[test]
+fn serve_with_a_relay_plugin_and_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim_port, plugin_port) = (free_udp_port(), free_udp_port());
+    let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    other.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let mut serve = pitwall()
+        .args(["serve", "--listen", &free_addr().to_string(), "--data"])
+        .arg(dir.path().join("data"))
+        .args(["--acsp-server", &format!("127.0.0.1:{sim_port}"), "--acsp-port", &plugin_port.to_string()])
+        .args(["--relay-plugin", &format!("other={}", other.local_addr().unwrap())])
+        .args(["--http", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(serve.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("dashboard: http://") {
+        assert!(stderr.read_line(&mut said).unwrap() > 0, "pitwall serve ended: {said}");
+    }
+    let dashboard = said.split("dashboard: http://").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let mut sim = pitwall()
+        .args([
+            "sim",
+            "server",
+            "--port",
+            &sim_port.to_string(),
+            "--plugin",
+            &format!("127.0.0.1:{plugin_port}"),
+        ])
+        .args(["--cars", "3", "--speed", "50", "--duration", "8"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The other plugin hears the server through the relay.
+    let mut buf = [0u8; 2048];
+    let (n, _) = other.recv_from(&mut buf).unwrap();
+    assert!(acsp::decode(&buf[..n]).is_ok());
+    // The dashboard's board fills with the server's cars.
+    let mut rows = 0;
+    for _ in 0..100 {
+        let board: serde_json::Value = serde_json::from_str(&http_get(&dashboard, "/api/board")).unwrap();
+        rows = board["rows"].as_array().map_or(0, Vec::len);
+        if rows == 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(rows, 3, "{said}");
+    assert!(http_get(&dashboard, "/").contains("<html"));
+    sim.wait().unwrap();
+    sigterm(&serve);
+    assert!(serve.wait().unwrap().success());
+    stderr.read_to_string(&mut said).unwrap();
+    assert!(said.contains("relay plugin other"), "{said}");
+    assert!(said.contains("relay stopped"), "{said}");
+}

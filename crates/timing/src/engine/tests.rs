@@ -260,6 +260,38 @@ fn timing_text(board: &Board) -> String {
 }
 
 #[test]
+fn gaps_from_the_grid_are_the_time_between_the_cars() {
+    let mut feed = grid(SessionType::Race);
+    // On the grid, behind the line and standing: car 1 at 0.98, car 2 behind it at 0.97.
+    for i in 0..10 {
+        let t = Duration::from_millis(10_000 + i * 100);
+        feed.send_at(t, update(1, 0.98, 0.0));
+        feed.send_at(t, update(2, 0.97, 0.0));
+    }
+    // The start: both at the same pace, car 2 a hundredth of a lap (1 s) behind; over the line
+    // (which starts lap 1, no lap completed) and half a lap on.
+    for i in 0..=500u64 {
+        let t = Duration::from_millis(20_000 + i * 100);
+        let x = i as f64 / 1000.0;
+        feed.send_at(t, update(1, (0.98 + x).fract() as f32, 150.0));
+        feed.send_at(t, update(2, (0.97 + x).fract() as f32, 150.0));
+        if i == 25 {
+            // Car 1 is over the line, car 2 still behind it: car 1 leads.
+            let order: Vec<u8> = feed.engine.board().rows.iter().take(2).map(|r| r.car_id).collect();
+            assert_eq!(order, [1, 2], "the car over the line is ahead of the one behind it");
+        }
+    }
+    let board = feed.engine.board();
+    let order: Vec<u8> = board.rows.iter().take(2).map(|r| r.car_id).collect();
+    assert_eq!(order, [1, 2]);
+    let Some(Gap::Time { ms }) = board.row(2).and_then(|r| r.gap) else {
+        panic!("a time gap from the grid: {:?}", board.row(2))
+    };
+    assert!((900..=1_100).contains(&ms), "car 2 runs a second behind: {ms} ms");
+    assert_eq!(board.row(1).map(|r| r.laps), Some(0), "crossing from the grid completes no lap");
+}
+
+#[test]
 fn the_average_lap_leaves_out_laps_with_cuts() {
     let mut feed = grid(SessionType::Practice);
     feed.lap(1, 90_000);

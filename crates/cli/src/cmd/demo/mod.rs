@@ -78,6 +78,10 @@ pub struct Args {
     /// `driver_joined`…), each `board`, the `telemetry` status, and a final `summary`.
     #[arg(long)]
     json: bool,
+    /// The web dashboard's address (live timing, records) [default: 127.0.0.1:8080, or a free
+    /// port when that one is taken].
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
 }
 
 /// Default `--speed`. Three games at 20× are 20 000 physics steps a second to sample, record,
@@ -207,6 +211,17 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         .sender()
         .send(&acsp::Command::BroadcastChat { message: "pitwall is watching: good luck everybody".into() })
         .await?;
+    let dashboard = start_dashboard(args.http, follower.feed(), &records_db).await?;
+    let url = format!("http://{}/", dashboard.local_addr());
+    if out.json {
+        out.print_json(&Line::Dashboard { url })?;
+    } else {
+        outln!("dashboard: {url}\n")?;
+    }
+    let (stop_dashboard, dashboard_stopped) = tokio::sync::oneshot::channel::<()>();
+    let dashboard_task = tokio::spawn(dashboard.run_until(async move {
+        let _ = dashboard_stopped.await;
+    }));
     let feed = follower.feed();
     let (mut board, mut notices) = (feed.board, feed.notices);
     let (stop_follower, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -254,6 +269,10 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let _ = stop_follower.send(());
+    let _ = stop_dashboard.send(());
+    if let Ok(Err(e)) = dashboard_task.await {
+        tracing::warn!(error = %e, "the dashboard stopped with an error");
+    }
     let report =
         following.await.context("the timing task failed")?.context("following the simulated server")?;
     out.board(&board.borrow().clone())?;
@@ -300,6 +319,32 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The dashboard on `http`, or on 127.0.0.1:8080 — or a free port when 8080 is taken (another
+/// demo, a test running beside this one) and no address was asked for.
+async fn start_dashboard(
+    http: Option<SocketAddr>,
+    feed: live::follow::Feed,
+    records_db: &std::path::Path,
+) -> anyhow::Result<dashboard::Dashboard> {
+    let config = |listen| dashboard::DashboardConfig {
+        listen,
+        token: None,
+        records_db: Some(records_db.to_path_buf()),
+    };
+    let listen = http.unwrap_or(dashboard::DashboardConfig::default().listen);
+    let second = feed.board.clone();
+    let notices = feed.notices.resubscribe();
+    match dashboard::Dashboard::bind(config(listen), Some(feed)).await {
+        Ok(d) => Ok(d),
+        Err(dashboard::DashboardError::Bind { .. }) if http.is_none() => {
+            let free = SocketAddr::from(([127, 0, 0, 1], 0));
+            let feed = live::follow::Feed { board: second, notices };
+            dashboard::Dashboard::bind(config(free), Some(feed)).await.context("starting the dashboard")
+        }
+        Err(e) => Err(e).context("starting the dashboard"),
+    }
+}
+
 /// Where the demo's lines go: text for a person, or (`--json`) one JSON object per line.
 #[derive(Debug, Clone, Copy)]
 struct Out {
@@ -343,6 +388,8 @@ enum Line<'a> {
     Board(&'a Board),
     /// The bridges and the ingest server as the demo runs.
     Telemetry { cars: Vec<BridgeStatus<'a>>, ingest: IngestNow },
+    /// Where the web dashboard is.
+    Dashboard { url: String },
     /// The last line.
     Summary(Summary),
 }

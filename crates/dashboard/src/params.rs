@@ -1,0 +1,232 @@
+//! Query strings, checked before anything reads them: a bounded length, a bounded number of
+//! parameters, no control characters, known keys only, values of the right type. Anything else
+//! is a [`BadRequest`], answered with 400 and a log line.
+
+use records::{Query, Ranking, SessionType};
+
+/// The longest query string accepted, bytes.
+pub(crate) const MAX_QUERY: usize = 2048;
+/// The most parameters in one query string.
+const MAX_PARAMS: usize = 64;
+/// The longest value of one parameter, characters.
+const MAX_VALUE: usize = 256;
+/// The most rows a leaderboard request may ask for.
+pub(crate) const MAX_LIMIT: u32 = 1000;
+/// The rows of a leaderboard when the request does not say.
+pub(crate) const DEFAULT_LIMIT: u32 = 100;
+
+/// Why a request was refused, for the log line and the answer's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadRequest(pub String);
+
+impl BadRequest {
+    fn new(reason: impl Into<String>) -> BadRequest {
+        BadRequest(reason.into())
+    }
+}
+
+/// The decoded parameters of a query string, in order; repeated keys are kept.
+pub(crate) fn pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, BadRequest> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    if raw.len() > MAX_QUERY {
+        return Err(BadRequest::new(format!("query string of {} bytes (at most {MAX_QUERY})", raw.len())));
+    }
+    let mut out = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        if out.len() == MAX_PARAMS {
+            return Err(BadRequest::new(format!("more than {MAX_PARAMS} parameters")));
+        }
+        for text in [&key, &value] {
+            // Invalid UTF-8 decodes to U+FFFD: refuse it as well as control characters.
+            if text.chars().any(|c| c.is_control() || c == '\u{FFFD}') {
+                return Err(BadRequest::new(format!(
+                    "parameter {:?}: control character or invalid UTF-8",
+                    key
+                )));
+            }
+            if text.chars().count() > MAX_VALUE {
+                return Err(BadRequest::new(format!(
+                    "parameter {key:?}: longer than {MAX_VALUE} characters"
+                )));
+            }
+        }
+        out.push((key.into_owned(), value.into_owned()));
+    }
+    Ok(out)
+}
+
+/// The value of `token` in a query string, if it has one (and is otherwise well formed).
+pub(crate) fn token(raw: Option<&str>) -> Option<String> {
+    pairs(raw).ok()?.into_iter().find(|(k, _)| k == "token").map(|(_, v)| v)
+}
+
+/// Checks that a query has no parameters but `token`.
+pub(crate) fn none(raw: Option<&str>) -> Result<(), BadRequest> {
+    match pairs(raw)?.into_iter().find(|(k, _)| k != "token") {
+        Some((key, _)) => Err(BadRequest::new(format!("unknown parameter {key:?}"))),
+        None => Ok(()),
+    }
+}
+
+/// A leaderboard [`Query`] from `/api/records`'s parameters:
+///
+/// - `track` (required), `layout` (default: none);
+/// - `car`, repeated or comma-separated (default: every car);
+/// - `session`: `practice`, `qualify`, `race` or `booking`;
+/// - `since`, `until`: a UTC date (`2026-12-03`, `2026-12-03T13:05`) or Unix ms; `until` is
+///   exclusive;
+/// - `ranking`: `best` (one best per driver and car, the default) or `every` (every lap);
+/// - `invalid`: `true`/`1` to include laps with cuts;
+/// - `limit`: 1..=1000 rows (default 100).
+pub(crate) fn records_query(raw: Option<&str>) -> Result<Query, BadRequest> {
+    let mut track = None;
+    let mut query = Query::new("", "");
+    query.limit = Some(DEFAULT_LIMIT);
+    let mut seen: Vec<String> = Vec::new();
+    for (key, value) in pairs(raw)? {
+        if key != "car" && key != "token" {
+            if seen.contains(&key) {
+                return Err(BadRequest::new(format!("parameter {key:?} given twice")));
+            }
+            seen.push(key.clone());
+        }
+        match key.as_str() {
+            "token" => {}
+            "track" => {
+                if value.is_empty() {
+                    return Err(BadRequest::new("parameter \"track\" is empty"));
+                }
+                track = Some(value);
+            }
+            "layout" => query.layout = value,
+            "car" => {
+                for car in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                    if query.cars.len() == 32 {
+                        return Err(BadRequest::new("more than 32 cars"));
+                    }
+                    query.cars.push(car.to_owned());
+                }
+            }
+            "session" => {
+                query.session_type = match SessionType::parse(&value) {
+                    Some(t) => Some(t),
+                    None if value.is_empty() => None,
+                    None => return Err(bad_value(&key, &value, "practice, qualify, race or booking")),
+                }
+            }
+            "since" => query.since_ms = time(&key, &value)?,
+            "until" => query.until_ms = time(&key, &value)?,
+            "ranking" => {
+                query.ranking = match value.as_str() {
+                    "" | "best" => Ranking::BestPerDriver,
+                    "every" => Ranking::EveryLap,
+                    _ => return Err(bad_value(&key, &value, "best or every")),
+                }
+            }
+            "invalid" => {
+                query.include_invalid = match value.as_str() {
+                    "" | "0" | "false" => false,
+                    "1" | "true" => true,
+                    _ => return Err(bad_value(&key, &value, "true or false")),
+                }
+            }
+            "limit" => match value.parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => query.limit = Some(n),
+                _ => return Err(bad_value(&key, &value, "a number of rows, 1 to 1000")),
+            },
+            _ => return Err(BadRequest::new(format!("unknown parameter {key:?}"))),
+        }
+    }
+    query.track = track.ok_or_else(|| BadRequest::new("parameter \"track\" is missing"))?;
+    if let (Some(since), Some(until)) = (query.since_ms, query.until_ms) {
+        if since >= until {
+            return Err(BadRequest::new("\"since\" is not before \"until\""));
+        }
+    }
+    Ok(query)
+}
+
+/// An empty value (no bound), Unix ms, or a date [`records::parse_date`] reads.
+fn time(key: &str, value: &str) -> Result<Option<i64>, BadRequest> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse().map(Some).map_err(|_| bad_value(key, value, "Unix ms or a date"));
+    }
+    records::parse_date(value)
+        .map(Some)
+        .ok_or_else(|| bad_value(key, value, "Unix ms or a date like 2026-12-03"))
+}
+
+fn bad_value(key: &str, value: &str, expected: &str) -> BadRequest {
+    BadRequest::new(format!("parameter {key:?} is {value:?}; expected {expected}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_query_is_read() {
+        let q = records_query(Some(
+            "track=ks_vallelunga&layout=club_circuit&car=a,b&car=c&session=race&since=2026-12-01&until=1800000000000&ranking=every&invalid=1&limit=5&token=x",
+        ))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(q.track, "ks_vallelunga");
+        assert_eq!(q.layout, "club_circuit");
+        assert_eq!(q.cars, ["a", "b", "c"]);
+        assert_eq!(q.session_type, Some(SessionType::Race));
+        assert_eq!(q.since_ms, records::parse_date("2026-12-01"));
+        assert_eq!(q.until_ms, Some(1_800_000_000_000));
+        assert_eq!(q.ranking, Ranking::EveryLap);
+        assert!(q.include_invalid);
+        assert_eq!(q.limit, Some(5));
+    }
+
+    #[test]
+    fn empty_values_mean_no_filter() {
+        let q = records_query(Some("track=t&layout=&car=&session=&since=&until=&ranking=&invalid="))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(q, Query { limit: Some(DEFAULT_LIMIT), ..Query::new("t", "") });
+    }
+
+    #[test]
+    fn hostile_queries_are_refused() {
+        let long = format!("track={}", "a".repeat(MAX_QUERY));
+        let many = (0..70).map(|i| format!("car={i}")).collect::<Vec<_>>().join("&");
+        for raw in [
+            "",
+            "layout=x",
+            "track=",
+            "track=a&track=b",
+            "track=a%00",
+            "track=a%0d%0aX-Injected:%201",
+            "track=%ff%fe",
+            "track=a&limit=-1",
+            "track=a&limit=0",
+            "track=a&limit=1001",
+            "track=a&limit=1e3",
+            "track=a&invalid=maybe",
+            "track=a&ranking=worst",
+            "track=a&session=endurance",
+            "track=a&since=yesterday",
+            "track=a&since=99999999999999999999999",
+            "track=a&since=2026-12-03&until=2026-12-01",
+            "track=a&drop=table",
+            long.as_str(),
+            many.as_str(),
+        ] {
+            assert!(records_query(Some(raw)).is_err(), "{raw:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn only_the_token_is_allowed_where_nothing_is_expected() {
+        assert_eq!(none(None), Ok(()));
+        assert_eq!(none(Some("token=abc")), Ok(()));
+        assert!(none(Some("x=1")).is_err());
+        assert_eq!(token(Some("a=1&token=s%3Dcret")), Some("s=cret".into()));
+        assert_eq!(token(Some("a=%00&token=secret")), None);
+    }
+}
