@@ -3,7 +3,7 @@
 //! latency the relay adds (server send to plugin receive, against the same path without the
 //! relay), and the CPU the relay's threads used.
 //!
-//! `cargo run --release -p pitwall-relay --example bench [-- SECONDS [spread]]` (default 10 s;
+//! `cargo run --release -p pitwall-relay --example relay_bench [-- SECONDS [spread]]` (default 10 s;
 //! Linux for the CPU figure, read from /proc). `spread` sends the cars evenly over the interval
 //! instead of in one burst, which shows the relay's own cost apart from a burst's queueing.
 //!
