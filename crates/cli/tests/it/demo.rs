@@ -133,7 +133,11 @@ fn demo_follows_a_simulated_server_live_and_stores_every_telemetry_frame() {
         let mut own: Vec<&records::LeaderRow> = stored.iter().filter(|r| r.name == *driver).collect();
         own.sort_by_key(|r| r.finished_at_ms);
         let linked = own.iter().filter(|r| r.telemetry.is_some()).count();
-        assert!(!own.is_empty() && linked + 1 >= own.len(), "{driver}: {linked} of {} laps linked", own.len());
+        assert!(
+            !own.is_empty() && linked + 1 >= own.len(),
+            "{driver}: {linked} of {} laps linked",
+            own.len()
+        );
         assert!(linked > 0, "{driver}: no lap linked to its telemetry");
     }
     let others = stored.iter().filter(|r| !telemetry_drivers.contains(&r.name.as_str()));

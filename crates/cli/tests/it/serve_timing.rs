@@ -2,7 +2,7 @@
 //! (here `pitwall sim server`, over real UDP) and stores its laps in DATA/records.sqlite, next
 //! to the telemetry it ingests.
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::{BufRead, BufReader, Read as _};
 use std::process::Stdio;
 
 use crate::procs::{free_addr, sigterm};
@@ -10,6 +10,30 @@ use crate::{pitwall, run_ok};
 
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `pitwall sim server` on `sim_port`, its events to `plugin_port`: `cars` cars at `speed`× for
+/// `seconds` real seconds, practice only (ten simulated minutes).
+fn sim_server(sim_port: u16, plugin_port: u16, cars: u8, speed: u32, seconds: u32) -> std::process::Command {
+    let mut cmd = pitwall();
+    cmd.args([
+        "sim",
+        "server",
+        "--port",
+        &sim_port.to_string(),
+        "--plugin",
+        &format!("127.0.0.1:{plugin_port}"),
+    ])
+    .args(["--cars", &cars.to_string(), "--speed", &speed.to_string(), "--duration", &seconds.to_string()])
+    .args(["--practice", "10", "--qualify", "0", "--race-laps", "0"]);
+    cmd
+}
+
+/// Reads `stderr` into `said` until a line contains `what`; panics if the process ends first.
+fn wait_for(stderr: &mut impl BufRead, said: &mut String, what: &str) {
+    while !said.contains(what) {
+        assert!(stderr.read_line(said).unwrap() > 0, "ended before saying {what:?}: {said}");
+    }
 }
 
 #[test]
@@ -26,26 +50,7 @@ fn serve_follows_a_dedicated_server_and_keeps_its_laps() {
         .spawn()
         .unwrap();
     // Ten simulated minutes of practice in about six real seconds.
-    let sim = run_ok(pitwall().args([
-        "sim",
-        "server",
-        "--port",
-        &sim_port.to_string(),
-        "--plugin",
-        &format!("127.0.0.1:{plugin_port}"),
-        "--cars",
-        "4",
-        "--speed",
-        "100",
-        "--practice",
-        "10",
-        "--qualify",
-        "0",
-        "--race-laps",
-        "0",
-        "--duration",
-        "6",
-    ]));
+    let sim = run_ok(&mut sim_server(sim_port, plugin_port, 4, 100, 6));
     let said = String::from_utf8_lossy(&sim.stdout).to_string() + &String::from_utf8_lossy(&sim.stderr);
     sigterm(&serve);
     let status = serve.wait().unwrap();
@@ -87,29 +92,8 @@ fn timing_follows_a_dedicated_server_live_with_json_lines() {
     // reach it.
     let mut stderr = BufReader::new(timing.stderr.take().unwrap());
     let mut said = String::new();
-    while !said.contains("following the AC server") {
-        assert!(stderr.read_line(&mut said).unwrap() > 0, "pitwall timing ended: {said}");
-    }
-    run_ok(pitwall().args([
-        "sim",
-        "server",
-        "--port",
-        &sim_port.to_string(),
-        "--plugin",
-        &format!("127.0.0.1:{plugin_port}"),
-        "--cars",
-        "3",
-        "--speed",
-        "100",
-        "--practice",
-        "10",
-        "--qualify",
-        "0",
-        "--race-laps",
-        "0",
-        "--duration",
-        "5",
-    ]));
+    wait_for(&mut stderr, &mut said, "following the AC server");
+    run_ok(&mut sim_server(sim_port, plugin_port, 3, 100, 5));
     sigterm(&timing);
     let status = timing.wait().unwrap();
     let mut stdout = String::new();
@@ -159,20 +143,9 @@ fn serve_with_a_relay_plugin_and_the_dashboard() {
         .unwrap();
     let mut stderr = BufReader::new(serve.stderr.take().unwrap());
     let mut said = String::new();
-    while !said.contains("dashboard: http://") {
-        assert!(stderr.read_line(&mut said).unwrap() > 0, "pitwall serve ended: {said}");
-    }
+    wait_for(&mut stderr, &mut said, "dashboard: http://");
     let dashboard = said.split("dashboard: http://").nth(1).unwrap().split('/').next().unwrap().to_owned();
-    let mut sim = pitwall()
-        .args([
-            "sim",
-            "server",
-            "--port",
-            &sim_port.to_string(),
-            "--plugin",
-            &format!("127.0.0.1:{plugin_port}"),
-        ])
-        .args(["--cars", "3", "--speed", "50", "--duration", "8"])
+    let mut sim = sim_server(sim_port, plugin_port, 3, 50, 8)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -1,9 +1,11 @@
-//! End-to-end tests of the live crate: the server simulator's events written as real captures,
-//! replayed through the timing engine into a real SQLite records database.
+//! End-to-end tests of the live crate: the server simulator followed over real UDP, and its
+//! events written as real captures, replayed through the timing engine into a real SQLite
+//! records database.
 
 // Test helpers outside `#[test]` functions may unwrap: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod follow;
 mod replay;
 
 use std::path::Path;
@@ -178,7 +180,7 @@ impl Weekend {
 }
 
 /// A raw IPv4 + UDP packet on loopback (checksums 0: allowed for UDP over IPv4).
-fn ipv4_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+pub fn ipv4_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let total = (20 + 8 + payload.len()) as u16;
     let mut p = vec![0x45, 0];
     p.extend_from_slice(&total.to_be_bytes());

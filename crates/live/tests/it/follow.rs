@@ -3,8 +3,6 @@
 //! every lap once, also across a restart of the follower mid-session; chat commands are
 //! answered to the asker only.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +16,8 @@ use sim::server::{ServerConfig, ServerHandle, ServerSim, SessionConfig, SessionR
 use timing::{Board, Gap, Notice};
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
+
+use crate::ipv4_udp;
 
 const SPEED: f64 = 40.0;
 const LOOPBACK: &str = "127.0.0.1:0";
@@ -460,18 +460,4 @@ async fn a_replayed_capture_gives_the_records_the_live_follower_stored() {
     let again = replay_into(&live_db);
     assert_eq!(again.laps_stored, 0, "{:?}", again.recorder);
     assert_eq!(laps(&live_db), live_laps);
-}
-
-/// A raw IPv4 + UDP packet on loopback (checksums 0: allowed for UDP over IPv4).
-fn ipv4_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let total = (20 + 8 + payload.len()) as u16;
-    let mut p = vec![0x45, 0];
-    p.extend_from_slice(&total.to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(payload);
-    p
 }
