@@ -25,12 +25,17 @@ pub(crate) const TIMING_PAGE: Asset =
 pub(crate) const RECORDS_PAGE: Asset =
     Asset { name: "records.html", content_type: HTML, body: include_bytes!("../assets/records.html") };
 
+/// The live telemetry page, served at `/telemetry`.
+pub(crate) const TELEMETRY_PAGE: Asset =
+    Asset { name: "telemetry.html", content_type: HTML, body: include_bytes!("../assets/telemetry.html") };
+
 /// Everything under `/assets/`, by name: a fixed list, looked up by exact match.
 const ASSETS: &[Asset] = &[
     Asset { name: "style.css", content_type: CSS, body: include_bytes!("../assets/style.css") },
     Asset { name: "common.js", content_type: JS, body: include_bytes!("../assets/common.js") },
     Asset { name: "timing.js", content_type: JS, body: include_bytes!("../assets/timing.js") },
     Asset { name: "records.js", content_type: JS, body: include_bytes!("../assets/records.js") },
+    Asset { name: "telemetry.js", content_type: JS, body: include_bytes!("../assets/telemetry.js") },
     Asset {
         name: "vendor/uplot/uPlot.iife.min.js",
         content_type: JS,

@@ -30,11 +30,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(timing_page))
         .route("/records", get(records_page))
+        .route("/telemetry", get(telemetry_page))
         .route("/assets/{*name}", get(asset))
         .route("/api/board", get(api_board))
         .route("/api/records", get(api_records))
         .route("/api/tracks", get(api_tracks))
+        .route("/api/telemetry", get(api_telemetry))
         .route("/ws/timing", get(ws::timing))
+        .route("/ws/telemetry", get(ws::telemetry))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), guard))
         .with_state(shared)
@@ -125,6 +128,25 @@ async fn records_page(State(shared): State<Arc<Shared>>, uri: Uri, RawQuery(quer
     match params::pairs(query.as_deref()) {
         Ok(_) => serve_asset(&assets::RECORDS_PAGE, true),
         Err(reason) => bad_request(&shared, &uri, reason),
+    }
+}
+
+async fn telemetry_page(State(shared): State<Arc<Shared>>, uri: Uri, RawQuery(query): RawQuery) -> Response {
+    // `session` (the car to show first) and the token are read by the page's script.
+    match params::pairs(query.as_deref()) {
+        Ok(_) => serve_asset(&assets::TELEMETRY_PAGE, true),
+        Err(reason) => bad_request(&shared, &uri, reason),
+    }
+}
+
+/// `/api/telemetry`: the live sessions of the telemetry tap, most recently seen first.
+async fn api_telemetry(State(shared): State<Arc<Shared>>, uri: Uri, RawQuery(query): RawQuery) -> Response {
+    if let Err(reason) = params::none(query.as_deref()) {
+        return bad_request(&shared, &uri, reason);
+    }
+    match shared.telemetry.get() {
+        Some(hub) => json(StatusCode::OK, &hub.sessions()),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, ws::NO_TELEMETRY),
     }
 }
 

@@ -7,7 +7,11 @@
 //!   [`timing::Board`] at most [`BOARD_EVERY`] (latest wins, stale boards are skipped) and
 //!   every [`timing::Notice`] as it happens.
 //! - `/records`: the leaderboards of a records database ([`records::Store`]), filtered.
-//! - `/api/board`, `/api/records`, `/api/tracks`: the same data as JSON.
+//! - `/telemetry`: one live car's inputs and tyres, from an ingest server's live tap
+//!   ([`ingest::live::LiveTap`], given with [`Dashboard::with_telemetry`]), over the WebSocket
+//!   `/ws/telemetry`: at most 30 samples a second ([`SAMPLE_EVERY`], the latest of each slot)
+//!   and the tyres at 2 Hz ([`TYRES_EVERY`]).
+//! - `/api/board`, `/api/records`, `/api/tracks`, `/api/telemetry`: the same data as JSON.
 //!
 //! [`DashboardConfig`] says where to listen, the access token (required beyond loopback) and
 //! the records database; [`Dashboard::bind`] binds the socket with an optional live feed, and
@@ -19,10 +23,12 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), dashboard::DashboardError> {
-//! // `pitwall serve --http` passes its follower's feed (`Follower::feed`) and records file.
+//! // `pitwall serve --http` passes its follower's feed (`Follower::feed`) and records file,
+//! // and its ingest server's live tap (`Running::live_tap`).
 //! let feed: Option<live::follow::Feed> = None;
+//! let tap = ingest::live::LiveTap::new();
 //! let config = DashboardConfig { listen: "127.0.0.1:0".parse().expect("an address"), ..DashboardConfig::default() };
-//! let dashboard = Dashboard::bind(config, feed).await?;
+//! let dashboard = Dashboard::bind(config, feed).await?.with_telemetry(tap);
 //! println!("dashboard on http://{}/", dashboard.local_addr());
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let server = tokio::spawn(dashboard.run_until(async move {
@@ -40,21 +46,24 @@ mod assets;
 mod error;
 mod http;
 mod params;
+mod telemetry;
 mod ws;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use ingest::live::{LiveFrame, LiveTap};
 use live::follow::{Feed, TimedNotice};
 use timing::Board;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, broadcast, watch};
 
 pub use error::DashboardError;
+pub use telemetry::{FORGET_AFTER, SAMPLE_EVERY, TYRES_EVERY};
 
 /// How often, at most, a WebSocket sends the board: the latest one each time, the ones in
 /// between skipped.
@@ -118,6 +127,12 @@ pub struct DashboardStats {
     pub bad_requests: u64,
     /// Requests refused for a missing or wrong token (401).
     pub unauthorized: u64,
+    /// Telemetry samples (a car's inputs) sent on `/ws/telemetry`.
+    pub telemetry_sent: u64,
+    /// Live frames the telemetry hub skipped because it read the ingest tap too slowly.
+    pub telemetry_skipped: u64,
+    /// Live frames that did not decode as a `TelemetryFrame` (skipped).
+    pub telemetry_bad_frames: u64,
 }
 
 /// The dashboard's counters, shared by its tasks.
@@ -133,6 +148,9 @@ struct Counters {
     oversized_messages: AtomicU64,
     bad_requests: AtomicU64,
     unauthorized: AtomicU64,
+    telemetry_sent: AtomicU64,
+    telemetry_skipped: AtomicU64,
+    telemetry_bad_frames: AtomicU64,
 }
 
 impl Counters {
@@ -153,6 +171,9 @@ impl Counters {
             oversized_messages: get(&self.oversized_messages),
             bad_requests: get(&self.bad_requests),
             unauthorized: get(&self.unauthorized),
+            telemetry_sent: get(&self.telemetry_sent),
+            telemetry_skipped: get(&self.telemetry_skipped),
+            telemetry_bad_frames: get(&self.telemetry_bad_frames),
         }
     }
 }
@@ -184,6 +205,8 @@ struct Shared {
     records_db: Option<PathBuf>,
     /// One connection for the leaderboards, used on a blocking thread (rusqlite is sync).
     records: Option<Mutex<records::Store>>,
+    /// The live telemetry, once [`Dashboard::with_telemetry`] gave a tap.
+    telemetry: OnceLock<telemetry::Hub>,
     sockets: Arc<Semaphore>,
     /// Turns true when the dashboard stops: open WebSockets close (code 1001).
     shutdown: watch::Receiver<bool>,
@@ -197,6 +220,8 @@ pub struct Dashboard {
     addr: SocketAddr,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
+    /// The ingest server's live frames, read by the telemetry hub once the dashboard runs.
+    telemetry: Option<broadcast::Receiver<LiveFrame>>,
 }
 
 impl Dashboard {
@@ -233,11 +258,28 @@ impl Dashboard {
             live: live.map(|feed| LiveSource { board: feed.board, notices: feed.notices }),
             records_db: config.records_db,
             records,
+            telemetry: OnceLock::new(),
             sockets: Arc::new(Semaphore::new(MAX_SOCKETS)),
             shutdown: shutdown_rx,
             counters: Counters::default(),
         });
-        Ok(Dashboard { listener, addr, shared, shutdown })
+        Ok(Dashboard { listener, addr, shared, shutdown, telemetry: None })
+    }
+
+    /// Shows the live telemetry of an ingest server (`ingest::Running::live_tap`): the
+    /// `/telemetry` page, `/api/telemetry` and `/ws/telemetry`, which answer 503 without it.
+    /// The dashboard subscribes to the tap here, so it sees the frames made durable from now on;
+    /// it reads them only once [`run_until`](Self::run_until) runs, and never slows ingest (a
+    /// tap that the dashboard reads too slowly skips frames, counted in
+    /// [`DashboardStats::telemetry_skipped`]).
+    #[must_use]
+    pub fn with_telemetry(mut self, tap: LiveTap) -> Dashboard {
+        self.shared.telemetry.get_or_init(telemetry::Hub::default);
+        self.telemetry = Some(tap.subscribe());
+        if let Some(hub) = self.shared.telemetry.get() {
+            hub.know_sessions(&tap.first_frames());
+        }
+        self
     }
 
     /// The address the dashboard listens on (with the port picked when the config said 0).
@@ -256,16 +298,30 @@ impl Dashboard {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<DashboardStats, DashboardError> {
-        let Dashboard { listener, shared, shutdown, .. } = self;
+        let Dashboard { listener, shared, shutdown, telemetry, .. } = self;
+        let hub = telemetry.map(|frames| {
+            let shared = Arc::clone(&shared);
+            tokio::spawn(async move {
+                if let Some(hub) = shared.telemetry.get() {
+                    hub.run(frames, shared.shutdown.clone(), &shared.counters).await;
+                }
+            })
+        });
         let router = http::router(Arc::clone(&shared));
-        axum::serve(listener, router)
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 stop.await;
                 // WebSockets would hold the graceful shutdown open forever: tell them to close.
                 let _ = shutdown.send(true);
             })
             .await
-            .map_err(DashboardError::Serve)?;
+            .map_err(DashboardError::Serve);
+        // The hub stops on the shutdown signal; after a failure it is stopped here.
+        if let Some(hub) = hub {
+            hub.abort();
+            let _ = hub.await;
+        }
+        served?;
         Ok(shared.counters.snapshot())
     }
 }

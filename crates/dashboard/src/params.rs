@@ -68,6 +68,27 @@ pub(crate) fn none(raw: Option<&str>) -> Result<(), BadRequest> {
     }
 }
 
+/// The session of `/ws/telemetry?session=HEX`: required, 32 hex digits; no other parameter but
+/// `token`.
+pub(crate) fn telemetry_session(raw: Option<&str>) -> Result<[u8; 16], BadRequest> {
+    let mut session = None;
+    for (key, value) in pairs(raw)? {
+        match key.as_str() {
+            "token" => {}
+            "session" if session.is_some() => {
+                return Err(BadRequest::new("parameter \"session\" given twice"));
+            }
+            "session" => {
+                session = Some(crate::telemetry::parse_session(&value).ok_or_else(|| {
+                    BadRequest::new(format!("session {value:?} is not a session id (32 hex digits)"))
+                })?);
+            }
+            _ => return Err(BadRequest::new(format!("unknown parameter {key:?}"))),
+        }
+    }
+    session.ok_or_else(|| BadRequest::new("parameter \"session\" is required"))
+}
+
 /// A leaderboard [`Query`] from `/api/records`'s parameters:
 ///
 /// - `track` (required), `layout` (default: none);

@@ -27,6 +27,8 @@
 //!   and optional TLS) and graceful shutdown (drain streams, commit, ack, flush sinks).
 //! - [`Config`]: the TOML configuration.
 //!
+//! - [`live`]: the live tap ([`Running::live_tap`]): every frame once durable, on a broadcast
+//!   channel that never makes ingest wait (a slow viewer skips).
 //! - [`metrics`]: Prometheus `GET /metrics` on its own address.
 //! - Sinks shipped: `parquet` (the embedded default: `DATA/sinks/parquet/session=…/car=…/
 //!   part-N.parquet` with the `table` crate's schema, and `_catalogue.sqlite`), `recording`
@@ -49,6 +51,8 @@
 pub mod config;
 #[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "live")]
+pub mod live;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]

@@ -16,6 +16,7 @@ use tonic::{Request, Status};
 
 use crate::config::Config;
 use crate::error::{ErrorChain, IngestError, SinkError, WalError};
+use crate::live::LiveTap;
 use crate::metrics::{self, MetricsSource};
 use crate::service::IngestService;
 use crate::sinks::checkpoint::Checkpoints;
@@ -161,8 +162,14 @@ impl Server {
         let local_addr =
             listener.local_addr().map_err(|source| IngestError::Bind { addr: config.listen, source })?;
         let shutdown = CancellationToken::new();
-        let service =
-            IngestService::new(wal_writer, Arc::clone(&stats), config.stream_limits(), shutdown.clone());
+        let live = LiveTap::new();
+        let service = IngestService::new(
+            wal_writer,
+            Arc::clone(&stats),
+            config.stream_limits(),
+            shutdown.clone(),
+            live.clone(),
+        );
         let auth = BearerAuth::new(config.token.as_deref());
         let svc = tonic::service::interceptor::InterceptedService::new(service.into_server(), auth);
 
@@ -235,6 +242,7 @@ impl Server {
             writer: writer_task,
             pipelines,
             grace: Duration::from_millis(config.shutdown_grace_ms),
+            live,
         })
     }
 }
@@ -257,6 +265,7 @@ pub struct Running {
     writer: JoinHandle<Result<(), WalError>>,
     pipelines: Vec<(String, JoinHandle<Result<(), SinkError>>)>,
     grace: Duration,
+    live: LiveTap,
 }
 
 /// Triggers a graceful shutdown of a [`Running`] server from elsewhere.
@@ -294,6 +303,12 @@ impl Running {
     /// The counters now.
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+
+    /// The live tap: every frame once durable (see [`crate::live`]). Subscribe before frames
+    /// arrive to see them; a subscriber that never reads costs ingest nothing.
+    pub fn live_tap(&self) -> LiveTap {
+        self.live.clone()
     }
 
     /// A handle that starts the graceful shutdown.

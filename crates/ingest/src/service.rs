@@ -48,6 +48,7 @@ use tonic::codegen::{BoxFuture, Service, StdError, http};
 use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::live::{LiveFrame, LiveTap};
 use crate::session::SessionId;
 use crate::stats::Stats;
 use crate::validate::validate;
@@ -99,6 +100,8 @@ struct Inner {
     streams: Arc<Semaphore>,
     /// Cancelled at graceful shutdown: streams stop reading, drain their acks and end.
     shutdown: CancellationToken,
+    /// Where streams publish their frames once durable.
+    live: LiveTap,
 }
 
 impl IngestService {
@@ -107,9 +110,10 @@ impl IngestService {
         stats: Arc<Stats>,
         limits: StreamLimits,
         shutdown: CancellationToken,
+        live: LiveTap,
     ) -> Self {
         let streams = Arc::new(Semaphore::new(limits.max_streams.max(1)));
-        IngestService { inner: Arc::new(Inner { writer, stats, limits, streams, shutdown }) }
+        IngestService { inner: Arc::new(Inner { writer, stats, limits, streams, shutdown, live }) }
     }
 
     /// The service as a tower service for tonic's router, with the raw-bytes `StreamFrames`.
@@ -346,7 +350,8 @@ async fn run_stream<S>(
     S: Stream<Item = Result<Incoming, Status>> + Send + Unpin + 'static,
 {
     let limits = inner.limits;
-    let mut inflight: VecDeque<oneshot::Receiver<Reply>> = VecDeque::new();
+    // Each batch in flight, with its frames for the live tap (none when nobody watches).
+    let mut inflight: VecDeque<(oneshot::Receiver<Reply>, Vec<LiveFrame>)> = VecDeque::new();
     let mut reading = true;
     let mut end: Option<Status> = None;
     // The last frame accepted from this stream, to say where an undecodable one came.
@@ -380,16 +385,19 @@ async fn run_stream<S>(
             biased;
             first = async {
                 match inflight.front_mut() {
-                    Some(rx) => rx.await,
+                    Some((rx, _)) => rx.await,
                     None => std::future::pending().await,
                 }
             }, if !inflight.is_empty() => {
-                inflight.pop_front();
+                let mut live = inflight.pop_front().map(|(_, live)| live).unwrap_or_default();
                 let mut merged = AckSet::default();
                 let mut outcome: Option<Reply> = first.ok();
                 loop {
                     match outcome {
-                        Some(Ok(o)) => absorb(&inner, o, &mut merged, &mut end, &mut reading),
+                        Some(Ok(o)) => {
+                            publish(&inner.live, &o, std::mem::take(&mut live));
+                            absorb(&inner, o, &mut merged, &mut end, &mut reading);
+                        }
                         Some(Err(stopped)) => stop(&mut end, &mut reading, Status::unavailable(format!(
                             "{}; frames after the last ack were not stored: resume from the acked point",
                             stopped.0
@@ -399,9 +407,9 @@ async fn run_stream<S>(
                         )),
                     }
                     // Batches that became durable in the same commit get one ack between them.
-                    match inflight.front_mut().map(|rx| rx.try_recv()) {
+                    match inflight.front_mut().map(|(rx, _)| rx.try_recv()) {
                         Some(Ok(next)) => {
-                            inflight.pop_front();
+                            live = inflight.pop_front().map(|(_, live)| live).unwrap_or_default();
                             outcome = Some(next);
                         }
                         Some(Err(oneshot::error::TryRecvError::Closed)) => {
@@ -435,6 +443,8 @@ async fn run_stream<S>(
                 }
                 Stats::add(&inner.stats.frames_received, frames.len() as u64);
                 let (batch, invalid) = build_batch(&mut frames, &mut last);
+                // Unwatched, only a session's first frame goes to the tap, which keeps it.
+                let live = live_frames(&batch, inner.live.is_watched());
                 if let Some(status) = invalid {
                     Stats::add(&inner.stats.invalid_frames, 1);
                     stop(&mut end, &mut reading, status);
@@ -459,7 +469,7 @@ async fn run_stream<S>(
                 }
                 if !batch.records.is_empty() {
                     match inner.writer.submit(batch).await {
-                        Ok(rx) => inflight.push_back(rx),
+                        Ok(rx) => inflight.push_back((rx, live)),
                         Err(stopped) => stop(&mut end, &mut reading, Status::unavailable(stopped.0)),
                     }
                 }
@@ -535,6 +545,34 @@ fn absorb(inner: &Inner, o: BatchOutcome, merged: &mut AckSet, end: &mut Option<
                 gap.session, gap.seq, gap.expected, gap.expected
             )),
         );
+    }
+}
+
+/// A batch's frames for the live tap: each frame's bytes sliced out of the batch's buffer (a
+/// frame record ends with the frame as sent), so nothing is copied.
+fn live_frames(batch: &Batch, watched: bool) -> Vec<LiveFrame> {
+    let mut at = 0usize;
+    let mut out = Vec::with_capacity(if watched { batch.records.len() } else { 0 });
+    for r in &batch.records {
+        let end = at + r.len as usize;
+        let start = at + format::frame_record_len(0);
+        // Always true for a batch `build_batch` made; checked rather than trusted.
+        if (watched || r.seq == 0) && start <= end && end <= batch.buf.len() {
+            out.push(LiveFrame { session: r.session.0, seq: r.seq, raw: batch.buf.slice(start..end) });
+        }
+        at = end;
+    }
+    out
+}
+
+/// Publishes a batch's frames that the writer made durable: for each session, those below its
+/// durable next_seq (a frame at or after a gap was not stored).
+fn publish(tap: &LiveTap, outcome: &BatchOutcome, frames: Vec<LiveFrame>) {
+    for frame in frames {
+        let durable = outcome.acks.iter().find(|(s, _)| s.0 == frame.session).map(|(_, next)| *next);
+        if durable.is_some_and(|next| frame.seq < next) {
+            tap.publish(frame);
+        }
     }
 }
 
@@ -794,7 +832,8 @@ mod tests {
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
         let (w, task) = writer::start(wal, cfg, Arc::clone(&stats), stop.clone(), None).unwrap();
-        let service = IngestService::new(w, stats, StreamLimits::default(), CancellationToken::new());
+        let service =
+            IngestService::new(w, stats, StreamLimits::default(), CancellationToken::new(), LiveTap::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(

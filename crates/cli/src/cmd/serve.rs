@@ -118,6 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let records_db = config.data_dir.join("records.sqlite");
         let running = ingest::Server::new(config).start().await.context("starting the ingest server")?;
+        let tap = running.live_tap();
         eprintln!("pitwall serve: listening on {}", running.local_addr());
         if let Some(m) = running.metrics_addr() {
             eprintln!("pitwall serve: metrics at http://{m}/metrics");
@@ -175,8 +176,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("opening the records database {}", records_db.display()))?;
                 let config =
                     dashboard::DashboardConfig { listen, token: http_token, records_db: Some(records_db) };
-                let dashboard =
-                    dashboard::Dashboard::bind(config, feed).await.context("starting the dashboard")?;
+                let dashboard = dashboard::Dashboard::bind(config, feed)
+                    .await
+                    .context("starting the dashboard")?
+                    .with_telemetry(tap);
                 eprintln!("pitwall serve: dashboard: http://{}/", dashboard.local_addr());
                 Some(tokio::spawn(dashboard.run_until(stopped(stop_rx.clone()))))
             }

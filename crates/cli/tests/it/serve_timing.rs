@@ -166,6 +166,9 @@ fn serve_with_a_relay_plugin_and_the_dashboard() {
     }
     assert_eq!(rows, 3, "{said}");
     assert!(http_get(&dashboard, "/").contains("<html"));
+    // The live telemetry of the ingest server is there too (no car streams in this test).
+    let cars: serde_json::Value = serde_json::from_str(&http_get(&dashboard, "/api/telemetry")).unwrap();
+    assert!(cars.is_array() || cars["sessions"].is_array(), "{cars}");
     sim.wait().unwrap();
     sigterm(&serve);
     assert!(serve.wait().unwrap().success());

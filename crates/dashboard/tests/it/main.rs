@@ -7,5 +7,6 @@ mod api;
 mod browser;
 mod client;
 mod support;
+mod telemetry;
 mod webdriver;
 mod ws;

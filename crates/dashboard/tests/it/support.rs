@@ -85,12 +85,25 @@ impl Running {
 
 /// A dashboard on a free loopback port.
 pub async fn dashboard(feed: Option<Feed>, records_db: Option<&Path>, token: Option<&str>) -> Running {
+    dashboard_with(feed, records_db, token, None).await
+}
+
+/// A dashboard on a free loopback port, showing the live telemetry of `tap` if given.
+pub async fn dashboard_with(
+    feed: Option<Feed>,
+    records_db: Option<&Path>,
+    token: Option<&str>,
+    tap: Option<ingest::live::LiveTap>,
+) -> Running {
     let config = DashboardConfig {
         listen: "127.0.0.1:0".parse().expect("an address"),
         token: token.map(str::to_owned),
         records_db: records_db.map(Path::to_path_buf),
     };
-    let dashboard = Dashboard::bind(config, feed).await.expect("bind the dashboard");
+    let mut dashboard = Dashboard::bind(config, feed).await.expect("bind the dashboard");
+    if let Some(tap) = tap {
+        dashboard = dashboard.with_telemetry(tap);
+    }
     let addr = dashboard.local_addr();
     let stats = dashboard.stats();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -251,4 +264,39 @@ pub fn timed(at_ms: u64, notice: Notice) -> Arc<TimedNotice> {
         notice,
         board: Arc::new(empty_board(at_ms)),
     })
+}
+
+/// A real ingest server on loopback (in `dir`), for the telemetry tests.
+pub async fn ingest_server(dir: &Path) -> ingest::Running {
+    let config = ingest::Config {
+        listen: "127.0.0.1:0".parse().expect("an address"),
+        data_dir: dir.to_owned(),
+        wal: ingest::WalConfig { commit_interval_ms: 1, ..ingest::WalConfig::default() },
+        ..ingest::Config::default()
+    };
+    ingest::Server::new(config).start().await.expect("start the ingest server")
+}
+
+/// Streams the load generator's realistic frames of `session` to the ingest server at `addr`,
+/// `per_second` of them a second from seq 0 (`None`: as fast as the server takes them), `count`
+/// in all; returns the last ack's next_seq once the server has acked them all.
+pub async fn stream_frames(addr: SocketAddr, session: [u8; 16], per_second: Option<u32>, count: u64) -> u64 {
+    let channel = loadgen::client::connect(&addr.to_string()).await.expect("connect to ingest");
+    let every = per_second.map(|n| Duration::from_secs_f64(1.0 / f64::from(n)));
+    let frames = futures_util::stream::unfold(0u64, move |seq| async move {
+        if seq >= count {
+            return None;
+        }
+        if let Some(every) = every {
+            tokio::time::sleep(every).await;
+        }
+        let frame = loadgen::frames::realistic(session, seq);
+        Some((bytes::Bytes::from(prost::Message::encode_to_vec(&frame)), seq + 1))
+    });
+    let mut acks = loadgen::client::stream_frames(channel, frames).await.expect("a StreamFrames call");
+    let mut last = 0;
+    while let Some(ack) = acks.message().await.expect("acks, not an error") {
+        last = ack.next_seq;
+    }
+    last
 }

@@ -10,6 +10,7 @@ mod disk_full;
 mod invalid;
 mod laps_sink;
 mod limits;
+mod live_tap;
 mod metrics;
 mod parquet_sink;
 mod recording_sink;

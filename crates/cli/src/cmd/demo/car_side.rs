@@ -191,6 +191,11 @@ impl CarSide {
         Ok(CarSide { server, bridges, feeding, origin, data: args.data.clone(), parquet })
     }
 
+    /// The ingest server's live frames, for the dashboard.
+    pub(super) fn live_tap(&self) -> ingest::live::LiveTap {
+        self.server.live_tap()
+    }
+
     /// Where the games' clock started: an instant and its Unix time, ms.
     pub(super) fn clock_origin(&self) -> (Instant, i64) {
         self.origin

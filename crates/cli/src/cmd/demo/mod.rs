@@ -211,7 +211,10 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         .sender()
         .send(&acsp::Command::BroadcastChat { message: "pitwall is watching: good luck everybody".into() })
         .await?;
-    let dashboard = start_dashboard(args.http, follower.feed(), &records_db).await?;
+    let mut dashboard = start_dashboard(args.http, follower.feed(), &records_db).await?;
+    if let Some(c) = &car_side {
+        dashboard = dashboard.with_telemetry(c.live_tap());
+    }
     let url = format!("http://{}/", dashboard.local_addr());
     if out.json {
         out.print_json(&Line::Dashboard { url })?;
