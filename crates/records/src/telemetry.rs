@@ -433,23 +433,7 @@ impl Store {
                 .execute([s, id])?;
             self.count_undone(undone);
         }
-        let outcome = match candidates.as_slice() {
-            [] => LinkOutcome::NoCandidate,
-            &[s] => {
-                let back = self.telemetry_candidates_of_server_lap(s)?;
-                if back == [id] {
-                    self.conn
-                        .prepare_cached("UPDATE telemetry_laps SET lap_id = ?2 WHERE id = ?1")?
-                        .execute([id, s])?;
-                    LinkOutcome::Linked
-                } else {
-                    LinkOutcome::Ambiguous { candidates: back.len() }
-                }
-            }
-            many => LinkOutcome::Ambiguous { candidates: many.len() },
-        };
-        self.count(outcome);
-        Ok(outcome)
+        self.settle(id, &candidates, |s| self.telemetry_candidates_of_server_lap(s), |s| (id, s))
     }
 
     /// Links a server lap just stored (`laps.id`) by the rule of the module docs. Runs inside
@@ -470,14 +454,29 @@ impl Store {
                 .execute([t, lap_id])?;
             self.count_undone(undone);
         }
-        let outcome = match candidates.as_slice() {
+        self.settle(lap_id, &candidates, |t| self.server_candidates_of_telemetry_lap(t), |t| (t, lap_id))
+    }
+
+    /// The rule's last step, the same from either side: the lap `me` just stored links to its
+    /// one candidate when it is that candidate's one candidate too (`back_of` gives a
+    /// candidate's own candidates; `pair` the telemetry lap's and the server lap's ids of the
+    /// link). Counts the outcome.
+    fn settle(
+        &self,
+        me: i64,
+        candidates: &[i64],
+        back_of: impl Fn(i64) -> rusqlite::Result<Vec<i64>>,
+        pair: impl Fn(i64) -> (i64, i64),
+    ) -> rusqlite::Result<LinkOutcome> {
+        let outcome = match candidates {
             [] => LinkOutcome::NoCandidate,
-            &[t] => {
-                let back = self.server_candidates_of_telemetry_lap(t)?;
-                if back == [lap_id] {
+            &[other] => {
+                let back = back_of(other)?;
+                if back == [me] {
+                    let (telemetry, server) = pair(other);
                     self.conn
                         .prepare_cached("UPDATE telemetry_laps SET lap_id = ?2 WHERE id = ?1")?
-                        .execute([t, lap_id])?;
+                        .execute([telemetry, server])?;
                     LinkOutcome::Linked
                 } else {
                     LinkOutcome::Ambiguous { candidates: back.len() }
