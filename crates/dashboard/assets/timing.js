@@ -88,6 +88,8 @@
       const tr = document.createElement("tr");
       tr.dataset.carId = String(r.car_id);
       if (!r.connected) tr.classList.add("left");
+      if (r.car_id === selected) tr.classList.add("selected");
+      tr.addEventListener("click", () => select(r.car_id));
       const cell = (key, text, className) => {
         const td = PW.el("td", className, text);
         td.dataset.col = key;
@@ -136,6 +138,86 @@
   function min(values) {
     const v = values.filter((x) => x !== null && x !== undefined);
     return v.length ? Math.min(...v) : null;
+  }
+
+  // ---- the track map ----
+  // The outline comes from /api/map (learned by the server from the cars' positions), the
+  // cars' places from each board (their world x, z). World z grows away from the viewer on
+  // AC's maps, so the map is drawn with z up: SVG's y is -z.
+  let outline = null; // {points, learned, track, layout}
+  let view = null; // {minX, minZ, size}: the SVG's coordinate frame
+  let selected = Number(sessionStorage.getItem("pw-selected-car") || NaN);
+
+  async function loadMap() {
+    try {
+      const answer = await PW.getJson("/api/map");
+      if (answer.outline) {
+        outline = answer.outline;
+        drawOutline();
+      }
+    } catch (_) {
+      // No live timing: the page says so in its connection state.
+    }
+  }
+
+  function drawOutline() {
+    const pts = outline.points;
+    let minX = Infinity; let maxX = -Infinity; let minZ = Infinity; let maxZ = -Infinity;
+    for (const [x, z] of pts) {
+      minX = Math.min(minX, x); maxX = Math.max(maxX, x);
+      minZ = Math.min(minZ, z); maxZ = Math.max(maxZ, z);
+    }
+    const size = Math.max(maxX - minX, maxZ - minZ, 1);
+    const pad = size * 0.04;
+    view = { minX: minX - pad, maxZ: maxZ + pad, size };
+    const svg = $("map");
+    const w = maxX - minX + 2 * pad;
+    const h = maxZ - minZ + 2 * pad;
+    svg.setAttribute("viewBox", `0 0 ${w.toFixed(1)} ${h.toFixed(1)}`);
+    const d = pts.map(([x, z], i) => `${i ? "L" : "M"}${mx(x).toFixed(1)} ${mz(z).toFixed(1)}`).join("") + "Z";
+    const line = $("map-line");
+    line.setAttribute("d", d);
+    line.setAttribute("stroke-width", (size / 90).toFixed(2));
+    svg.dataset.learned = String(outline.learned);
+    svg.dataset.points = String(pts.length);
+    $("map-note").textContent = `${outline.track}${outline.layout ? " / " + outline.layout : ""}: ` +
+      `learned from ${outline.samples} positions (${Math.round(100 * outline.learned / pts.length)} % of the lap seen)`;
+    drawCars();
+  }
+
+  const mx = (x) => x - view.minX;
+  const mz = (z) => view.maxZ - z;
+
+  function drawCars() {
+    if (!view || !board) return;
+    const ns = "http://www.w3.org/2000/svg";
+    const r = view.size / 70;
+    const group = $("map-cars");
+    const cars = board.rows.filter((row) => row.world);
+    // The selected car is drawn last, on top.
+    cars.sort((a, b) => (a.car_id === selected) - (b.car_id === selected));
+    group.replaceChildren(...cars.map((row) => {
+      const dot = document.createElementNS(ns, "circle");
+      dot.setAttribute("cx", mx(row.world[0]).toFixed(1));
+      dot.setAttribute("cy", mz(row.world[1]).toFixed(1));
+      dot.setAttribute("r", (row.car_id === selected ? r * 1.6 : r).toFixed(1));
+      dot.setAttribute("stroke-width", (r / 4).toFixed(2));
+      dot.dataset.carId = String(row.car_id);
+      if (row.car_id === selected) dot.classList.add("selected");
+      if (!row.connected) dot.classList.add("left");
+      const title = document.createElementNS(ns, "title");
+      title.textContent = `P${row.position} ${row.driver || "car " + row.car_id}`;
+      dot.appendChild(title);
+      dot.addEventListener("click", () => select(row.car_id));
+      return dot;
+    }));
+  }
+
+  function select(carId) {
+    selected = selected === carId ? NaN : carId;
+    sessionStorage.setItem("pw-selected-car", String(selected));
+    renderRows();
+    drawCars();
   }
 
   // ---- notices ----
@@ -241,6 +323,7 @@
         renderSession();
         renderRows();
         renderEvents();
+        drawCars();
         document.body.dataset.boardAt = String(board.at_ms);
         document.body.dataset.droppedNotices = String(message.dropped_notices);
       } else if (message.kind === "notice") {
@@ -263,4 +346,7 @@
   renderHead();
   connect();
   setInterval(renderEvents, 1000);
+  // The outline sharpens as positions come: fetched again every few seconds.
+  loadMap();
+  setInterval(loadMap, 5000);
 })();

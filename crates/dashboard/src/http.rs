@@ -33,6 +33,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/telemetry", get(telemetry_page))
         .route("/assets/{*name}", get(asset))
         .route("/api/board", get(api_board))
+        .route("/api/map", get(api_map))
         .route("/api/records", get(api_records))
         .route("/api/tracks", get(api_tracks))
         .route("/api/telemetry", get(api_telemetry))
@@ -169,6 +170,21 @@ async fn api_board(State(shared): State<Arc<Shared>>, uri: Uri, RawQuery(query):
         Some(live) => {
             let board = Arc::clone(&live.board.borrow());
             json(StatusCode::OK, &*board)
+        }
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "no live timing: the dashboard follows no server"),
+    }
+}
+
+/// `/api/map`: the outline of the live session's track, learned from the cars' positions:
+/// `{"outline": null}` until enough of the lap has been seen.
+async fn api_map(State(shared): State<Arc<Shared>>, uri: Uri, RawQuery(query): RawQuery) -> Response {
+    if let Err(reason) = params::none(query.as_deref()) {
+        return bad_request(&shared, &uri, reason);
+    }
+    match &shared.live {
+        Some(live) => {
+            let outline = live.outline.borrow().clone();
+            json(StatusCode::OK, &serde_json::json!({ "outline": outline.as_deref() }))
         }
         None => error(StatusCode::SERVICE_UNAVAILABLE, "no live timing: the dashboard follows no server"),
     }

@@ -5,13 +5,14 @@
 //!
 //! - `/`: live timing, fed over the WebSocket `/ws/timing` by a [`live::follow::Feed`]: the
 //!   [`timing::Board`] at most [`BOARD_EVERY`] (latest wins, stale boards are skipped) and
-//!   every [`timing::Notice`] as it happens.
+//!   every [`timing::Notice`] as it happens; beside it the track map, the feed's outline
+//!   (`/api/map`, learned by the timing engine from the car updates) with a dot per car.
 //! - `/records`: the leaderboards of a records database ([`records::Store`]), filtered.
 //! - `/telemetry`: one live car's inputs and tyres, from an ingest server's live tap
 //!   ([`ingest::live::LiveTap`], given with [`Dashboard::with_telemetry`]), over the WebSocket
 //!   `/ws/telemetry`: at most 30 samples a second ([`SAMPLE_EVERY`], the latest of each slot)
 //!   and the tyres at 2 Hz ([`TYRES_EVERY`]).
-//! - `/api/board`, `/api/records`, `/api/tracks`, `/api/telemetry`: the same data as JSON.
+//! - `/api/board`, `/api/map`, `/api/records`, `/api/tracks`, `/api/telemetry`: the same data as JSON.
 //!
 //! [`DashboardConfig`] says where to listen, the access token (required beyond loopback) and
 //! the records database; [`Dashboard::bind`] binds the socket with an optional live feed, and
@@ -58,7 +59,7 @@ use std::time::Duration;
 
 use ingest::live::{LiveFrame, LiveTap};
 use live::follow::{Feed, TimedNotice};
-use timing::Board;
+use timing::{Board, TrackOutline};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, broadcast, watch};
 
@@ -195,6 +196,7 @@ impl StatsHandle {
 struct LiveSource {
     board: watch::Receiver<Arc<Board>>,
     notices: broadcast::Receiver<Arc<TimedNotice>>,
+    outline: watch::Receiver<Option<Arc<TrackOutline>>>,
 }
 
 /// What every request handler shares.
@@ -255,7 +257,11 @@ impl Dashboard {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             token: config.token,
-            live: live.map(|feed| LiveSource { board: feed.board, notices: feed.notices }),
+            live: live.map(|feed| LiveSource {
+                board: feed.board,
+                notices: feed.notices,
+                outline: feed.outline,
+            }),
             records_db: config.records_db,
             records,
             telemetry: OnceLock::new(),

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use acsp::client::{Client, ClientConfig, ClientError, CommandSender, SourceFilter};
 use acsp::{Command, Event};
-use timing::{Board, Notice, TimingConfig, TimingEngine};
+use timing::{Board, Notice, TimingConfig, TimingEngine, TrackOutline};
 use tokio::sync::{broadcast, watch};
 
 use crate::chat::{self, ChatConfig};
@@ -98,7 +98,22 @@ pub struct Feed {
     /// Every notice, in order. A reader that falls more than 1024 behind is told how many it
     /// missed (`RecvError::Lagged`) and goes on from the oldest kept.
     pub notices: broadcast::Receiver<Arc<TimedNotice>>,
+    /// The outline of the session's track learned from the car updates' positions
+    /// ([`timing::outline`]), replaced at most every [`OUTLINE_EVERY`] while it changes; `None`
+    /// until enough of the lap has been seen.
+    pub outline: watch::Receiver<Option<Arc<TrackOutline>>>,
 }
+
+impl Feed {
+    /// A second reader of the same feed: the latest board and outline, and the notices from
+    /// now on.
+    pub fn resubscribe(&self) -> Feed {
+        Feed { board: self.board.clone(), notices: self.notices.resubscribe(), outline: self.outline.clone() }
+    }
+}
+
+/// How often, at most, the track outline of a [`Feed`] is replaced.
+pub const OUTLINE_EVERY: Duration = Duration::from_secs(1);
 
 /// Errors of a follower.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +156,9 @@ pub struct Follower {
     clock_rate: f64,
     board_tx: watch::Sender<Arc<Board>>,
     notice_tx: broadcast::Sender<Arc<TimedNotice>>,
+    outline_tx: watch::Sender<Option<Arc<TrackOutline>>>,
+    /// When the outline was last published, and from how many positions.
+    outline_published: Option<(Instant, u64)>,
     report: FollowReport,
 }
 
@@ -160,6 +178,7 @@ impl Follower {
         let engine = TimingEngine::with_config(config.timing);
         let (board_tx, _) = watch::channel(Arc::new(engine.board()));
         let (notice_tx, _) = broadcast::channel(NOTICE_BACKLOG);
+        let (outline_tx, _) = watch::channel(None);
         Ok(Follower {
             sender: client.sender(),
             client,
@@ -175,6 +194,8 @@ impl Follower {
             },
             board_tx,
             notice_tx,
+            outline_tx,
+            outline_published: None,
             report: FollowReport::default(),
         })
     }
@@ -192,7 +213,11 @@ impl Follower {
 
     /// A new reader of the board and the notices.
     pub fn feed(&self) -> Feed {
-        Feed { board: self.board_tx.subscribe(), notices: self.notice_tx.subscribe() }
+        Feed {
+            board: self.board_tx.subscribe(),
+            notices: self.notice_tx.subscribe(),
+            outline: self.outline_tx.subscribe(),
+        }
     }
 
     /// The ACSP client's counters (datagrams, undecodable ones, drops).
@@ -311,6 +336,24 @@ impl Follower {
         self.send_all(&tick.commands).await;
         let unix_ms = self.unix_ms();
         self.emit(now, unix_ms, tick.notices);
+        self.publish_outline();
+    }
+
+    /// Replaces the feed's outline when positions came since it was last published, at most
+    /// every [`OUTLINE_EVERY`] (a new track's first outline, or none, at once).
+    fn publish_outline(&mut self) {
+        let samples = self.engine.outline_samples();
+        let due = match self.outline_published {
+            None => true,
+            Some((at, published)) => {
+                samples < published || (samples > published && at.elapsed() >= OUTLINE_EVERY)
+            }
+        };
+        if due {
+            let outline = self.engine.outline().map(Arc::new);
+            self.outline_tx.send_replace(outline);
+            self.outline_published = Some((Instant::now(), samples));
+        }
     }
 
     async fn send_all(&mut self, commands: &[Command]) {

@@ -98,6 +98,9 @@ pub struct Row {
     pub speed_kmh: f32,
     /// Position along the lap at the last car update, 0..1.
     pub spline: f32,
+    /// World position (x, z) at the last car update, m: where the car is on the track map
+    /// ([`TrackOutline`](crate::TrackOutline)).
+    pub world: Option<[f32; 2]>,
     /// Collisions in this session, with cars and with the environment.
     pub collisions: u32,
     /// Of those, collisions with another car.

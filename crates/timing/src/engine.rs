@@ -14,6 +14,7 @@ use crate::config::{Stats, TimingConfig};
 use crate::format::time_from_wire;
 use crate::live::{self, POINTS, Progress, millis};
 use crate::notice::Notice;
+use crate::outline::{OutlineLearner, TrackOutline};
 
 /// The longest lap time taken as real: an hour. Anything longer (or 0) is a broken datagram.
 const MAX_LAP_MS: u32 = 3_600_000;
@@ -68,6 +69,8 @@ pub struct TimingEngine {
     /// When the engine last asked about each car (GET_CAR_INFO), known to it or not.
     asked: BTreeMap<u8, Duration>,
     stats: Stats,
+    /// The session's track outline, learned from the car updates' positions.
+    outline: OutlineLearner,
 }
 
 /// What [`TimingEngine::tick`] found: notices about the server, and what to send it.
@@ -104,6 +107,8 @@ struct Car {
     total_ms: Option<u32>,
     spline: f32,
     speed_kmh: f32,
+    /// World position (x, z) at the last car update, m.
+    world: Option<[f32; 2]>,
     collisions: u32,
     car_collisions: u32,
     env_collisions: u32,
@@ -238,6 +243,7 @@ impl TimingEngine {
             queued: Vec::new(),
             asked: BTreeMap::new(),
             stats: Stats::default(),
+            outline: OutlineLearner::default(),
         }
     }
 
@@ -347,6 +353,17 @@ impl TimingEngine {
         self.stats
     }
 
+    /// The outline of the session's track, learned from the cars' positions so far; `None`
+    /// until enough of the lap has been seen ([`outline`](crate::outline)).
+    pub fn outline(&self) -> Option<TrackOutline> {
+        self.outline.outline()
+    }
+
+    /// Positions the track outline has taken in: it changes when the outline may have.
+    pub fn outline_samples(&self) -> u64 {
+        self.outline.samples()
+    }
+
     /// The standings now: the session, then one row per car, leader first.
     ///
     /// In a race, cars that have taken the flag come first, by laps and then by who crossed the
@@ -397,6 +414,7 @@ impl TimingEngine {
                 interval: i.checked_sub(1).and_then(|a| gap(race, false, cars[a].1, c, self.now)),
                 speed_kmh: c.speed_kmh,
                 spline: c.spline,
+                world: c.world,
                 collisions: c.collisions,
                 car_collisions: c.car_collisions,
                 env_collisions: c.env_collisions,
@@ -492,6 +510,9 @@ impl TimingEngine {
 
     /// The sector boundaries of a session's track, from the configuration.
     fn set_track(&mut self, s: &SessionInfo) {
+        if self.outline.track() != (s.track.as_str(), s.track_config.as_str()) {
+            self.outline = OutlineLearner::new(&s.track, &s.track_config);
+        }
         let with_layout = format!("{}/{}", s.track, s.track_config);
         let given = self.config.sectors.get(&with_layout).or_else(|| self.config.sectors.get(&s.track));
         self.boundaries = given.map_or_else(live::thirds, |b| live::clean_boundaries(b));
@@ -613,6 +634,9 @@ impl TimingEngine {
         let boundaries = &self.boundaries;
         let Some(car) = self.cars.get_mut(&u.car_id) else { return };
         (car.spline, car.speed_kmh, car.heard) = (spline, speed, Some(now));
+        let (x, z) = (u.position.x, u.position.z);
+        car.world = (x.is_finite() && z.is_finite()).then_some([x, z]);
+        self.outline.learn(spline, x, z);
         car.lap_top_kmh = Some(car.lap_top_kmh.map_or(speed, |t| t.max(speed)));
         let stood = speed < STANDSTILL_KMH;
         car.stood_this_lap |= stood;

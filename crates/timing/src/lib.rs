@@ -91,6 +91,7 @@ mod engine;
 mod format;
 mod live;
 mod notice;
+pub mod outline;
 pub mod text;
 
 pub use board::{Board, Gap, Row, SessionState};
@@ -98,3 +99,4 @@ pub use config::{Stats, TimingConfig};
 pub use engine::{Tick, TimingEngine};
 pub use format::{NO_LAP_TIME, format_lap_time, time_from_wire};
 pub use notice::{Notice, StampedNotice};
+pub use outline::{OutlineLearner, TrackOutline};

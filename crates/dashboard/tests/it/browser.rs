@@ -107,6 +107,52 @@ async fn the_timing_table_follows_the_race() {
         assert!(tokio::time::Instant::now() < deadline, "the table did not change in a minute: {now}");
     }
 
+    // The map: the outline learned from the cars' positions, one dot per car, and the dots
+    // move; clicking a row highlights its car on the map.
+    let outline = browser
+        .wait_for(
+            "the track outline on the map",
+            Duration::from_secs(60),
+            "const svg = document.getElementById('map'); const d = document.getElementById('map-line').getAttribute('d'); return d && d.length > 100 && Number(svg.dataset.learned) >= 16 ? [d.length, Number(svg.dataset.points)] : null;",
+        )
+        .await;
+    assert_eq!(outline[1], 512, "{outline}");
+    let map = get(dash.addr, "/api/map").await.json();
+    assert_eq!(map["outline"]["track"], "ks_red_bull_ring");
+    assert_eq!(map["outline"]["points"].as_array().map(Vec::len), Some(512));
+    const DOTS: &str = "return [...document.querySelectorAll('#map-cars circle')].map((c) => [Number(c.dataset.carId), c.getAttribute('cx'), c.getAttribute('cy')]);";
+    let dots = browser
+        .wait_for(
+            "a dot per car",
+            Duration::from_secs(30),
+            &format!("const dots = (() => {{ {DOTS} }})(); return dots.length === {cars} ? dots : null;"),
+        )
+        .await;
+    let dot_cars: BTreeSet<u64> =
+        dots.as_array().into_iter().flatten().filter_map(|d| d[0].as_u64()).collect();
+    assert_eq!(dot_cars, ids, "{dots}");
+    browser
+        .wait_for(
+            "the dots to move",
+            Duration::from_secs(30),
+            &format!("const before = {dots}; const now = (() => {{ {DOTS} }})(); return now.length === before.length && now.some((d) => !before.some((b) => b[0] === d[0] && b[1] === d[1] && b[2] === d[2])) ? now : null;"),
+        )
+        .await;
+    // Clicked from the page's script: the table is redrawn with every board, so an element
+    // found by one WebDriver command may be gone by the next.
+    browser
+        .eval("document.querySelector('#standings tbody tr[data-car-id=\"2\"]').click(); return true;")
+        .await;
+    let chosen = browser
+        .wait_for(
+            "car 2 highlighted",
+            Duration::from_secs(10),
+            "const dot = document.querySelector('#map-cars circle.selected'); const row = document.querySelector('#standings tr.selected'); return dot && row ? [Number(dot.dataset.carId), Number(row.dataset.carId)] : null;",
+        )
+        .await;
+    assert_eq!(chosen, serde_json::json!([2, 2]));
+    browser.screenshot("timing-map").await;
+
     // Laps complete: a lap time in the table and a lap badge among the events.
     let lap = browser
         .wait_for(

@@ -241,7 +241,9 @@ pub fn lap_time(driver: usize, car: &str, session: usize, lap: u32) -> u32 {
 pub fn hand_fed(capacity: usize) -> (watch::Sender<Arc<Board>>, broadcast::Sender<Arc<TimedNotice>>, Feed) {
     let (board_tx, board) = watch::channel(Arc::new(empty_board(0)));
     let (notice_tx, notices) = broadcast::channel(capacity);
-    (board_tx, notice_tx, Feed { board, notices })
+    // No outline: its sender is dropped, and the receiver keeps answering `None`.
+    let (_, outline) = watch::channel(None);
+    (board_tx, notice_tx, Feed { board, notices, outline })
 }
 
 /// A board with no session and no cars, taken at `at_ms`.

@@ -335,14 +335,12 @@ async fn start_dashboard(
         records_db: Some(records_db.to_path_buf()),
     };
     let listen = http.unwrap_or(dashboard::DashboardConfig::default().listen);
-    let second = feed.board.clone();
-    let notices = feed.notices.resubscribe();
+    let second = feed.resubscribe();
     match dashboard::Dashboard::bind(config(listen), Some(feed)).await {
         Ok(d) => Ok(d),
         Err(dashboard::DashboardError::Bind { .. }) if http.is_none() => {
             let free = SocketAddr::from(([127, 0, 0, 1], 0));
-            let feed = live::follow::Feed { board: second, notices };
-            dashboard::Dashboard::bind(config(free), Some(feed)).await.context("starting the dashboard")
+            dashboard::Dashboard::bind(config(free), Some(second)).await.context("starting the dashboard")
         }
         Err(e) => Err(e).context("starting the dashboard"),
     }
