@@ -64,6 +64,7 @@ mod error;
 mod output;
 mod pipeline;
 pub mod rows;
+pub mod slice;
 mod source;
 
 use std::path::{Path, PathBuf};

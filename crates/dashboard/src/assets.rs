@@ -29,6 +29,14 @@ pub(crate) const RECORDS_PAGE: Asset =
 pub(crate) const TELEMETRY_PAGE: Asset =
     Asset { name: "telemetry.html", content_type: HTML, body: include_bytes!("../assets/telemetry.html") };
 
+/// The stored sessions and laps, served at `/sessions`.
+pub(crate) const SESSIONS_PAGE: Asset =
+    Asset { name: "sessions.html", content_type: HTML, body: include_bytes!("../assets/sessions.html") };
+
+/// The lap analysis page, served at `/lap`.
+pub(crate) const LAP_PAGE: Asset =
+    Asset { name: "lap.html", content_type: HTML, body: include_bytes!("../assets/lap.html") };
+
 /// Everything under `/assets/`, by name: a fixed list, looked up by exact match.
 const ASSETS: &[Asset] = &[
     Asset { name: "style.css", content_type: CSS, body: include_bytes!("../assets/style.css") },
@@ -36,6 +44,8 @@ const ASSETS: &[Asset] = &[
     Asset { name: "timing.js", content_type: JS, body: include_bytes!("../assets/timing.js") },
     Asset { name: "records.js", content_type: JS, body: include_bytes!("../assets/records.js") },
     Asset { name: "telemetry.js", content_type: JS, body: include_bytes!("../assets/telemetry.js") },
+    Asset { name: "sessions.js", content_type: JS, body: include_bytes!("../assets/sessions.js") },
+    Asset { name: "lap.js", content_type: JS, body: include_bytes!("../assets/lap.js") },
     Asset {
         name: "vendor/uplot/uPlot.iife.min.js",
         content_type: JS,

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::assets::{self, Asset};
 use crate::params::{self, BadRequest};
-use crate::{Counters, Shared, ws};
+use crate::{Counters, Shared, lap_routes, ws};
 
 /// Every page's policy: scripts, styles and connections from the dashboard only. Inline
 /// styles are allowed because uPlot sizes its canvas with them.
@@ -37,6 +37,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/records", get(api_records))
         .route("/api/tracks", get(api_tracks))
         .route("/api/telemetry", get(api_telemetry))
+        .route("/api/sessions", get(lap_routes::api_sessions))
+        .route("/api/session/laps", get(lap_routes::api_session_laps))
+        .route("/api/lap", get(lap_routes::api_lap))
+        .route("/api/lap/download", get(lap_routes::api_lap_download))
+        .route("/sessions", get(sessions_page))
+        .route("/lap", get(lap_page))
         .route("/ws/timing", get(ws::timing))
         .route("/ws/telemetry", get(ws::telemetry))
         .fallback(not_found)
@@ -97,7 +103,7 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     json(status, &serde_json::json!({ "error": message }))
 }
 
-fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
+pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => (status, [(CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => {
@@ -136,6 +142,21 @@ async fn telemetry_page(State(shared): State<Arc<Shared>>, uri: Uri, RawQuery(qu
     // `session` (the car to show first) and the token are read by the page's script.
     match params::pairs(query.as_deref()) {
         Ok(_) => serve_asset(&assets::TELEMETRY_PAGE, true),
+        Err(reason) => bad_request(&shared, &uri, reason),
+    }
+}
+
+async fn sessions_page(State(shared): State<Arc<Shared>>, uri: Uri, RawQuery(query): RawQuery) -> Response {
+    match params::pairs(query.as_deref()) {
+        Ok(_) => serve_asset(&assets::SESSIONS_PAGE, true),
+        Err(reason) => bad_request(&shared, &uri, reason),
+    }
+}
+
+async fn lap_page(State(shared): State<Arc<Shared>>, uri: Uri, RawQuery(query): RawQuery) -> Response {
+    // The laps to show (`l=UUID:N`, repeated) are read by the page's script.
+    match params::pairs(query.as_deref()) {
+        Ok(_) => serve_asset(&assets::LAP_PAGE, true),
         Err(reason) => bad_request(&shared, &uri, reason),
     }
 }
@@ -258,7 +279,7 @@ async fn api_records(State(shared): State<Arc<Shared>>, uri: Uri, RawQuery(query
     }
 }
 
-fn no_records() -> Response {
+pub(crate) fn no_records() -> Response {
     error(StatusCode::SERVICE_UNAVAILABLE, "no records: the dashboard has no records database")
 }
 

@@ -46,6 +46,8 @@
 mod assets;
 mod error;
 mod http;
+mod lap_routes;
+mod laps;
 mod params;
 mod telemetry;
 mod ws;
@@ -92,6 +94,9 @@ pub struct DashboardConfig {
     /// The records database for `/records`, `/api/records` and `/api/tracks`; it must exist
     /// (the dashboard never creates one). `None`: those answer 503.
     pub records_db: Option<PathBuf>,
+    /// The ingest server's Parquet dataset (`DATA/sinks/parquet`), where the lap page reads
+    /// the frames of the records' telemetry laps. `None`: `/api/lap` answers 503.
+    pub dataset: Option<PathBuf>,
 }
 
 impl Default for DashboardConfig {
@@ -101,6 +106,7 @@ impl Default for DashboardConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             token: None,
             records_db: None,
+            dataset: None,
         }
     }
 }
@@ -205,6 +211,7 @@ struct Shared {
     token: Option<String>,
     live: Option<LiveSource>,
     records_db: Option<PathBuf>,
+    dataset: Option<PathBuf>,
     /// One connection for the leaderboards, used on a blocking thread (rusqlite is sync).
     records: Option<Mutex<records::Store>>,
     /// The live telemetry, once [`Dashboard::with_telemetry`] gave a tap.
@@ -263,6 +270,7 @@ impl Dashboard {
                 outline: feed.outline,
             }),
             records_db: config.records_db,
+            dataset: config.dataset,
             records,
             telemetry: OnceLock::new(),
             sockets: Arc::new(Semaphore::new(MAX_SOCKETS)),

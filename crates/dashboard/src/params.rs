@@ -68,6 +68,61 @@ pub(crate) fn none(raw: Option<&str>) -> Result<(), BadRequest> {
     }
 }
 
+/// The parameters of a query that takes `allowed` keys, each at most once (and `token`), as
+/// `(key, value)` in the order of `allowed`; a key not given is left out.
+pub(crate) fn single<'a>(
+    raw: Option<&str>,
+    allowed: &[&'a str],
+) -> Result<Vec<(&'a str, String)>, BadRequest> {
+    let mut out: Vec<(&'a str, String)> = Vec::new();
+    for (key, value) in pairs(raw)? {
+        if key == "token" {
+            continue;
+        }
+        let Some(&known) = allowed.iter().find(|&&a| a == key) else {
+            return Err(BadRequest::new(format!("unknown parameter {key:?}")));
+        };
+        if out.iter().any(|(k, _)| *k == known) {
+            return Err(BadRequest::new(format!("parameter {key:?} given twice")));
+        }
+        out.push((known, value));
+    }
+    out.sort_by_key(|(k, _)| allowed.iter().position(|a| a == k));
+    Ok(out)
+}
+
+/// A telemetry session id as the records write it (`0190a1b2-…`, 36 characters) or as 32 hex
+/// digits.
+pub(crate) fn session_uuid(key: &str, value: &str) -> Result<[u8; 16], BadRequest> {
+    let hex: String = if value.len() == 36 && [8, 13, 18, 23].iter().all(|&i| value.as_bytes()[i] == b'-') {
+        value.chars().filter(|&c| c != '-').collect()
+    } else {
+        value.to_owned()
+    };
+    crate::telemetry::parse_session(&hex).ok_or_else(|| {
+        BadRequest::new(format!("{key} {value:?} is not a session id (a UUID or 32 hex digits)"))
+    })
+}
+
+/// A whole number in `range`, named `key` in the error.
+pub(crate) fn number<T>(key: &str, value: &str, range: std::ops::RangeInclusive<T>) -> Result<T, BadRequest>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    // `parse` takes a leading `+`: digits only.
+    let parsed = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        .then(|| value.parse::<T>().ok())
+        .flatten();
+    match parsed {
+        Some(n) if range.contains(&n) => Ok(n),
+        _ => Err(BadRequest::new(format!(
+            "{key} {value:?} is not a number from {} to {}",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
 /// The session of `/ws/telemetry?session=HEX`: required, 32 hex digits; no other parameter but
 /// `token`.
 pub(crate) fn telemetry_session(raw: Option<&str>) -> Result<[u8; 16], BadRequest> {

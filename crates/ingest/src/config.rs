@@ -185,6 +185,17 @@ impl Default for StreamConfig {
 }
 
 impl Config {
+    /// The folder of the first Parquet sink's dataset (its `path`, or `DATA/sinks/<name>`), if
+    /// the config has a Parquet sink: where a reader finds the frames this server stores.
+    pub fn parquet_dataset(&self) -> Option<PathBuf> {
+        self.sinks.iter().find_map(|sc| match &sc.kind {
+            crate::sinks::SinkKind::Parquet(p) => {
+                Some(p.path.clone().unwrap_or_else(|| self.data_dir.join("sinks").join(&sc.name)))
+            }
+            _ => None,
+        })
+    }
+
     /// The configuration of a server started without a config file (`pitwall serve` with
     /// flags only): the defaults, with [`default_sinks`].
     pub fn serve_default() -> Config {

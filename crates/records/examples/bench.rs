@@ -165,6 +165,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             finished_at_ms: row.finished_at_ms + 2_000,
             first_seq: 0,
             last_seq: 0,
+            frames: 0,
+            missed_steps: 0,
+            sectors_ms: Vec::new(),
         };
         let start = Instant::now();
         linked += usize::from(store.add_telemetry_lap(&lap)? == LinkOutcome::Linked);

@@ -22,6 +22,9 @@
 //!   other side; the rule (same car and driver, lap times within 5 ms, lap ends within ±10 s,
 //!   one candidate each way) is in the `telemetry` module's docs and `docs/join.md`.
 //!   [`LeaderRow::telemetry`] names the linked lap; [`Store::telemetry_laps`] reads them back.
+//! - The catalogue: [`Store::server_sessions`] and [`Store::telemetry_sessions`] list what is
+//!   stored, [`Store::server_session_laps`] a session's laps with their telemetry laps, and
+//!   [`Store::lap_collisions`] what a driver hit during a lap.
 //!
 //! Times are Unix milliseconds (`i64`) throughout; lap and sector times are milliseconds.
 //!
@@ -68,6 +71,7 @@
 //! # }
 //! ```
 
+mod catalogue;
 mod date;
 mod error;
 mod query;
@@ -76,6 +80,9 @@ mod schema;
 mod store;
 mod telemetry;
 
+pub use catalogue::{
+    LapCollision, ServerSessionLap, ServerSessionSummary, TelemetryLapSummary, TelemetrySessionSummary,
+};
 pub use date::{format_date, parse_date};
 pub use error::RecordsError;
 pub use query::{LeaderRow, PersonalBest, Query, Ranking, TheoreticalBest};

@@ -139,6 +139,13 @@ CREATE TABLE telemetry_laps (
 -- The candidates of a server lap: lap end in the window (probed at every server lap stored).
 CREATE INDEX telemetry_laps_finished ON telemetry_laps (finished_at_ms);
 ",
+    // 3: what a telemetry lap's data is worth (the dashboard's catalogue), and its sectors.
+    "
+ALTER TABLE telemetry_laps ADD COLUMN frames INTEGER NOT NULL DEFAULT 0;        -- frames in the lap
+ALTER TABLE telemetry_laps ADD COLUMN missed_steps INTEGER NOT NULL DEFAULT 0;  -- physics steps the game skipped
+ALTER TABLE telemetry_laps ADD COLUMN sectors TEXT NOT NULL DEFAULT '[]';       -- JSON array of ms
+CREATE INDEX telemetry_laps_link ON telemetry_laps (lap_id);
+",
 ];
 
 /// The schema version this build writes.

@@ -23,6 +23,12 @@ impl SessionKey {
     pub fn id(self) -> i64 {
         self.0
     }
+
+    /// The key of the session with row id `id` (from [`id`](Self::id), or a URL): a key
+    /// of no session reads as a session without laps.
+    pub fn from_id(id: i64) -> SessionKey {
+        SessionKey(id)
+    }
 }
 
 /// A driver in a car in a session.

@@ -78,6 +78,9 @@
 //!     finished_at_ms: 1_700_000_102_500,
 //!     first_seq: 24_000,
 //!     last_seq: 47_700,
+//!     frames: 23_701,
+//!     missed_steps: 0,
+//!     sectors_ms: vec![24_100, 23_900, 23_234],
 //! };
 //! assert_eq!(store.add_telemetry_lap(&telemetry)?, LinkOutcome::NoCandidate);
 //!
@@ -202,6 +205,12 @@ pub struct TelemetryLapInput {
     pub first_seq: u64,
     /// `seq` of its last frame.
     pub last_seq: u64,
+    /// Frames in the lap.
+    pub frames: u64,
+    /// Physics steps the game skipped during the lap (frames the bridge could not read).
+    pub missed_steps: u64,
+    /// Sector times, ms, as the game timed them; empty when unknown.
+    pub sectors_ms: Vec<u32>,
 }
 
 /// A telemetry lap, as a leaderboard row names it.
@@ -265,6 +274,12 @@ pub struct TelemetryLap {
     pub first_seq: u64,
     /// `seq` of its last frame.
     pub last_seq: u64,
+    /// Frames in the lap (0 for a lap stored before the count was kept).
+    pub frames: u64,
+    /// Physics steps the game skipped during the lap.
+    pub missed_steps: u64,
+    /// Sector times, ms; empty when unknown.
+    pub sectors_ms: Vec<u32>,
     /// The linked server lap, if any.
     pub server: Option<ServerLap>,
 }
@@ -396,8 +411,9 @@ impl Store {
             .conn
             .prepare_cached(
                 "INSERT INTO telemetry_laps (session_uuid, lap, car_model, track, layout, player_name, player_surname,
-                                             player_nick, time_ms, invalid, finished_at_ms, first_seq, last_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                             player_nick, time_ms, invalid, finished_at_ms, first_seq, last_seq,
+                                             frames, missed_steps, sectors)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT (session_uuid, lap) DO NOTHING",
             )?
             .execute(params![
@@ -413,7 +429,10 @@ impl Store {
                 lap.invalid.join(", "),
                 lap.finished_at_ms,
                 to_i64(lap.first_seq),
-                to_i64(lap.last_seq)
+                to_i64(lap.last_seq),
+                to_i64(lap.frames),
+                to_i64(lap.missed_steps),
+                serde_json::to_string(&lap.sectors_ms).unwrap_or_else(|_| "[]".to_owned())
             ])?;
         if n == 0 {
             return Ok(LinkOutcome::AlreadyStored);
@@ -671,7 +690,7 @@ impl Store {
         let rows = self
             .query_rows(
                 "SELECT session_uuid, lap, car_model, track, layout, player_name, player_surname, player_nick,
-                        time_ms, invalid, finished_at_ms, first_seq, last_seq, lap_id
+                        time_ms, invalid, finished_at_ms, first_seq, last_seq, lap_id, frames, missed_steps, sectors
                  FROM telemetry_laps WHERE session_uuid = ?1 AND (?2 IS NULL OR lap = ?2) ORDER BY lap",
                 params![session_id_text(session_id), lap],
                 |r| {
@@ -692,6 +711,9 @@ impl Store {
                         finished_at_ms: r.get(10)?,
                         first_seq: r.get::<_, i64>(11)?.max(0) as u64,
                         last_seq: r.get::<_, i64>(12)?.max(0) as u64,
+                        frames: r.get::<_, i64>(14)?.max(0) as u64,
+                        missed_steps: r.get::<_, i64>(15)?.max(0) as u64,
+                        sectors_ms: sectors_at(r, 16)?,
                         server: None,
                     };
                     Ok((lap, r.get::<_, Option<i64>>(13)?))

@@ -117,6 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (args.relay_plugins, args.relay_capture, args.http, args.http_token);
     runtime.block_on(async {
         let records_db = config.data_dir.join("records.sqlite");
+        let dataset = config.parquet_dataset();
         let running = ingest::Server::new(config).start().await.context("starting the ingest server")?;
         let tap = running.live_tap();
         eprintln!("pitwall serve: listening on {}", running.local_addr());
@@ -174,8 +175,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 // The dashboard shows the records: the file exists before it opens it.
                 records::Store::open(&records_db)
                     .with_context(|| format!("opening the records database {}", records_db.display()))?;
-                let config =
-                    dashboard::DashboardConfig { listen, token: http_token, records_db: Some(records_db) };
+                let config = dashboard::DashboardConfig {
+                    listen,
+                    token: http_token,
+                    records_db: Some(records_db),
+                    dataset,
+                };
                 let dashboard = dashboard::Dashboard::bind(config, feed)
                     .await
                     .context("starting the dashboard")?

@@ -87,6 +87,9 @@ fn laps_with_a_database_show_the_server_lap_and_records_show_the_telemetry() {
             finished_at_ms: end_ms(2),
             first_seq: 0,
             last_seq: 0,
+            frames: 0,
+            missed_steps: 0,
+            sectors_ms: Vec::new(),
         })
         .unwrap();
     store.flush().unwrap();

@@ -100,3 +100,41 @@ fn a_folder_without_parquet_files_is_a_clear_error() {
     assert!(err.to_string().contains("no .parquet file"), "{err}");
     assert!(!dir.path().join("x.csv").exists());
 }
+
+#[test]
+fn a_slice_of_a_session_reads_only_its_rows_and_the_columns_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, frames, _) = recording(dir.path(), "run.pb.gz", 50, &[Duration::from_secs(30)]);
+    let root = dir.path().join("parquet");
+    // Parts of 1 500 rows, each one row group (the writer's default is 128 Ki rows).
+    write_dataset(&root, &frames, 1500);
+    let id: [u8; 16] = frames[0].session_id.as_ref().try_into().unwrap();
+    let parts = convert::slice::session_files(&root, &id).unwrap();
+    assert!(
+        parts.len() >= 4 && parts.iter().all(|p| p.extension().is_some_and(|e| e == "parquet")),
+        "{parts:?}"
+    );
+
+    // Rows 2 000..=4 999 span three part files of 1 500 rows.
+    let all = convert::slice::read_slice(&root, &id, 2_000..=4_999, None).unwrap();
+    assert_eq!(all.row_groups_read, 3, "only the row groups that hold the range");
+    let expected: Vec<TelemetryFrame> = without_metadata(&frames[2_000..5_000]);
+    assert_eq!(all.frames, expected);
+    assert_eq!(all.metadata, frames[0].session.clone());
+    assert_eq!(all.files, parts.len());
+
+    // Two columns: those fields, the identity, and nothing else.
+    let some =
+        convert::slice::read_slice(&root, &id, 2_000..=2_009, Some(&["speed_kmh", "position_m_x"])).unwrap();
+    assert_eq!(some.frames.len(), 10);
+    for (got, want) in some.frames.iter().zip(&frames[2_000..]) {
+        assert_eq!((got.seq, got.speed_kmh), (want.seq, want.speed_kmh));
+        assert_eq!(got.position_m.map(|p| p.x), want.position_m.map(|p| p.x));
+        assert_eq!(got.position_m.map(|p| p.z), Some(0.0), "a column not asked for stays at its default");
+        assert_eq!(got.rpm, 0);
+    }
+
+    // Another session, or a range past the end: nothing, and no error.
+    assert!(convert::slice::read_slice(&root, &[9; 16], 0..=10, None).unwrap().frames.is_empty());
+    assert!(convert::slice::read_slice(&root, &id, 1_000_000..=1_000_010, None).unwrap().frames.is_empty());
+}

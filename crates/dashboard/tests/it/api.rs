@@ -300,6 +300,7 @@ async fn the_configuration_is_checked_at_start() {
         listen: listen.parse().expect("an address"),
         token: token.map(str::to_owned),
         records_db: None,
+        dataset: None,
     };
     let err = Dashboard::bind(open("0.0.0.0:0", None), None).await.err();
     assert!(matches!(err, Some(DashboardError::TokenRequired { .. })), "{err:?}");

@@ -6,6 +6,7 @@
 mod api;
 mod browser;
 mod client;
+mod laps;
 mod support;
 mod telemetry;
 mod webdriver;

@@ -95,10 +95,23 @@ pub async fn dashboard_with(
     token: Option<&str>,
     tap: Option<ingest::live::LiveTap>,
 ) -> Running {
+    dashboard_of(feed, records_db, None, token, tap).await
+}
+
+/// A dashboard on a free loopback port with everything it can show: live timing from `feed`,
+/// records, laps from `dataset`, live telemetry from `tap`.
+pub async fn dashboard_of(
+    feed: Option<Feed>,
+    records_db: Option<&Path>,
+    dataset: Option<&Path>,
+    token: Option<&str>,
+    tap: Option<ingest::live::LiveTap>,
+) -> Running {
     let config = DashboardConfig {
         listen: "127.0.0.1:0".parse().expect("an address"),
         token: token.map(str::to_owned),
         records_db: records_db.map(Path::to_path_buf),
+        dataset: dataset.map(Path::to_path_buf),
     };
     let mut dashboard = Dashboard::bind(config, feed).await.expect("bind the dashboard");
     if let Some(tap) = tap {
@@ -283,17 +296,31 @@ pub async fn ingest_server(dir: &Path) -> ingest::Running {
 /// `per_second` of them a second from seq 0 (`None`: as fast as the server takes them), `count`
 /// in all; returns the last ack's next_seq once the server has acked them all.
 pub async fn stream_frames(addr: SocketAddr, session: [u8; 16], per_second: Option<u32>, count: u64) -> u64 {
+    stream_frames_with(addr, per_second, count, move |seq| loadgen::frames::realistic(session, seq)).await
+}
+
+/// [`stream_frames`] with the frames `make` gives for each seq.
+pub async fn stream_frames_with(
+    addr: SocketAddr,
+    per_second: Option<u32>,
+    count: u64,
+    make: impl Fn(u64) -> proto::telemetry::v1::TelemetryFrame + Send + Sync + 'static,
+) -> u64 {
     let channel = loadgen::client::connect(&addr.to_string()).await.expect("connect to ingest");
     let every = per_second.map(|n| Duration::from_secs_f64(1.0 / f64::from(n)));
-    let frames = futures_util::stream::unfold(0u64, move |seq| async move {
-        if seq >= count {
-            return None;
+    let make = Arc::new(make);
+    let frames = futures_util::stream::unfold(0u64, move |seq| {
+        let make = Arc::clone(&make);
+        async move {
+            if seq >= count {
+                return None;
+            }
+            if let Some(every) = every {
+                tokio::time::sleep(every).await;
+            }
+            let frame = make(seq);
+            Some((bytes::Bytes::from(prost::Message::encode_to_vec(&frame)), seq + 1))
         }
-        if let Some(every) = every {
-            tokio::time::sleep(every).await;
-        }
-        let frame = loadgen::frames::realistic(session, seq);
-        Some((bytes::Bytes::from(prost::Message::encode_to_vec(&frame)), seq + 1))
     });
     let mut acks = loadgen::client::stream_frames(channel, frames).await.expect("a StreamFrames call");
     let mut last = 0;

@@ -7,10 +7,10 @@ use crate::store;
 #[test]
 fn migrates_an_empty_file_and_reopens_without_change() {
     let (_dir, path, store) = store();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     drop(store);
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     drop(store);
     // WAL mode is stored in the file.
     assert_eq!(journal_mode_in_header(&path), "wal");
@@ -33,7 +33,7 @@ fn a_newer_schema_is_refused_with_the_file_named() {
     bytes[60..64].copy_from_slice(&99u32.to_be_bytes());
     std::fs::write(&path, bytes).unwrap();
     let err = Store::open(&path).unwrap_err();
-    assert!(matches!(err, RecordsError::TooNew { found: 99, known: 2, .. }), "{err:?}");
+    assert!(matches!(err, RecordsError::TooNew { found: 99, known: 3, .. }), "{err:?}");
     assert!(err.to_string().contains(&path.display().to_string()), "{err}");
 }
 

@@ -33,6 +33,9 @@ fn tlap(sid: u8, n: u32, game: &GameIdentity, time_ms: u32, at: i64) -> Telemetr
         finished_at_ms: at,
         first_seq: u64::from(n) * 1000,
         last_seq: u64::from(n) * 1000 + 999,
+        frames: 1000,
+        missed_steps: u64::from(sid % 3),
+        sectors_ms: Vec::new(),
     }
 }
 
@@ -188,17 +191,17 @@ fn links_in_order(order: &[usize]) -> Vec<(u8, u32, Option<u32>)> {
     let ec = server_entry(&mut store, "gc", "Ada Lovelace", CAR);
     enum Item {
         Server(EntryKey, u32, u32, i64),
-        Telemetry(TelemetryLapInput),
+        Telemetry(Box<TelemetryLapInput>),
     }
     let items = [
         // Ada's laps 1 and 2, both sides, 3 s clock skew, times 1 ms apart.
         Item::Server(ea, 1, 95_000, T0 + 95_000),
         Item::Server(ea, 2, 91_000, T0 + 186_000),
-        Item::Telemetry(tlap(1, 1, &ada, 95_001, T0 + 98_000)),
-        Item::Telemetry(tlap(1, 2, &ada, 91_000, T0 + 189_000)),
+        Item::Telemetry(Box::new(tlap(1, 1, &ada, 95_001, T0 + 98_000))),
+        Item::Telemetry(Box::new(tlap(1, 2, &ada, 91_000, T0 + 189_000))),
         // Bob's lap: linked by nick.
         Item::Server(eb, 1, 93_000, T0 + 93_000),
-        Item::Telemetry(tlap(2, 1, &bob, 92_998, T0 + 92_000)),
+        Item::Telemetry(Box::new(tlap(2, 1, &bob, 92_998, T0 + 92_000))),
         // A second "Ada Lovelace" on another server with Ada's lap 2 time: ambiguous with it.
         Item::Server(ec, 1, 91_003, T0 + 187_000),
     ];
@@ -316,4 +319,91 @@ fn a_lap_not_stored_is_matched_by_the_same_rule_without_storing_it() {
     store.add_telemetry_lap(&tlap(1, 1, &g, 90_000, T0)).unwrap();
     assert_eq!(store.match_server_lap(&g, 90_000, T0).unwrap(), None);
     assert_eq!(store.telemetry_laps(&[2; 16]).unwrap(), []);
+}
+
+#[test]
+fn the_catalogue_lists_sessions_their_laps_and_what_each_lap_has() {
+    let (_dir, path, mut store) = store();
+    let g = game("Ada", "Lovelace", "", CAR);
+    let s = session(&mut store, "monza", SessionType::Race, 0);
+    let ada = entry(&mut store, s, "guid-ada", "Ada", CAR);
+    let bea = entry(&mut store, s, "guid-bea", "Bea", CAR);
+    // Ada's two laps have telemetry (the second with missed steps and a cut); Bea's has none.
+    store
+        .add_telemetry_session(&TelemetrySessionInput {
+            session_id: [4; 16],
+            game: g.clone(),
+            started_at_ms: T0 - 200_000,
+        })
+        .unwrap();
+    store.add_lap(ada, &lap(1, 90_000, 30_000, 30_000, 0, T0)).unwrap();
+    store.add_lap(ada, &lap(2, 91_000, 30_000, 30_000, 1, T0 + 91_000)).unwrap();
+    store.add_lap(bea, &lap(1, 95_000, 30_000, 30_000, 0, T0 + 5_000)).unwrap();
+    let mut first = tlap(4, 1, &g, 90_000, T0 + 300);
+    (first.sectors_ms, first.missed_steps) = (vec![30_000, 30_000, 30_000], 0);
+    let mut second = tlap(4, 2, &g, 91_000, T0 + 91_300);
+    (second.missed_steps, second.invalid) = (12, vec!["cut".into()]);
+    assert_eq!(store.add_telemetry_lap(&first).unwrap(), LinkOutcome::Linked);
+    assert_eq!(store.add_telemetry_lap(&second).unwrap(), LinkOutcome::Linked);
+    // Two collisions of Ada's on her second lap, one just before it.
+    store
+        .add_collision(ada, &CollisionInput { other: Some(bea), impact_speed_kmh: 42.0, at_ms: T0 + 20_000 })
+        .unwrap();
+    store
+        .add_collision(ada, &CollisionInput { other: None, impact_speed_kmh: 88.0, at_ms: T0 + 60_000 })
+        .unwrap();
+    store.add_collision(ada, &CollisionInput { other: None, impact_speed_kmh: 10.0, at_ms: T0 }).unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+
+    let sessions = store.server_sessions(10).unwrap();
+    assert_eq!(sessions.len(), 1);
+    let summary = &sessions[0];
+    assert_eq!(
+        (
+            summary.id,
+            summary.track.as_str(),
+            summary.session_type.as_str(),
+            summary.drivers,
+            summary.laps,
+            summary.laps_with_telemetry
+        ),
+        (s.id(), "monza", "race", 2, 3, 2)
+    );
+    let laps = store.server_session_laps(records::SessionKey::from_id(summary.id)).unwrap();
+    type Seen<'a> = (&'a str, u32, bool, Option<(u32, u64)>);
+    let seen: Vec<Seen<'_>> = laps
+        .iter()
+        .map(|l| (l.driver.as_str(), l.lap, l.valid, l.telemetry.as_ref().map(|t| (t.lap, t.missed_steps))))
+        .collect();
+    assert_eq!(
+        seen,
+        [("Ada", 1, true, Some((1, 0))), ("Bea", 1, true, None), ("Ada", 2, false, Some((2, 12)))]
+    );
+    assert_eq!(laps[0].telemetry.as_ref().map(|t| t.frames), Some(1000));
+    assert!(store.server_session_laps(records::SessionKey::from_id(999)).unwrap().is_empty());
+
+    let telemetry = store.telemetry_sessions(10).unwrap();
+    assert_eq!(telemetry.len(), 1);
+    let t = &telemetry[0];
+    assert_eq!(
+        (
+            t.session_id.as_str(),
+            t.started_at_ms,
+            t.laps,
+            t.valid_laps,
+            t.best_ms,
+            t.frames,
+            t.missed_steps,
+            t.linked_laps
+        ),
+        (records::session_id_text(&[4; 16]).as_str(), T0 - 200_000, 2, 1, Some(90_000), 2000, 12, 2)
+    );
+    let back = store.telemetry_lap(&[4; 16], 1).unwrap().expect("lap 1");
+    assert_eq!((back.frames, back.sectors_ms.as_slice()), (1000, &[30_000, 30_000, 30_000][..]));
+
+    let hits = store.lap_collisions(ada, T0, T0 + 91_000).unwrap();
+    let hits: Vec<(i64, Option<&str>)> = hits.iter().map(|c| (c.at_ms, c.other.as_deref())).collect();
+    assert_eq!(hits, [(T0 + 20_000, Some("Bea")), (T0 + 60_000, None)]);
 }

@@ -21,6 +21,9 @@ use anyhow::Context as _;
 use serde::Serialize;
 use sim::game::{GameConfig, GameSim, PHYSICS_STEP};
 use sim::server::{EntrySlot, ExternalDrive, ExternalLap};
+
+/// How often the demo's ingest server finishes its Parquet files, ms.
+const DATASET_FLUSH_MS: u64 = 5_000;
 use tokio::sync::mpsc;
 
 use super::{Args, Line, Out, unix_ms_now};
@@ -117,6 +120,11 @@ impl CarSide {
     /// of `entries` (the server's cars `0..N`), each recording to `--data`/recordings and
     /// streaming for `duration`, and the task that feeds the games' cars to the server
     /// simulator through `input`.
+    /// The folder of the ingest server's Parquet dataset, under `--data`.
+    pub(super) fn dataset(args: &Args) -> PathBuf {
+        args.data.join("server").join("sinks").join("parquet")
+    }
+
     pub(super) async fn start(
         args: &Args,
         duration: Duration,
@@ -127,12 +135,19 @@ impl CarSide {
         let recordings = args.data.join("recordings");
         std::fs::create_dir_all(&recordings)
             .with_context(|| format!("cannot create {}", recordings.display()))?;
-        let config = ingest::Config {
+        let mut config = ingest::Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: server_dir.clone(),
             ..ingest::Config::serve_default()
         };
-        let parquet = server_dir.join("sinks").join("parquet");
+        // Parquet files every 5 s rather than `serve`'s 30 s: the demo is short, and the
+        // dashboard's lap page reads laps from finished files.
+        for sink in &mut config.sinks {
+            if matches!(sink.kind, ingest::sinks::SinkKind::Parquet(_)) {
+                sink.flush_interval_ms = DATASET_FLUSH_MS;
+            }
+        }
+        let parquet = CarSide::dataset(args);
         let server = ingest::Server::new(config).start().await.context("cannot start the ingest server")?;
         let url = format!("http://{}", server.local_addr());
         if !args.json {

@@ -211,7 +211,8 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         .sender()
         .send(&acsp::Command::BroadcastChat { message: "pitwall is watching: good luck everybody".into() })
         .await?;
-    let mut dashboard = start_dashboard(args.http, follower.feed(), &records_db).await?;
+    let dataset = car_side.as_ref().map(|_| CarSide::dataset(&args));
+    let mut dashboard = start_dashboard(args.http, follower.feed(), &records_db, dataset).await?;
     if let Some(c) = &car_side {
         dashboard = dashboard.with_telemetry(c.live_tap());
     }
@@ -328,11 +329,13 @@ async fn start_dashboard(
     http: Option<SocketAddr>,
     feed: live::follow::Feed,
     records_db: &std::path::Path,
+    dataset: Option<PathBuf>,
 ) -> anyhow::Result<dashboard::Dashboard> {
     let config = |listen| dashboard::DashboardConfig {
         listen,
         token: None,
         records_db: Some(records_db.to_path_buf()),
+        dataset: dataset.clone(),
     };
     let listen = http.unwrap_or(dashboard::DashboardConfig::default().listen);
     let second = feed.resubscribe();

@@ -321,6 +321,10 @@ fn lap_input(id: SessionId, game: &GameIdentity, lap: &Lap) -> TelemetryLapInput
         finished_at_ms: lap.end_wall_ns / 1_000_000,
         first_seq: lap.start_seq,
         last_seq: lap.end_seq,
+        frames: lap.frames,
+        missed_steps: lap.missed_steps,
+        // Negative sector times (none the lap detector gives) would not be times.
+        sectors_ms: lap.sectors_ms.iter().map(|&s| u32::try_from(s).unwrap_or(0)).collect(),
     }
 }
 
