@@ -1,6 +1,6 @@
-//! # pitwall-dashboard: live timing and lap records in a browser
+//! # pitwall-dashboard: live timing, telemetry and lap analysis in a browser
 //!
-//! An HTTP server (axum) with two pages and the JSON and WebSocket APIs behind them, every page,
+//! An HTTP server (axum) with five pages and the JSON and WebSocket APIs behind them, every page,
 //! script and style embedded in the binary (no file is ever read to answer a request):
 //!
 //! - `/`: live timing, fed over the WebSocket `/ws/timing` by a [`live::follow::Feed`]: the
@@ -12,10 +12,16 @@
 //!   ([`ingest::live::LiveTap`], given with [`Dashboard::with_telemetry`]), over the WebSocket
 //!   `/ws/telemetry`: at most 30 samples a second ([`SAMPLE_EVERY`], the latest of each slot)
 //!   and the tyres at 2 Hz ([`TYRES_EVERY`]).
+//! - `/sessions`: the catalogue of the records database (server and telemetry sessions, their
+//!   laps, frames and missed physics steps), from `/api/sessions` and `/api/session/laps`.
+//! - `/lap`: stored telemetry laps overlaid against lap distance, with the delta to a reference,
+//!   one cursor for every chart and the map, sectors, the server's events, and downloads; a lap's
+//!   frames are read from the ingest server's Parquet dataset ([`DashboardConfig::dataset`]) by
+//!   `/api/lap` and `/api/lap/download`.
 //! - `/api/board`, `/api/map`, `/api/records`, `/api/tracks`, `/api/telemetry`: the same data as JSON.
 //!
-//! [`DashboardConfig`] says where to listen, the access token (required beyond loopback) and
-//! the records database; [`Dashboard::bind`] binds the socket with an optional live feed, and
+//! [`DashboardConfig`] says where to listen, the access token (required beyond loopback), the
+//! records database and the Parquet dataset; [`Dashboard::bind`] binds the socket with an optional live feed, and
 //! [`Dashboard::run_until`] serves until a stop signal. Nothing the dashboard serves changes
 //! anything: every endpoint reads. `docs/dashboard.md` describes the pages and the APIs.
 //!

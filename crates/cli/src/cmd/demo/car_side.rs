@@ -23,7 +23,7 @@ use sim::game::{GameConfig, GameSim, PHYSICS_STEP};
 use sim::server::{EntrySlot, ExternalDrive, ExternalLap};
 
 /// How often the demo's ingest server finishes its Parquet files, ms.
-const DATASET_FLUSH_MS: u64 = 5_000;
+const DATASET_FLUSH_MS: u64 = 10_000;
 use tokio::sync::mpsc;
 
 use super::{Args, Line, Out, unix_ms_now};
@@ -140,7 +140,7 @@ impl CarSide {
             data_dir: server_dir.clone(),
             ..ingest::Config::serve_default()
         };
-        // Parquet files every 5 s rather than `serve`'s 30 s: the demo is short, and the
+        // Parquet files every 10 s rather than `serve`'s 30 s: the demo is short, and the
         // dashboard's lap page reads laps from finished files.
         for sink in &mut config.sinks {
             if matches!(sink.kind, ingest::sinks::SinkKind::Parquet(_)) {
