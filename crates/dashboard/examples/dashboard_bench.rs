@@ -15,17 +15,10 @@
 //!    times, and the time from navigation to the charts drawn read from the page (target:
 //!    under 1 s).
 //!
-//! The browser is Debian's Chromium through chromedriver, as in the browser tests (whose
-//! WebDriver client this example borrows).
+//! The browser is Debian's Chromium through chromedriver, as in the browser tests
+//! (`testkit::browser`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[allow(dead_code)]
-#[path = "../tests/it/client.rs"]
-mod client;
-#[allow(dead_code)]
-#[path = "../tests/it/webdriver.rs"]
-mod webdriver;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -39,7 +32,8 @@ use sim::server::{ServerConfig, ServerSim, SessionConfig};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 
-use webdriver::Browser;
+use testkit::browser::Browser;
+use testkit::http as client;
 
 const CARS: u8 = 24;
 const BROWSERS: usize = 3;

@@ -154,9 +154,12 @@ fn lap_problem(shared: &Shared, uri: &Uri, problem: LapProblem) -> Response {
                 laps::MAX_LAP_FRAMES
             )),
         ),
-        LapProblem::NoFrames => error(
+        LapProblem::NotYet { read } => error(
             StatusCode::NOT_FOUND,
-            "none of the lap's frames is in the dataset yet (the Parquet sink writes its files at each flush)",
+            &format!(
+                "the lap is not whole in the dataset yet ({read} of its frames are): the Parquet sink writes its \
+                 files at each flush"
+            ),
         ),
         LapProblem::Failed(e) => {
             tracing::error!(error = %e, "reading a lap failed");

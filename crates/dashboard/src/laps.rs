@@ -105,8 +105,9 @@ pub(crate) enum LapProblem {
     Unknown,
     /// More than [`MAX_LAP_FRAMES`] frames.
     TooLong(u64),
-    /// The dataset holds none of its frames (yet).
-    NoFrames,
+    /// The dataset does not hold the lap's last frame (yet): the Parquet sink writes its files
+    /// at each flush, and a lap is drawn whole or not at all.
+    NotYet { read: usize },
     /// The records or the dataset failed.
     Failed(String),
 }
@@ -142,8 +143,10 @@ pub(crate) fn frames(
 ) -> Result<convert::slice::Slice, LapProblem> {
     let slice = convert::slice::read_slice(dataset, session, lap.first_seq..=lap.last_seq, columns)
         .map_err(|e| LapProblem::Failed(error_chain(&e)))?;
-    if slice.frames.is_empty() {
-        return Err(LapProblem::NoFrames);
+    // The sink's files hold a gap-free prefix of each session: with the last frame there, the
+    // lap is whole (but for damage, which the slice reports as frames fewer than the lap's).
+    if slice.frames.last().map(|f| f.seq) != Some(lap.last_seq) {
+        return Err(LapProblem::NotYet { read: slice.frames.len() });
     }
     Ok(slice)
 }

@@ -11,6 +11,9 @@
 //!   every field, and the pages a writer publishes step by step.
 //! - [`disk`]: a size-limited tmpfs that a test fills up, for real `ENOSPC`.
 //! - [`wait`] (feature `wait`): polling a condition from an async test.
+//! - [`http`] (feature `http`): a raw HTTP/1.1 client that sends exactly the bytes given.
+//! - [`browser`] (feature `browser`): a headless Chromium through chromedriver (WebDriver), for
+//!   the dashboard's pages.
 //!
 //! A crate names the features it needs (the workspace dependency turns the defaults off):
 //! `testkit = { workspace = true, features = ["sim"] }`.
@@ -25,7 +28,11 @@
 //! assert!(frames[0].session.is_some(), "the first frame carries the session's metadata");
 //! ```
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod disk;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "pages")]
 pub mod pages;
 #[cfg(feature = "sim")]

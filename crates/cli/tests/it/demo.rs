@@ -11,6 +11,7 @@ use crate::{pitwall, run_ok};
 /// time) even at half of it.
 #[test]
 fn demo_follows_a_simulated_server_live_and_stores_every_telemetry_frame() {
+    let _one = crate::ONE_DEMO.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let out = run_ok(

@@ -9,6 +9,7 @@ mod acsp_send;
 mod bridge;
 mod convert;
 mod demo;
+mod demo_dashboard;
 mod errors;
 mod join;
 mod kill_serve;
@@ -24,6 +25,10 @@ mod sim_cli;
 mod timing;
 
 use std::process::{Command, Output};
+
+/// Held by the tests that run `pitwall demo`: two demos at once would starve each other's
+/// simulated games on a 2-core machine.
+pub static ONE_DEMO: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The binary under test.
 pub fn pitwall() -> Command {

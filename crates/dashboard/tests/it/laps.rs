@@ -130,6 +130,27 @@ fn f(v: &Value) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_laps_are_listed_drawn_and_downloaded() {
     let s = stored().await;
+    // A lap whose last frames never reached the dataset (as when its session's files are not
+    // flushed yet): not drawn half.
+    {
+        let mut store = Store::open(&s.records).expect("open the records");
+        let mut lap = store.telemetry_lap(&s.session, 3).expect("read").expect("lap 3");
+        let input = records::TelemetryLapInput {
+            session_id: s.session,
+            lap: 9,
+            game: lap.game.clone(),
+            time_ms: lap.time_ms,
+            invalid: Vec::new(),
+            finished_at_ms: lap.finished_at_ms + 3_600_000,
+            first_seq: FRAMES - 100,
+            last_seq: FRAMES + 10_000,
+            frames: 10_100,
+            missed_steps: 0,
+            sectors_ms: std::mem::take(&mut lap.sectors_ms),
+        };
+        store.add_telemetry_lap(&input).expect("store the lap");
+        store.flush().expect("flush");
+    }
     let dash = support::dashboard_of(None, Some(&s.records), Some(&s.dataset), None, None).await;
 
     // The catalogue: the telemetry session with its laps and their fidelity, the server session
@@ -137,7 +158,7 @@ async fn stored_laps_are_listed_drawn_and_downloaded() {
     let sessions = get(dash.addr, "/api/sessions").await.json();
     let telemetry = &sessions["telemetry"][0];
     assert_eq!(telemetry["session_id"], s.uuid.as_str());
-    assert_eq!(telemetry["laps"], 3, "{telemetry}");
+    assert_eq!(telemetry["laps"], 4, "{telemetry}");
     assert_eq!(telemetry["linked_laps"], 1);
     assert_eq!(telemetry["game"]["player_name"], "Ayrton");
     let server = &sessions["server"][0];
@@ -145,8 +166,8 @@ async fn stored_laps_are_listed_drawn_and_downloaded() {
 
     let laps = get(dash.addr, &format!("/api/session/laps?telemetry={}", s.uuid)).await.json();
     let laps = laps.as_array().expect("laps");
-    assert_eq!(laps.len(), 3);
-    for lap in laps {
+    assert_eq!(laps.len(), 4);
+    for lap in &laps[..3] {
         let frames = lap["frames"].as_u64().unwrap_or_default();
         assert!((24_000..=26_000).contains(&frames), "{lap}");
         // The load generator's car skips a step now and then, as a real game does.
@@ -226,6 +247,10 @@ async fn stored_laps_are_listed_drawn_and_downloaded() {
             assert!(file.body.len() > 100_000, "{} bytes", file.body.len());
         }
     }
+
+    let half = get(dash.addr, &format!("/api/lap?session={}&lap=9", s.uuid)).await;
+    assert_eq!(half.status, 404);
+    assert!(half.json()["error"].as_str().is_some_and(|e| e.contains("not whole")), "{}", half.text());
 
     // Hostile and unknown: 4xx, never a panic.
     for (target, status) in [

@@ -5,9 +5,11 @@
 
 mod api;
 mod browser;
-mod client;
 mod laps;
 mod support;
 mod telemetry;
-mod webdriver;
 mod ws;
+
+// The raw HTTP client and the browser are the test kit's.
+use testkit::browser as webdriver;
+use testkit::http as client;

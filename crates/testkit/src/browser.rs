@@ -1,6 +1,8 @@
 //! A headless Chromium driven through chromedriver with the W3C WebDriver protocol: the handful
-//! of commands the browser test needs (open a page, run a script, click, take a screenshot),
-//! as JSON over the test's own HTTP client.
+//! of commands the browser tests need (open a page, run a script, click, take a screenshot),
+//! as JSON over [`crate::http`]. Debian's `chromium` and `chromium-driver` packages
+//! (`scripts/test` installs them); a test that starts a [`Browser`] without them fails, naming
+//! the install command.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -12,13 +14,14 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::client;
+use crate::http as client;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "chromedriver";
 const INSTALL: &str = "apt-get install -y chromium chromium-driver";
 
 /// A browser session; chromedriver is killed when this is dropped.
+#[derive(Debug)]
 pub struct Browser {
     driver: Child,
     addr: SocketAddr,

@@ -1,6 +1,7 @@
 //! A deliberately small HTTP/1.1 client on a raw TCP stream: it sends exactly the bytes a test
 //! asks for (hostile ones included, which a real client crate would refuse to build), and reads
-//! one response to the end of the connection. Also the test's way to talk to chromedriver.
+//! one response to the end of the connection. Also the tests' way to talk to chromedriver
+//! ([`crate::browser`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
