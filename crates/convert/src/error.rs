@@ -163,3 +163,15 @@ impl ConvertError {
         move |source| ConvertError::Io { path, op, source }
     }
 }
+
+/// An error with its causes, on one line (for a warning or a log line).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

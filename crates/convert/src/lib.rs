@@ -74,7 +74,7 @@ use proto::telemetry::v1::TelemetryFrame;
 use table::WriteOptions;
 
 pub use analysis::{Invalid, Lap};
-pub use error::ConvertError;
+pub use error::{ConvertError, chain as error_chain};
 pub use record::Damage;
 pub use source::{InputKind, KV_DAMAGE, KV_SESSIONS, dataset_files};
 pub use table::session_id_text;

@@ -264,7 +264,7 @@ impl ParquetSource {
                     readable.push(path);
                 }
                 Err(e) if skip_damaged => {
-                    warnings.push(format!("skipped {}", chain(&e)));
+                    warnings.push(format!("skipped {}", crate::error::chain(&e)));
                     first_error.get_or_insert(e);
                 }
                 Err(e) => return Err(e),
@@ -298,7 +298,9 @@ impl ParquetSource {
                     self.current = Some(open);
                     return Ok(true);
                 }
-                Err(e) if self.skip_damaged => self.warnings.push(format!("skipped {}", chain(&e))),
+                Err(e) if self.skip_damaged => {
+                    self.warnings.push(format!("skipped {}", crate::error::chain(&e)))
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -391,7 +393,11 @@ impl ParquetSource {
                     }
                     // The rows before the damage are converted; the rest of this file is lost
                     // to it, and the dataset's other files are read on.
-                    self.warnings.push(format!("skipped the rest of {} after row {}", chain(&e), open.row));
+                    self.warnings.push(format!(
+                        "skipped the rest of {} after row {}",
+                        crate::error::chain(&e),
+                        open.row
+                    ));
                     self.current = None;
                 }
                 None => self.current = None,
@@ -400,16 +406,4 @@ impl ParquetSource {
         batch.position = self.rows_read;
         Ok(Fill::More)
     }
-}
-
-/// An error with its causes, on one line (for a warning).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -142,24 +142,13 @@ pub(crate) fn frames(
     columns: Option<&[&str]>,
 ) -> Result<convert::slice::Slice, LapProblem> {
     let slice = convert::slice::read_slice(dataset, session, lap.first_seq..=lap.last_seq, columns)
-        .map_err(|e| LapProblem::Failed(error_chain(&e)))?;
+        .map_err(|e| LapProblem::Failed(convert::error_chain(&e)))?;
     // The sink's files hold a gap-free prefix of each session: with the last frame there, the
     // lap is whole (but for damage, which the slice reports as frames fewer than the lap's).
     if slice.frames.last().map(|f| f.seq) != Some(lap.last_seq) {
         return Err(LapProblem::NotYet { read: slice.frames.len() });
     }
     Ok(slice)
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// What the records say of a lap: the lap, and the collisions of its server lap's driver
