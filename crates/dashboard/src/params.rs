@@ -305,4 +305,42 @@ mod tests {
         assert_eq!(token(Some("a=1&token=s%3Dcret")), Some("s=cret".into()));
         assert_eq!(token(Some("a=%00&token=secret")), None);
     }
+
+    #[test]
+    fn numbers_and_session_ids_are_read_strictly() {
+        assert_eq!(number("lap", "12", 1..=u32::MAX), Ok(12));
+        for bad in ["", "0", "+3", "-3", "1e3", "12a", " 12", "99999999999999999999"] {
+            assert!(number("lap", bad, 1..=u32::MAX).is_err(), "{bad:?}");
+        }
+        let id = [0x01, 0x93, 0x2b, 0x6e, 0x40, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 7];
+        assert_eq!(session_uuid("s", "01932b6e-4000-7000-8000-000000000007"), Ok(id));
+        assert_eq!(session_uuid("s", "01932B6E400070008000000000000007"), Ok(id));
+        for bad in [
+            "",
+            "01932b6e-4000-7000-8000-00000000000g",
+            "01932b6e_4000_7000_8000_000000000007",
+            "-1932b6e-4000-7000-8000-000000000007",
+        ] {
+            assert!(session_uuid("s", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(single(Some("b=2&a=1&token=x"), &["a", "b"]).map(|p| p.len()), Ok(2));
+        assert!(single(Some("a=1&a=2"), &["a"]).is_err());
+        assert!(single(Some("c=1"), &["a"]).is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever a browser sends, the parameter readers answer a value or a 400, never a
+        /// panic, and a number they accept is the one written.
+        #[test]
+        fn any_query_is_read_or_refused(raw in "\\PC{0,80}", value in "[-+0-9a-f]{0,40}") {
+            let _ = pairs(Some(&raw));
+            let _ = single(Some(&raw), &["session", "lap", "format"]);
+            let _ = records_query(Some(&raw));
+            let _ = telemetry_session(Some(&raw));
+            let _ = session_uuid("session", &value);
+            if let Ok(n) = number("lap", &value, 1..=u32::MAX) {
+                proptest::prop_assert_eq!(n.to_string(), value.trim_start_matches('0'));
+            }
+        }
+    }
 }
