@@ -1,8 +1,8 @@
-//! A headless Chromium driven through chromedriver with the W3C WebDriver protocol: the handful
-//! of commands the browser tests need (open a page, run a script, click, take a screenshot),
-//! as JSON over [`crate::http`]. Debian's `chromium` and `chromium-driver` packages
-//! (`scripts/test` installs them); a test that starts a [`Browser`] without them fails, naming
-//! the install command.
+//! A headless Chromium driven through chromedriver with the W3C WebDriver protocol, by
+//! fantoccini: the handful of commands the browser tests need (open a page, run a script, click,
+//! take a screenshot). Debian's `chromium` and `chromium-driver` packages (`scripts/test`
+//! installs them); a test that starts a [`Browser`] without them fails, naming the install
+//! command.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -10,31 +10,33 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use base64::Engine as _;
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tokio::time::Instant;
-
-use crate::http as client;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "chromedriver";
 const INSTALL: &str = "apt-get install -y chromium chromium-driver";
 
-/// A browser session; chromedriver is killed when this is dropped.
+/// A browser session; chromedriver (and with it Chromium) is killed when this is dropped.
 #[derive(Debug)]
 pub struct Browser {
     driver: Child,
+    client: Option<Client>,
+    /// chromedriver's address and the session's id, to end the session from `drop`.
     addr: SocketAddr,
     session: String,
 }
 
 impl Browser {
     /// Starts chromedriver on a free port and a headless Chromium session. Panics, naming the
-    /// install command, when either is missing: the browser test never passes silently.
+    /// install command, when either is missing: the browser tests never pass silently.
     pub async fn start() -> Browser {
         assert!(
             Path::new(CHROMIUM).exists(),
-            "the dashboard's browser test needs Chromium at {CHROMIUM}: {INSTALL} (scripts/test does)"
+            "the browser tests need Chromium at {CHROMIUM}: {INSTALL} (scripts/test does)"
         );
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let driver = Command::new(CHROMEDRIVER)
@@ -43,73 +45,53 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("the dashboard's browser test needs chromedriver ({e}): {INSTALL} (scripts/test does)")
+                panic!("the browser tests need chromedriver ({e}): {INSTALL} (scripts/test does)")
             });
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         // From here on, dropping `browser` (a panic included) ends chromedriver.
-        let mut browser = Browser { driver, addr, session: String::new() };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut browser = Browser { driver, client: None, addr, session: String::new() };
+        let mut capabilities = Capabilities::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                // Root in a container: no sandbox; a small /dev/shm: no shared memory.
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,900"],
+            }),
+        );
+        let url = format!("http://{addr}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if tokio::net::TcpStream::connect(addr).await.is_ok()
-                && client::get(addr, "/status").await.json()["value"]["ready"] == true
+            // chromedriver takes a moment to listen: until it does, connecting fails.
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
             {
-                break;
+                Ok(client) => {
+                    browser.session = client.session_id().await.ok().flatten().unwrap_or_default();
+                    browser.client = Some(client);
+                    return browser;
+                }
+                Err(e) => assert!(Instant::now() < deadline, "no WebDriver session within 30 s: {e}"),
             }
-            assert!(Instant::now() < deadline, "chromedriver did not start within 30 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let capabilities = json!({
-            "capabilities": {
-                "alwaysMatch": {
-                    "browserName": "chrome",
-                    "goog:chromeOptions": {
-                        "binary": CHROMIUM,
-                        // Root in a container: no sandbox; a small /dev/shm: no shared memory.
-                        "args": [
-                            "--headless=new",
-                            "--no-sandbox",
-                            "--disable-gpu",
-                            "--disable-dev-shm-usage",
-                            "--window-size=1400,900",
-                        ],
-                    },
-                },
-            },
-        });
-        let created = browser.command("POST", "/session", Some(capabilities)).await;
-        browser.session = created["sessionId"].as_str().expect("a session id").to_owned();
-        browser
     }
 
-    /// One WebDriver command; its `value`. Panics on an error answer.
-    async fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let body = body.map(|b| b.to_string());
-        let headers: &[(&str, &str)] =
-            if body.is_some() { &[("Content-Type", "application/json")] } else { &[] };
-        let response =
-            client::request(self.addr, method, path, headers, body.as_deref().map(str::as_bytes)).await;
-        let json = response.json();
-        assert_eq!(response.status, 200, "WebDriver {method} {path}: {json}");
-        json["value"].clone()
-    }
-
-    fn session_path(&self, rest: &str) -> String {
-        format!("/session/{}{rest}", self.session)
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("a session until quit")
     }
 
     /// Opens a page and waits for it to load.
     pub async fn goto(&self, url: &str) {
-        self.command("POST", &self.session_path("/url"), Some(json!({ "url": url }))).await;
+        self.client().goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
     /// Runs `script` (a function body) in the page; what it returns.
     pub async fn eval(&self, script: &str) -> Value {
-        self.command(
-            "POST",
-            &self.session_path("/execute/sync"),
-            Some(json!({ "script": script, "args": [] })),
-        )
-        .await
+        self.client().execute(script, Vec::new()).await.unwrap_or_else(|e| panic!("run {script}: {e}"))
     }
 
     /// Runs `script` until it returns something other than `null` or `false`, for at most
@@ -128,28 +110,14 @@ impl Browser {
 
     /// Clicks the element `css` selects, as a user would (the browser's own input events).
     pub async fn click(&self, css: &str) {
-        let found = self
-            .command(
-                "POST",
-                &self.session_path("/element"),
-                Some(json!({ "using": "css selector", "value": css })),
-            )
-            .await;
-        let element = found
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("no element {css}: {found}"))
-            .to_owned();
-        self.command("POST", &self.session_path(&format!("/element/{element}/click")), Some(json!({}))).await;
+        let element =
+            self.client().find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        element.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     /// Saves a screenshot of the window as `target/dashboard-screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.command("GET", &self.session_path("/screenshot"), None).await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(png.as_str().expect("a base64 screenshot"))
-            .expect("valid base64");
+        let bytes = self.client().screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
         assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("create the screenshot folder");
@@ -160,8 +128,9 @@ impl Browser {
 
     /// Ends the session (and chromedriver, on drop).
     pub async fn quit(mut self) {
-        let path = self.session_path("");
-        self.command("DELETE", &path, None).await;
+        if let Some(client) = self.client.take() {
+            client.close().await.unwrap_or_else(|e| panic!("end the WebDriver session: {e}"));
+        }
         self.session.clear();
     }
 }

@@ -12,8 +12,8 @@
 //! - [`disk`]: a size-limited tmpfs that a test fills up, for real `ENOSPC`.
 //! - [`wait`] (feature `wait`): polling a condition from an async test.
 //! - [`http`] (feature `http`): a raw HTTP/1.1 client that sends exactly the bytes given.
-//! - [`browser`] (feature `browser`): a headless Chromium through chromedriver (WebDriver), for
-//!   the dashboard's pages.
+//! - [`browser`] (feature `browser`): a headless Chromium through chromedriver, driven by
+//!   fantoccini (WebDriver), for the dashboard's pages.
 //!
 //! A crate names the features it needs (the workspace dependency turns the defaults off):
 //! `testkit = { workspace = true, features = ["sim"] }`.
