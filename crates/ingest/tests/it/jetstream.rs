@@ -1,0 +1,361 @@
+//! The JetStream sink against a real `nats-server -js` on loopback (testkit starts Debian's
+//! package; the tests fail, never skip, when it is missing): conformance, a server whose acks
+//! follow the stream, two writers cutting one session differently, and JetStream stopped and
+//! started again under a live stream.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ingest::SessionId;
+use ingest::sinks::conformance::{self, Keys};
+use ingest::sinks::jetstream::{Connection, JetStreamConfig, JetStreamSink, StoredMessage};
+use ingest::sinks::{Sink, SinkConfig, SinkKind, WalFrame, WalPosition};
+use prost::Message as _;
+use proto::telemetry::v1::TelemetryFrame;
+use testkit::nats::NatsServer;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::common::*;
+
+fn js_config(nats: &NatsServer) -> JetStreamConfig {
+    JetStreamConfig { timeout_ms: 1_000, ..JetStreamConfig::new(vec![nats.url()]) }
+}
+
+async fn read_stream(config: &JetStreamConfig) -> Vec<StoredMessage> {
+    Connection::new(config.clone()).read_all().await.unwrap()
+}
+
+fn keys(messages: &[StoredMessage]) -> Keys {
+    messages.iter().flat_map(|m| m.frames.iter().map(move |f| (m.session, f.seq))).collect()
+}
+
+/// Asserts that each session's frames in the stream are exactly `0..n`, once each, in order.
+fn assert_in_order_once(messages: &[StoredMessage], expected: &[(SessionId, u64)]) {
+    let mut per: HashMap<SessionId, Vec<u64>> = HashMap::new();
+    for m in messages {
+        let seqs = per.entry(m.session).or_default();
+        for f in &m.frames {
+            seqs.push(f.seq);
+        }
+    }
+    assert_eq!(per.len(), expected.len(), "sessions in the stream");
+    for (s, n) in expected {
+        let got = per.get(s).cloned().unwrap_or_default();
+        let want: Vec<u64> = (0..*n).collect();
+        if got != want {
+            let dup = got.windows(2).find(|w| w[1] <= w[0]);
+            panic!(
+                "session {s}: {} frames, expected 0..{n}; first out-of-order or repeated pair: {dup:?}",
+                got.len()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_jetstream_sink_passes_conformance() {
+    let nats = NatsServer::start();
+    let config = js_config(&nats);
+    let report = conformance::run(
+        || {
+            let c = config.clone();
+            async move { Ok(JetStreamSink::new(&c, None)) }
+        },
+        || {
+            let c = config.clone();
+            async move { Ok(Some(keys(&Connection::new(c).read_all().await?))) }
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.read_back);
+    assert!(report.frames_written > 700, "{report:?}");
+}
+
+fn wal_frame(session: SessionId, seq: u64) -> WalFrame {
+    let bytes = frame(session.0, seq).encode_to_vec();
+    WalFrame {
+        position: WalPosition { segment: 1, offset: 64 + seq * 1000 },
+        session_id: session,
+        seq,
+        bytes: bytes.into(),
+    }
+}
+
+/// Two writers (two ingest nodes) send overlapping ranges of one session, cut into different
+/// batches and messages, interleaved: the stream holds each frame once, in seq order.
+#[tokio::test]
+async fn two_writers_cutting_a_session_differently_store_each_frame_once_in_order() {
+    let nats = NatsServer::start();
+    let s = SessionId(session(41));
+    let a_config = JetStreamConfig { frames_per_message: 64, ..js_config(&nats) };
+    let b_config = JetStreamConfig { frames_per_message: 25, ..js_config(&nats) };
+    let mut a = JetStreamSink::new(&a_config, None);
+    let mut b = JetStreamSink::new(&b_config, None);
+    let frames: Vec<WalFrame> = (0..900).map(|seq| wal_frame(s, seq)).collect();
+    // A: 0..300 in batches of 100; B: 150..520 in batches of 37; A again from 300 (its batches
+    // never saw B's); B from 520; A resends 0..900 whole, as after a restart from its checkpoint.
+    for c in frames[..300].chunks(100) {
+        a.write(c).await.unwrap();
+    }
+    for c in frames[150..520].chunks(37) {
+        b.write(c).await.unwrap();
+    }
+    for c in frames[300..700].chunks(90) {
+        a.write(c).await.unwrap();
+    }
+    for c in frames[520..900].chunks(111) {
+        b.write(c).await.unwrap();
+    }
+    a.write(&frames).await.unwrap();
+    let stored = read_stream(&a_config).await;
+    assert_in_order_once(&stored, &[(s, 900)]);
+    let (ca, cb) = (a.counts(), b.counts());
+    assert_eq!(ca.frames + cb.frames, 900, "{ca:?} {cb:?}");
+    assert!(ca.conflicts + cb.conflicts >= 2, "each writer found the subject moved: {ca:?} {cb:?}");
+    // The payload is the bridge's bytes, untouched.
+    let first = &stored[0].frames[0];
+    assert_eq!(first.bytes, frames[0].bytes);
+}
+
+fn server_config(dir: &std::path::Path, nats: &NatsServer) -> ingest::Config {
+    let mut c = config(dir);
+    let mut sink = SinkConfig::new("jetstream", SinkKind::JetStream(js_config(nats)));
+    sink.flush_interval_ms = 100;
+    c.sinks = vec![sink];
+    c
+}
+
+/// Frames from a client, through a server whose acks follow JetStream, into the stream: acked
+/// only once there, each exactly once, bytes as sent; `Resume` answers from the stream.
+#[tokio::test]
+async fn a_server_with_a_jetstream_sink_acks_what_the_stream_holds() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(server_config(dir.path(), &nats)).await;
+    let mut c = client(running.local_addr()).await;
+    let (s1, s2) = (session(1), session(2));
+    let mut all = frames(s1, 0..1500);
+    all.extend(frames(s2, 0..700));
+    let out = send(&mut c, all.clone()).await;
+    assert!(out.status.is_none(), "{:?}", out.status);
+    assert_eq!((out.acked(s1), out.acked(s2)), (1500, 700));
+    let stored = read_stream(&js_config(&nats)).await;
+    assert_in_order_once(&stored, &[(SessionId(s1), 1500), (SessionId(s2), 700)]);
+    let sent: HashMap<(SessionId, u64), Bytes> = all
+        .iter()
+        .map(|f| ((SessionId::from_slice(&f.session_id).unwrap(), f.seq), f.encode_to_vec().into()))
+        .collect();
+    for m in &stored {
+        for f in &m.frames {
+            assert_eq!(sent[&(m.session, f.seq)], f.bytes, "session {} seq {}", m.session, f.seq);
+        }
+    }
+    assert_eq!(resume(&mut c, &[s1, s2, session(3)]).await, [1500, 700, 0]);
+    running.shutdown().await.unwrap();
+
+    // Another node, with an empty WAL, that the bridge of s1 moves to: Resume says where the
+    // stream ends, and the frames from there are stored after the others, once.
+    let dir2 = tempfile::tempdir().unwrap();
+    let node2 = start(server_config(dir2.path(), &nats)).await;
+    let mut c2 = client(node2.local_addr()).await;
+    assert_eq!(resume(&mut c2, &[s1]).await, [1500]);
+    let out = send(&mut c2, frames(s1, 1400..2000)).await;
+    assert!(out.status.is_none(), "{:?}", out.status);
+    assert_eq!(out.acked(s1), 2000);
+    let stored = read_stream(&js_config(&nats)).await;
+    assert_in_order_once(&stored, &[(SessionId(s1), 2000), (SessionId(s2), 700)]);
+    node2.shutdown().await.unwrap();
+}
+
+/// JetStream stopped under a live stream: the server keeps taking frames into its WAL but acks
+/// none, says so in its metrics; JetStream started again (same store), everything arrives,
+/// once, and the acks catch up.
+#[tokio::test]
+async fn jetstream_down_stops_the_acks_and_everything_arrives_once_it_is_back() {
+    let mut nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = server_config(dir.path(), &nats);
+    config.metrics = Some("127.0.0.1:0".parse().unwrap());
+    let running = start(config).await;
+    let mut c = client(running.local_addr()).await;
+    let s = session(7);
+
+    let (tx, rx) = mpsc::channel::<TelemetryFrame>(4096);
+    let mut acks = c.stream_frames(ReceiverStream::new(rx)).await.unwrap().into_inner();
+    let mut acked = 0u64;
+    for f in frames(s, 0..500) {
+        tx.send(f).await.unwrap();
+    }
+    assert_eq!(read_acks_until(&mut acks, &mut acked, 500, Duration::from_secs(10)).await, 500);
+
+    nats.kill();
+    for f in frames(s, 500..1500) {
+        tx.send(f).await.unwrap();
+    }
+    // Nothing more is acked while JetStream is down, however long we wait…
+    assert_eq!(
+        read_acks_until(&mut acks, &mut acked, 501, Duration::from_secs(3)).await,
+        500,
+        "acked with JetStream down"
+    );
+    // …but the WAL has every frame, and the failures show in the metrics.
+    assert!(
+        testkit::wait::eventually(10, || wal_counts(dir.path()).len() == 1500).await,
+        "the WAL holds every frame"
+    );
+    let failures = running.stats().sink_write_failures;
+    assert!(failures > 0, "sink write failures counted: {failures}");
+    let metrics = running.metrics();
+    assert!(metrics.contains("pitwall_ingest_sink_write_failures_total"), "{metrics}");
+
+    nats.restart();
+    assert_eq!(
+        read_acks_until(&mut acks, &mut acked, 1500, Duration::from_secs(30)).await,
+        1500,
+        "acks after JetStream came back"
+    );
+    drop(tx);
+    let stored = read_stream(&js_config(&nats)).await;
+    assert_in_order_once(&stored, &[(SessionId(s), 1500)]);
+    running.shutdown().await.unwrap();
+}
+
+/// Reads acks until `acked` reaches `target` or `within` passes; returns the last ack.
+async fn read_acks_until(
+    acks: &mut tonic::Streaming<proto::telemetry::v1::Ack>,
+    acked: &mut u64,
+    target: u64,
+    within: Duration,
+) -> u64 {
+    let deadline = tokio::time::Instant::now() + within;
+    while *acked < target {
+        match tokio::time::timeout_at(deadline, acks.message()).await {
+            Ok(Ok(Some(ack))) => *acked = ack.next_seq,
+            Ok(other) => panic!("the stream ended: {other:?}"),
+            Err(_) => break,
+        }
+    }
+    *acked
+}
+
+/// Serve → JetStream → two sink workers sharing the partitions → one Parquet dataset: every
+/// frame exactly once, even though one worker is killed mid-batch (its task dropped without a
+/// flush, its part file left half-written, its connection left pulling like a worker that
+/// vanished behind a partition) and started again.
+#[tokio::test]
+async fn two_sink_workers_write_every_frame_once_into_one_dataset_across_a_crash() {
+    use ingest::sinks::jetstream::worker::{self, WorkerConfig};
+    use ingest::sinks::parquet::{ParquetConfig, ParquetSink, Scope};
+    use std::sync::Arc;
+
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(server_config(dir.path(), &nats)).await;
+    let root = dir.path().join("dataset");
+    let worker = |k: u8| -> (Worker, tokio_util::sync::CancellationToken) {
+        let mut c = WorkerConfig::new(js_config(&nats));
+        c.share = (k, 2);
+        c.flush_interval = Duration::from_millis(200);
+        // Messages the killed worker had pulled come back after this.
+        c.ack_wait = Duration::from_secs(2);
+        let owner = c.clone();
+        let scope: Scope = Arc::new(move |s| owner.owns(s));
+        let pq = ParquetConfig { max_file_rows: 700, row_group_rows: 128, ..ParquetConfig::default() };
+        let sink = ParquetSink::open_scoped(&root, &pq, Some(scope)).unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        (Worker::start(worker::run(c, sink, stop.clone())), stop)
+    };
+    let sessions: Vec<[u8; 16]> = (1..=6).map(session).collect();
+    let mut c = client(running.local_addr()).await;
+    let send_range = |range: std::ops::Range<u64>| {
+        let mut all = Vec::new();
+        for s in &sessions {
+            all.extend(frames(*s, range.clone()));
+        }
+        all
+    };
+
+    let (a, a_stop) = worker(0);
+    let (b, b_stop) = worker(1);
+    let out = send(&mut c, send_range(0..1500)).await;
+    assert!(out.status.is_none(), "{:?}", out.status);
+    // Worker A dies while it has rows written and not flushed (or just after a flush): its
+    // runtime goes, with every task and socket of it, as in a SIGKILL.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.kill();
+    drop(a_stop);
+    let out = send(&mut c, send_range(1500..3000)).await;
+    assert!(out.status.is_none(), "{:?}", out.status);
+    let (a, a_stop) = worker(0);
+
+    let total = 6 * 3000;
+    let done = testkit::wait::eventually(60, || crate::parquet_sink::read_keys(&root).len() >= total).await;
+    a_stop.cancel();
+    b_stop.cancel();
+    let (ra, rb) = (a.join().await.unwrap(), b.join().await.unwrap());
+    let keys = crate::parquet_sink::read_keys(&root);
+    let missing: Vec<String> = sessions
+        .iter()
+        .map(|s| {
+            let n = keys.iter().filter(|k| k.0 == SessionId(*s)).count();
+            format!("{}: {n} rows", SessionId(*s))
+        })
+        .collect();
+    assert!(done, "{} of {total} rows in the dataset ({missing:?}); workers: {ra:?} {rb:?}", keys.len());
+    let mut counts: HashMap<(SessionId, u64), usize> = HashMap::new();
+    for k in &keys {
+        *counts.entry(*k).or_default() += 1;
+    }
+    for s in &sessions {
+        for seq in 0..3000 {
+            let n = counts.get(&(SessionId(*s), seq)).copied().unwrap_or(0);
+            assert_eq!(n, 1, "session {} seq {seq} stored {n} times", SessionId(*s));
+        }
+    }
+    assert_eq!(keys.len(), total);
+    assert!(ra.messages > 0 && rb.messages > 0, "both workers did their share: {ra:?} {rb:?}");
+    // The catalogue lists every session with its frames.
+    let listed = ingest::sinks::parquet::list_sessions(&root).unwrap();
+    assert_eq!(listed.len(), 6);
+    assert!(listed.iter().all(|s| s.frames == 3000 && s.car == "ks_ferrari_sf15t"), "{listed:?}");
+    running.shutdown().await.unwrap();
+}
+
+/// A sink worker on a runtime of its own (its own thread), so that a test can kill it the way
+/// SIGKILL would: every task and socket of it gone at once, nothing flushed.
+struct Worker {
+    runtime: Option<tokio::runtime::Runtime>,
+    handle:
+        tokio::task::JoinHandle<Result<ingest::sinks::jetstream::worker::WorkerReport, ingest::SinkError>>,
+}
+
+impl Worker {
+    fn start(
+        run: impl Future<Output = Result<ingest::sinks::jetstream::worker::WorkerReport, ingest::SinkError>>
+        + Send
+        + 'static,
+    ) -> Worker {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let handle = runtime.spawn(run);
+        Worker { runtime: Some(runtime), handle }
+    }
+
+    fn kill(mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+
+    async fn join(mut self) -> Result<ingest::sinks::jetstream::worker::WorkerReport, ingest::SinkError> {
+        let r = (&mut self.handle).await.unwrap();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+        r
+    }
+}
