@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 /// meta leader elected).
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Starts tried before a test gives up (see [`NatsServer::start`]).
+const START_ATTEMPTS: usize = 3;
+
 /// The `nats-server` binary: `$PITWALL_NATS_SERVER`, else the first found on `PATH`, else
 /// Debian's `/usr/sbin/nats-server` (root's `PATH` has it; other users' often do not).
 ///
@@ -48,10 +51,13 @@ pub fn binary() -> PathBuf {
         })
 }
 
-/// A free TCP port on 127.0.0.1 (bound, read and released; the server binds it right after).
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind an ephemeral port");
-    l.local_addr().expect("local address").port()
+/// `n` distinct free TCP ports on 127.0.0.1: bound together (so no two are the same), read and
+/// released; the servers bind them right after.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind an ephemeral port"))
+        .collect();
+    held.iter().map(|l| l.local_addr().expect("local address").port()).collect()
 }
 
 /// One `nats-server -js` process.
@@ -73,19 +79,33 @@ impl NatsServer {
     /// Starts a single node with JetStream (file storage in a temporary folder) and waits until
     /// it is healthy.
     pub fn start() -> NatsServer {
-        let dir = tempfile::tempdir().expect("temporary folder for nats-server");
-        let mut node = NatsServer::configure("n1", dir.path(), free_port(), None);
-        node._dir = Some(dir);
-        node.spawn();
-        node.wait_ready();
-        node
+        let mut failures = Vec::new();
+        // The free ports are picked, released, then bound by the server: another process may
+        // take one in between. A node that exits at start gets fresh ports.
+        for _ in 0..START_ATTEMPTS {
+            let dir = tempfile::tempdir().expect("temporary folder for nats-server");
+            let ports = free_ports(2);
+            let mut node = NatsServer::configure("n1", dir.path(), (ports[0], ports[1]), None);
+            node._dir = Some(dir);
+            node.spawn();
+            match node.wait_ready() {
+                Ok(()) => return node,
+                Err(e) => failures.push(e),
+            }
+        }
+        panic!("nats-server did not start:\n{}", failures.join("\n"))
     }
 
-    fn configure(name: &str, dir: &Path, port: u16, cluster: Option<(u16, Vec<u16>)>) -> NatsServer {
+    fn configure(
+        name: &str,
+        dir: &Path,
+        (port, monitor_port): (u16, u16),
+        cluster: Option<(u16, Vec<u16>)>,
+    ) -> NatsServer {
         NatsServer {
             name: name.to_owned(),
             port,
-            monitor_port: free_port(),
+            monitor_port,
             cluster,
             store: dir.join(format!("{name}-store")),
             log: dir.join(format!("{name}.log")),
@@ -121,27 +141,30 @@ impl NatsServer {
 
     /// Polls the monitoring endpoint's `/healthz` until it answers 200 (JetStream up and, in a
     /// cluster, current with the meta leader).
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "nats-server {} exited with {status} at start; its log:\n{}",
-                        self.name,
-                        self.log_text()
-                    );
+                    self.child = None;
+                    let log = self.log_text();
+                    return Err(format!(
+                        "nats-server {} exited with {status} at start; its log:\n{log}",
+                        self.name
+                    ));
                 }
             }
             if self.healthy() {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "nats-server {} not healthy after {READY_TIMEOUT:?}; its log:\n{}",
-                self.name,
-                self.log_text()
-            );
+            if Instant::now() >= deadline {
+                self.kill();
+                let log = self.log_text();
+                return Err(format!(
+                    "nats-server {} not healthy after {READY_TIMEOUT:?}; its log:\n{log}",
+                    self.name
+                ));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -163,6 +186,11 @@ impl NatsServer {
     /// The client URL, `nats://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's name (`n1`…; what JetStream's cluster info calls it).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The client port.
@@ -190,10 +218,15 @@ impl NatsServer {
 
     /// Starts the server again on the same ports and store (after [`NatsServer::kill`]) and
     /// waits until it is healthy.
+    ///
+    /// # Panics
+    /// When it does not come back (its ports taken meanwhile, say).
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
-        self.wait_ready();
+        if let Err(e) = self.wait_ready() {
+            panic!("restarting: {e}");
+        }
     }
 }
 
@@ -215,27 +248,34 @@ pub struct NatsCluster {
 impl NatsCluster {
     /// Starts three nodes and waits until every one is healthy (a meta leader elected).
     pub fn start() -> NatsCluster {
-        let dir = tempfile::tempdir().expect("temporary folder for the nats cluster");
-        let cluster_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let mut nodes: Vec<NatsServer> = (0..3)
-            .map(|i| {
-                let others =
-                    cluster_ports.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p).collect();
-                NatsServer::configure(
-                    &format!("n{}", i + 1),
-                    dir.path(),
-                    free_port(),
-                    Some((cluster_ports[i], others)),
-                )
-            })
-            .collect();
-        for n in &mut nodes {
-            n.spawn();
+        let mut failures = Vec::new();
+        // As for one node: ports taken between picking and binding mean a fresh start.
+        'attempt: for _ in 0..START_ATTEMPTS {
+            let dir = tempfile::tempdir().expect("temporary folder for the nats cluster");
+            // Per node: client and monitoring ports, then the three cluster ports.
+            let ports = free_ports(9);
+            let cluster_ports = &ports[6..];
+            let mut nodes: Vec<NatsServer> = (0..3)
+                .map(|i| {
+                    let others =
+                        cluster_ports.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p).collect();
+                    let name = format!("n{}", i + 1);
+                    let client = (ports[2 * i], ports[2 * i + 1]);
+                    NatsServer::configure(&name, dir.path(), client, Some((cluster_ports[i], others)))
+                })
+                .collect();
+            for n in &mut nodes {
+                n.spawn();
+            }
+            for n in &mut nodes {
+                if let Err(e) = n.wait_ready() {
+                    failures.push(e);
+                    continue 'attempt;
+                }
+            }
+            return NatsCluster { nodes, _dir: dir };
         }
-        for n in &mut nodes {
-            n.wait_ready();
-        }
-        NatsCluster { nodes, _dir: dir }
+        panic!("the nats cluster did not start:\n{}", failures.join("\n"))
     }
 
     /// Every node's client URL, comma-separated (what `--sink nats://…` takes).

@@ -359,3 +359,54 @@ impl Worker {
         r
     }
 }
+
+/// A three-node JetStream cluster, an R3 stream: the node leading the stream SIGKILLed
+/// mid-stream, the sink carries on through the others (a new leader is elected), and every
+/// frame it was told is stored is in the stream, once, in order.
+#[tokio::test]
+async fn an_r3_stream_loses_nothing_acknowledged_when_a_node_dies() {
+    let mut cluster = testkit::nats::NatsCluster::start();
+    let servers: Vec<String> = cluster.nodes.iter().map(|n| n.url()).collect();
+    let config = JetStreamConfig {
+        replicas: 3,
+        timeout_ms: 2_000,
+        frames_per_message: 50,
+        ..JetStreamConfig::new(servers)
+    };
+    let mut sink = JetStreamSink::new(&config, None);
+    let sessions: Vec<SessionId> = (0..3).map(|n| SessionId(session(60 + n))).collect();
+    let batch = |from: u64| -> Vec<WalFrame> {
+        sessions.iter().flat_map(|s| (from..from + 100).map(move |seq| wal_frame(*s, seq))).collect()
+    };
+    // The cluster may still be electing the stream's leader: the first write retries as the
+    // pipeline would.
+    let mut acked = 0u64;
+    let mut killed = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while acked < 2000 {
+        if acked == 1000 && killed.is_none() {
+            let (_, mut stream) = Connection::new(config.clone()).get().await.unwrap();
+            let info = stream.info().await.unwrap();
+            let leader =
+                info.cluster.as_ref().and_then(|c| c.leader.clone()).expect("the stream has a leader");
+            let i = cluster.nodes.iter().position(|n| n.name() == leader).expect("the leader is a node");
+            cluster.nodes[i].kill();
+            killed = Some(i);
+        }
+        match sink.write(&batch(acked)).await {
+            Ok(()) => acked += 100,
+            Err(e) => {
+                assert!(tokio::time::Instant::now() < deadline, "the R3 stream did not take writes: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    let killed = killed.unwrap();
+    let survivor = cluster.nodes.iter().position(|n| n.is_running()).unwrap();
+    let survivor = JetStreamConfig { servers: vec![cluster.nodes[survivor].url()], ..config.clone() };
+    let stored = read_stream(&survivor).await;
+    let expected: Vec<(SessionId, u64)> = sessions.iter().map(|s| (*s, 2000)).collect();
+    assert_in_order_once(&stored, &expected);
+    // The dead node comes back with its store and catches up; the stream stays whole.
+    cluster.nodes[killed].restart();
+}
