@@ -410,3 +410,158 @@ async fn an_r3_stream_loses_nothing_acknowledged_when_a_node_dies() {
     // The dead node comes back with its store and catches up; the stream stays whole.
     cluster.nodes[killed].restart();
 }
+
+/// An ingest node as a process (the test server example) with a JetStream sink, SIGKILLed by
+/// the test.
+struct NodeProcess {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl NodeProcess {
+    fn spawn(data: &std::path::Path, nats: &NatsServer) -> NodeProcess {
+        use std::io::BufRead as _;
+        std::fs::create_dir_all(data).unwrap();
+        let config = data.join("node.toml");
+        let toml = format!(
+            "[[sinks]]\nname = \"jetstream\"\ntype = \"jetstream\"\nservers = [\"{}\"]\nflush_interval_ms = 100\ntimeout_ms = 1000\n",
+            nats.url()
+        );
+        std::fs::write(&config, toml).unwrap();
+        let mut child = std::process::Command::new(test_server_exe())
+            .arg("--data")
+            .arg(data)
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let addr =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}"));
+        NodeProcess { child, addr: addr.parse().unwrap(), _stdout: stdout }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What a bridge does, on the protocol: `Resume`, send from there in chunks, and when its node
+/// goes away, go to the next one and resume there. Returns once `total` frames are acked.
+async fn bridge(s: [u8; 16], total: u64, nodes: Vec<std::net::SocketAddr>, first: usize) {
+    let mut at = first;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "bridge {}: not done in time", SessionId(s));
+        let addr = nodes[at % nodes.len()];
+        let attempt = async {
+            let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                .ok()?
+                .connect()
+                .await
+                .ok()?;
+            let mut c = TelemetryClient::new(channel);
+            let req = proto::telemetry::v1::ResumeRequest { session_ids: vec![Bytes::copy_from_slice(&s)] };
+            let from = c.resume(req).await.ok()?.into_inner().sessions.first()?.next_seq;
+            if from >= total {
+                return Some(true);
+            }
+            let out = send(&mut c, frames(s, from..(from + 700).min(total))).await;
+            Some(out.status.is_none() && out.acked(s) >= total)
+        };
+        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+            Ok(Some(true)) => return,
+            Ok(Some(false)) => {}
+            // The node is gone (or hung): the load balancer sends the bridge elsewhere.
+            Ok(None) | Err(_) => {
+                at += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+type TelemetryClient =
+    proto::telemetry::v1::telemetry_ingest_client::TelemetryIngestClient<tonic::transport::Channel>;
+
+/// The deployment in small: two ingest nodes (processes) behind "a load balancer" (the bridges
+/// pick one and move on when it dies), three bridges spread over both, JetStream, two sink
+/// workers sharing one Parquet dataset. One ingest node is SIGKILLed mid-stream (its bridges
+/// resume on the other from what the stream holds) and one worker too (started again): every
+/// frame ends in Parquet exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_two_workers_one_of_each_killed_every_frame_once_in_parquet() {
+    use ingest::sinks::jetstream::worker::{self, WorkerConfig};
+    use ingest::sinks::parquet::{ParquetConfig, ParquetSink, Scope};
+    use std::sync::Arc;
+    const TOTAL: u64 = 6_000;
+
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut node_a = NodeProcess::spawn(&dir.path().join("node-a"), &nats);
+    let node_b = NodeProcess::spawn(&dir.path().join("node-b"), &nats);
+    let root = dir.path().join("dataset");
+    let worker = |k: u8| -> (Worker, tokio_util::sync::CancellationToken) {
+        let mut c = WorkerConfig::new(js_config(&nats));
+        c.share = (k, 2);
+        c.flush_interval = Duration::from_millis(300);
+        c.ack_wait = Duration::from_secs(3);
+        let owner = c.clone();
+        let scope: Scope = Arc::new(move |s| owner.owns(s));
+        let sink = ParquetSink::open_scoped(&root, &ParquetConfig::default(), Some(scope)).unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        (Worker::start(worker::run(c, sink, stop.clone())), stop)
+    };
+    let (wa, wa_stop) = worker(0);
+    let (wb, wb_stop) = worker(1);
+
+    // Sessions 1, 2, 3: partitions 1, 2, 3, so both workers have work.
+    let nodes = vec![node_a.addr, node_b.addr];
+    let bridges: Vec<_> =
+        (1..=3u32).map(|n| tokio::spawn(bridge(session(n), TOTAL, nodes.clone(), n as usize % 2))).collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    node_a.kill();
+    wa.kill();
+    drop(wa_stop);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (wa, wa_stop) = worker(0);
+    for b in bridges {
+        b.await.unwrap();
+    }
+    let total = 3 * TOTAL as usize;
+    let done = testkit::wait::eventually(60, || crate::parquet_sink::read_keys(&root).len() >= total).await;
+    wa_stop.cancel();
+    wb_stop.cancel();
+    let (ra, rb) = (wa.join().await.unwrap(), wb.join().await.unwrap());
+    let keys = crate::parquet_sink::read_keys(&root);
+    let mut counts: HashMap<(SessionId, u64), usize> = HashMap::new();
+    for k in &keys {
+        *counts.entry(*k).or_default() += 1;
+    }
+    assert!(done, "{} of {total} rows in the dataset; workers {ra:?} {rb:?}", keys.len());
+    for n in 1..=3 {
+        let s = SessionId(session(n));
+        for seq in 0..TOTAL {
+            let c = counts.get(&(s, seq)).copied().unwrap_or(0);
+            assert_eq!(c, 1, "session {s} seq {seq} stored {c} times");
+        }
+    }
+    assert_eq!(keys.len(), total);
+    // The stream itself holds each frame once, in order, whichever node sent it.
+    let stored = read_stream(&js_config(&nats)).await;
+    let expected: Vec<(SessionId, u64)> = (1..=3).map(|n| (SessionId(session(n)), TOTAL)).collect();
+    assert_in_order_once(&stored, &expected);
+    drop(node_b);
+}
