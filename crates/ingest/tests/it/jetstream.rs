@@ -565,3 +565,39 @@ async fn two_nodes_two_workers_one_of_each_killed_every_frame_once_in_parquet() 
     assert_in_order_once(&stored, &expected);
     drop(node_b);
 }
+
+/// `pitwall sink --to recording`: the same stream into one recording per session, every frame
+/// once.
+#[tokio::test]
+async fn a_sink_worker_writes_recordings_too() {
+    use ingest::sinks::jetstream::worker::{self, WorkerConfig};
+    use ingest::sinks::recording::{RecordingConfig, RecordingSink};
+
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(server_config(dir.path(), &nats)).await;
+    let mut c = client(running.local_addr()).await;
+    let (s1, s2) = (session(21), session(22));
+    let mut all = frames(s1, 0..900);
+    all.extend(frames(s2, 0..400));
+    let out = send(&mut c, all).await;
+    assert!(out.status.is_none(), "{:?}", out.status);
+
+    let root = dir.path().join("recordings");
+    let mut config = WorkerConfig::new(js_config(&nats));
+    config.name = "pitwall-recording".into();
+    config.flush_interval = Duration::from_millis(100);
+    let sink = RecordingSink::open(&root, &RecordingConfig::default()).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let w = tokio::spawn(worker::run(config, sink, stop.clone()));
+    let done = testkit::wait::eventually(30, || crate::recording_sink::read_keys(&root).len() >= 1300).await;
+    stop.cancel();
+    let report = w.await.unwrap().unwrap();
+    assert!(done, "{report:?}");
+    let keys = crate::recording_sink::read_keys(&root);
+    let mut sorted = keys.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((keys.len(), sorted.len()), (1300, 1300), "each frame once");
+    running.shutdown().await.unwrap();
+}
