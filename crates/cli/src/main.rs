@@ -37,6 +37,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// AC's shared-memory pages: dump a snapshot, or watch them live.
     Shm(cmd::shm::ShmArgs),
+    /// A sink worker: frames from NATS JetStream into the Parquet dataset (or recordings).
+    Sink(cmd::sink::Args),
     /// Simulators of the game and of the dedicated server.
     Sim(cmd::sim::Args),
     /// The main job on the simulators: a simulated server and grid, followed live.
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Bridge(args) => cmd::bridge::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Shm(args) => cmd::shm::run(args),
+        Command::Sink(args) => cmd::sink::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Bench(args) => cmd::bench::run(args),

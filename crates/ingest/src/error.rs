@@ -86,6 +86,17 @@ pub enum SinkError {
     /// The sink's configuration is unusable.
     #[error("sink configuration: {0}")]
     Config(String),
+    /// NATS JetStream did not do what was asked (unreachable, timed out, refused).
+    #[error("JetStream at {servers}: {what}")]
+    JetStream {
+        /// The servers the sink connects to.
+        servers: String,
+        /// What was being done ("connect", "publish to pitwall.frames.…", …).
+        what: String,
+        /// The client's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// Anything else: the sink's own error, shown as it is.
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync + 'static>),

@@ -51,6 +51,8 @@
 pub mod config;
 #[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
+pub mod gate;
 #[cfg(feature = "live")]
 pub mod live;
 #[cfg(feature = "server")]

@@ -115,12 +115,16 @@ impl Server {
         );
         let sinks_stop = CancellationToken::new();
         let sinks_abort = CancellationToken::new();
+        // A sink that bridges' acks must wait for (JetStream) gets the gate, and so do the streams.
+        let gated = config.sinks.iter().any(|s| matches!(s.kind, crate::sinks::SinkKind::JetStream(_)));
+        let gate = gated.then(crate::gate::AckGate::new);
         let mut built = Vec::new();
         for sc in &config.sinks {
             let ctx = SinkContext {
                 name: sc.name.clone(),
                 dir: data_dir.join("sinks").join(&sc.name),
                 data_dir: data_dir.clone(),
+                gate: gate.clone(),
             };
             let sink =
                 sc.kind.build(&ctx).map_err(|source| IngestError::Sink { name: sc.name.clone(), source })?;
@@ -169,6 +173,7 @@ impl Server {
             config.stream_limits(),
             shutdown.clone(),
             live.clone(),
+            gate,
         );
         let auth = BearerAuth::new(config.token.as_deref());
         let svc = tonic::service::interceptor::InterceptedService::new(service.into_server(), auth);

@@ -25,7 +25,7 @@
 //! [`TelemetryIngest`] implementation, which also serves a caller that mounts the generated
 //! server.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -48,6 +48,7 @@ use tonic::codegen::{BoxFuture, Service, StdError, http};
 use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::gate::AckGate;
 use crate::live::{LiveFrame, LiveTap};
 use crate::session::SessionId;
 use crate::stats::Stats;
@@ -102,6 +103,8 @@ struct Inner {
     shutdown: CancellationToken,
     /// Where streams publish their frames once durable.
     live: LiveTap,
+    /// With a JetStream sink: acks wait for the stream too, and `Resume` asks the stream.
+    gate: Option<AckGate>,
 }
 
 impl IngestService {
@@ -111,9 +114,10 @@ impl IngestService {
         limits: StreamLimits,
         shutdown: CancellationToken,
         live: LiveTap,
+        gate: Option<AckGate>,
     ) -> Self {
         let streams = Arc::new(Semaphore::new(limits.max_streams.max(1)));
-        IngestService { inner: Arc::new(Inner { writer, stats, limits, streams, shutdown, live }) }
+        IngestService { inner: Arc::new(Inner { writer, stats, limits, streams, shutdown, live, gate }) }
     }
 
     /// The service as a tower service for tonic's router, with the raw-bytes `StreamFrames`.
@@ -238,7 +242,22 @@ impl TelemetryIngest for IngestService {
                     id.len()
                 )));
             };
-            let next_seq = self.inner.writer.durable_next_seq(&session);
+            let next_seq = match self.inner.gate.as_ref().and_then(AckGate::resume_source) {
+                // Behind JetStream the stream is the truth: this node may never have seen the
+                // session (its bridge came from a node that died), or have less of it than
+                // the stream. Frames below are stored; the WAL takes the next one as no gap.
+                Some(source) => {
+                    let next = source.next_seq(session).await.map_err(|e| {
+                        Status::unavailable(format!("Resume: JetStream cannot be asked ({e}); try again"))
+                    })?;
+                    self.inner.writer.raise_floor(session, next);
+                    if let Some(g) = &self.inner.gate {
+                        g.advance(session, next);
+                    }
+                    next
+                }
+                None => self.inner.writer.durable_next_seq(&session),
+            };
             sessions.push(Ack { session_id: id, next_seq });
         }
         Ok(Response::new(ResumeReply { sessions }))
@@ -283,6 +302,43 @@ where
         }
     })
     .await
+}
+
+/// Sends one ack; a client that went away no longer reads acks, and its frames are stored anyway.
+async fn send_ack(
+    inner: &Inner,
+    acks: &mpsc::Sender<Result<Ack, Status>>,
+    session: SessionId,
+    next_seq: u64,
+) {
+    let ack = Ack { session_id: Bytes::copy_from_slice(&session.0), next_seq };
+    if acks.send(Ok(ack)).await.is_ok() {
+        Stats::add(&inner.stats.acks_sent, 1);
+    }
+}
+
+/// Sends, per session held, the lower of what the WAL and the gate say is durable, if that moved
+/// since the last ack; a session leaves `held` once the gate has caught up with its WAL ack.
+async fn send_held(
+    inner: &Inner,
+    gate: &AckGate,
+    acks: &mpsc::Sender<Result<Ack, Status>>,
+    held: &mut AckSet,
+    sent: &mut HashMap<SessionId, u64>,
+) {
+    let mut out = Vec::new();
+    held.0.retain(|&(session, wal_next)| {
+        let next = wal_next.min(gate.next_seq(&session));
+        let last = sent.entry(session).or_insert(0);
+        if next > *last {
+            *last = next;
+            out.push((session, next));
+        }
+        next < wal_next
+    });
+    for (session, next) in out {
+        send_ack(inner, acks, session, next).await;
+    }
 }
 
 /// Acks merged over the batches that became durable together: one per session, highest wins.
@@ -362,8 +418,14 @@ async fn run_stream<S>(
     let mut throttled_since: Option<Instant> = None;
     // Whether the client may still be sending: its side has not ended and not failed.
     let mut input_open = true;
+    // With a gate (JetStream): acks durable in the WAL, waiting for the stream, and what each
+    // session was last acked.
+    let gate = inner.gate.clone();
+    let mut gate_rx = gate.as_ref().map(AckGate::subscribe);
+    let mut held = AckSet::default();
+    let mut sent: HashMap<SessionId, u64> = HashMap::new();
 
-    while reading || !inflight.is_empty() {
+    while reading || !inflight.is_empty() || !held.0.is_empty() {
         // How many frames the stream may read now: a batch, or less under its rate limit.
         let can_read = reading && inflight.len() < limits.inflight_batches;
         let now = Instant::now();
@@ -419,19 +481,42 @@ async fn run_stream<S>(
                         Some(Err(oneshot::error::TryRecvError::Empty)) | None => break,
                     }
                 }
-                for (session, next_seq) in merged.0 {
-                    let ack = Ack { session_id: Bytes::copy_from_slice(&session.0), next_seq };
-                    // A client that went away no longer reads acks; its frames are stored anyway.
-                    if acks.send(Ok(ack)).await.is_ok() {
-                        Stats::add(&inner.stats.acks_sent, 1);
+                match &gate {
+                    None => {
+                        for (session, next_seq) in merged.0 {
+                            send_ack(&inner, &acks, session, next_seq).await;
+                        }
+                    }
+                    Some(g) => {
+                        held.merge(&merged.0);
+                        send_held(&inner, g, &acks, &mut held, &mut sent).await;
                     }
                 }
             }
-            _ = inner.shutdown.cancelled(), if reading => {
-                stop(&mut end, &mut reading, Status::unavailable(
-                    "the server is shutting down: reconnect, call Resume and send from next_seq",
-                ));
+            changed = async {
+                match gate_rx.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            }, if !held.0.is_empty() => {
+                match (changed, &gate) {
+                    (true, Some(g)) => send_held(&inner, g, &acks, &mut held, &mut sent).await,
+                    _ => held.0.clear(),
+                }
             }
+            _ = inner.shutdown.cancelled(), if reading || inflight.is_empty() => {
+                if reading {
+                    stop(&mut end, &mut reading, Status::unavailable(
+                        "the server is shutting down: reconnect, call Resume and send from next_seq",
+                    ));
+                } else {
+                    // Acks still waiting for JetStream are not sent: the bridge resumes from what
+                    // the stream holds, on this node or another.
+                    held.0.clear();
+                }
+            }
+            // The client went away: nobody reads the acks still waiting for JetStream.
+            _ = acks.closed(), if !reading && inflight.is_empty() => held.0.clear(),
             // Over its rate limit, the stream is not read: HTTP/2 flow control then slows the
             // bridge down, and nothing is refused.
             _ = tokio::time::sleep_until(ready_at), if can_read && allowed == 0 => {}
@@ -832,8 +917,14 @@ mod tests {
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
         let (w, task) = writer::start(wal, cfg, Arc::clone(&stats), stop.clone(), None).unwrap();
-        let service =
-            IngestService::new(w, stats, StreamLimits::default(), CancellationToken::new(), LiveTap::new());
+        let service = IngestService::new(
+            w,
+            stats,
+            StreamLimits::default(),
+            CancellationToken::new(),
+            LiveTap::new(),
+            None,
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(

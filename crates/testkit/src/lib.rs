@@ -9,6 +9,8 @@
 //!   simulator as the bridge's source ([`sim::Game`], [`sim::bridge_config`]).
 //! - [`pages`] (feature `pages`): realistic shared-memory pages, a different value in nearly
 //!   every field, and the pages a writer publishes step by step.
+//! - [`nats`] (feature `nats`): a real `nats-server -js` on loopback, one node or a cluster of
+//!   three, killed on drop.
 //! - [`disk`]: a size-limited tmpfs that a test fills up, for real `ENOSPC`.
 //! - [`wait`] (feature `wait`): polling a condition from an async test.
 //! - [`http`] (feature `http`): a raw HTTP/1.1 client that sends exactly the bytes given.
@@ -33,6 +35,8 @@ pub mod browser;
 pub mod disk;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "pages")]
 pub mod pages;
 #[cfg(feature = "sim")]

@@ -14,6 +14,7 @@ pub mod serve;
 pub mod shm;
 pub mod sim;
 pub mod sim_game;
+pub mod sink;
 pub(crate) mod stop;
 pub(crate) mod text;
 pub mod timing;

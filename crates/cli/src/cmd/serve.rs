@@ -32,6 +32,12 @@ pub struct Args {
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
+    /// Publish every frame to NATS JetStream instead of the local sinks, for ingest over several
+    /// nodes: nats://HOST:PORT[,nats://HOST:PORT…]. Bridges are then acked only once JetStream
+    /// has their frames, and Resume is answered from the stream (docs/jetstream.md). A
+    /// `type = "jetstream"` sink of --config keeps its settings and takes these servers.
+    #[arg(long, value_name = "URL", value_parser = nats_servers)]
+    sink: Option<NatsServers>,
     /// TLS certificate chain, PEM (with --tls-key).
     #[arg(long, value_name = "F", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -73,6 +79,30 @@ pub struct Args {
     http_token: Option<String>,
 }
 
+/// The servers of a `nats://HOST:PORT[,…]` value.
+#[derive(Debug, Clone)]
+pub(crate) struct NatsServers(pub(crate) Vec<String>);
+
+pub(crate) fn nats_servers(s: &str) -> Result<NatsServers, String> {
+    ingest::sinks::jetstream::JetStreamConfig::servers_from_url(s).map(NatsServers)
+}
+
+/// `--sink nats://…`: the config's JetStream sink takes the servers; without one, a JetStream
+/// sink replaces the local sinks (the sink workers write the Parquet dataset from the stream).
+fn use_jetstream(config: &mut ingest::Config, servers: Vec<String>) {
+    use ingest::sinks::{SinkConfig, SinkKind, jetstream::JetStreamConfig};
+    let mut found = false;
+    for s in &mut config.sinks {
+        if let SinkKind::JetStream(js) = &mut s.kind {
+            js.servers = servers.clone();
+            found = true;
+        }
+    }
+    if !found {
+        config.sinks = vec![SinkConfig::new("jetstream", SinkKind::JetStream(JetStreamConfig::new(servers)))];
+    }
+}
+
 fn plugin(s: &str) -> Result<relay::PluginConfig, String> {
     s.parse::<relay::PluginConfig>().map_err(|e| e.to_string())
 }
@@ -95,6 +125,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(token) = args.token {
         config.token = Some(token);
+    }
+    if let Some(NatsServers(servers)) = args.sink {
+        use_jetstream(&mut config, servers);
     }
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(ingest::TlsConfig { cert, key });

@@ -133,6 +133,10 @@ impl<S: Sink> Sink for FailingSink<S> {
         self.inner.durable_position().await
     }
 
+    fn next_seq(&self, session: &SessionId) -> Option<u64> {
+        self.inner.next_seq(session)
+    }
+
     async fn recover(&mut self) -> Result<Recovery, SinkError> {
         self.inner.recover().await
     }

@@ -48,6 +48,7 @@ pub use crate::wal::{WalFrame, WalPosition};
 
 pub(crate) mod checkpoint;
 pub mod conformance;
+pub mod jetstream;
 pub mod laps;
 pub mod null;
 pub mod parquet;
@@ -83,6 +84,14 @@ pub trait Sink: Send + 'static {
     /// "rely on the checkpoint".
     fn durable_position(&mut self) -> impl Future<Output = Result<Option<WalPosition>, SinkError>> + Send {
         async { Ok(None) }
+    }
+
+    /// The seq this sink expects next of `session`: every lower seq of it is in its output
+    /// (durable, or written since the last flush). A reader of a stream that may deliver a
+    /// session's frames out of order (a sink worker) holds back frames beyond it. The default,
+    /// `None`, means "not known".
+    fn next_seq(&self, _session: &crate::SessionId) -> Option<u64> {
+        None
     }
 
     /// Called by the pipeline after a `write` or `flush` failed, before it tries again. A sink
@@ -193,6 +202,11 @@ impl Sink for BoxSink {
 /// [[sinks]]
 /// name = "laps"         # a default sink too
 /// type = "laps"         # telemetry laps into DATA/records.sqlite, linked to server laps
+///
+/// [[sinks]]
+/// name = "jetstream"
+/// type = "jetstream"    # a NATS JetStream stream; bridges acked once it has their frames
+/// servers = ["nats://127.0.0.1:4222"]
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "RawSinkConfig")]
@@ -277,6 +291,16 @@ impl SinkConfig {
                 check_range(at, "close_after_flushes", c.close_after_flushes, 1..=1_000_000)?;
             }
             SinkKind::Laps(_) => {}
+            SinkKind::JetStream(c) => {
+                check_range(at, "replicas", c.replicas, 1..=5)?;
+                check_range(at, "frames_per_message", c.frames_per_message, 1..=65_536)?;
+                // JetStream's max_payload is 1 MiB by default and at most 64 MiB.
+                check_range(at, "max_message_bytes", c.max_message_bytes, 1024..=64 << 20)?;
+                check_range(at, "timeout_ms", c.timeout_ms, 10..=600_000)?;
+                check_range(at, "duplicate_window_ms", c.duplicate_window_ms, 0..=86_400_000)?;
+                c.check()
+                    .map_err(|e| crate::ConfigError::Invalid(format!("[[sinks]] {:?}: {e}", self.name)))?;
+            }
         }
         Ok(())
     }
@@ -297,6 +321,10 @@ pub enum SinkKind {
     Recording(recording::RecordingConfig),
     /// Telemetry laps into the records database, linked there to the server's laps ([`laps`]).
     Laps(laps::LapsConfig),
+    /// Frames published to a NATS JetStream stream, for ingest over several nodes and sink
+    /// workers ([`jetstream`]). Bridges are then acked only once JetStream has their frames.
+    #[serde(rename = "jetstream")]
+    JetStream(jetstream::JetStreamConfig),
 }
 
 /// What a sink gets to build itself.
@@ -310,6 +338,9 @@ pub struct SinkContext {
     /// The server's data directory (`DATA`), for a sink whose output is shared (the laps
     /// sink's records database).
     pub data_dir: PathBuf,
+    /// The ack gate of the server, for a sink whose acknowledgements bridges' acks wait for
+    /// (the JetStream sink); `None` outside a server.
+    pub gate: Option<crate::gate::AckGate>,
 }
 
 impl SinkKind {
@@ -324,6 +355,9 @@ impl SinkKind {
                 Ok(BoxSink::new(recording::RecordingSink::open(config.root(ctx), config)?))
             }
             SinkKind::Laps(config) => Ok(BoxSink::new(laps::LapsSink::open(config.db_path(ctx), config)?)),
+            SinkKind::JetStream(config) => {
+                Ok(BoxSink::new(jetstream::JetStreamSink::new(config, ctx.gate.clone())))
+            }
         }
     }
 
@@ -332,6 +366,9 @@ impl SinkKind {
         match self {
             SinkKind::Parquet(_) => parquet::DEFAULT_FLUSH_INTERVAL_MS,
             SinkKind::Null(_) | SinkKind::Recording(_) | SinkKind::Laps(_) => default_flush_interval_ms(),
+            // Every write is durable when it returns; a flush only moves the checkpoint (and
+            // lets the WAL be trimmed), which costs an fsync.
+            SinkKind::JetStream(_) => default_flush_interval_ms(),
         }
     }
 }

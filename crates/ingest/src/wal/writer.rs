@@ -114,6 +114,10 @@ pub(crate) struct Shared {
     durable: Mutex<HashMap<SessionId, u64>>,
     /// End of the committed log: sinks may read up to here.
     committed: watch::Sender<WalPosition>,
+    /// Per session, a seq below which frames are already stored elsewhere (JetStream, by
+    /// another ingest node that had the session before): the writer treats them as
+    /// duplicates, and the first frame at the floor is no gap.
+    floors: Mutex<HashMap<SessionId, u64>>,
     pub(crate) stats: Arc<Stats>,
 }
 
@@ -134,6 +138,14 @@ impl WalWriter {
             .await
             .map_err(|_| Stopped("the WAL writer has stopped".into()))?;
         Ok(rx)
+    }
+
+    /// Raises `session`'s floor to `next_seq`: frames below it are stored elsewhere (see
+    /// [`Shared`]'s `floors`). Used when `Resume` is answered from JetStream.
+    pub(crate) fn raise_floor(&self, session: SessionId, next_seq: u64) {
+        let mut floors = self.shared.floors.lock().unwrap_or_else(PoisonError::into_inner);
+        let f = floors.entry(session).or_insert(0);
+        *f = (*f).max(next_seq);
     }
 
     /// The durable next_seq of `session` (0 when unknown).
@@ -304,7 +316,12 @@ pub(crate) fn start(
 
     let end = WalPosition { segment: index, offset: head.len() as u64 };
     let (committed, _) = watch::channel(end);
-    let shared = Arc::new(Shared { durable: Mutex::new(wal.sessions.clone()), committed, stats });
+    let shared = Arc::new(Shared {
+        durable: Mutex::new(wal.sessions.clone()),
+        committed,
+        floors: Mutex::default(),
+        stats,
+    });
     let (tx, rx) = mpsc::channel(cfg.queue_batches.max(1));
     let task = Task {
         dir: wal.dir,
@@ -552,6 +569,15 @@ impl Task {
         }
     }
 
+    /// The session's floor (0 when none was set: a server without JetStream never sets one).
+    fn floor(&self, session: &SessionId) -> u64 {
+        let floors = self.shared.floors.lock().unwrap_or_else(PoisonError::into_inner);
+        if floors.is_empty() {
+            return 0;
+        }
+        floors.get(session).copied().unwrap_or(0)
+    }
+
     /// Takes a batch into the current group: skips duplicates, stops at a gap.
     fn add(&mut self, sub: Submission) {
         if self.group.waiters.is_empty() && self.seg_len >= self.cfg.segment_bytes {
@@ -579,7 +605,9 @@ impl Task {
                 if let Some((s, n)) = cur {
                     self.accepted.insert(s, n);
                 }
-                cur = Some((r.session, self.accepted.get(&r.session).copied().unwrap_or(0)));
+                let accepted = self.accepted.get(&r.session).copied().unwrap_or(0);
+                let floor = self.floor(&r.session);
+                cur = Some((r.session, accepted.max(floor)));
                 if !sessions.contains(&r.session) {
                     sessions.push(r.session);
                 }

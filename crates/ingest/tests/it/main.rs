@@ -8,6 +8,7 @@ mod crash;
 mod dedupe;
 mod disk_full;
 mod invalid;
+mod jetstream;
 mod laps_sink;
 mod limits;
 mod live_tap;

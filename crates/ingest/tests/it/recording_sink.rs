@@ -29,7 +29,7 @@ fn read_recordings(dir: &Path) -> Vec<proto::telemetry::v1::TelemetryFrame> {
     out
 }
 
-fn read_keys(dir: &Path) -> Keys {
+pub fn read_keys(dir: &Path) -> Keys {
     read_recordings(dir).iter().map(|f| (SessionId::from_slice(&f.session_id).unwrap(), f.seq)).collect()
 }
 

@@ -60,7 +60,7 @@ pub mod catalogue;
 mod writer;
 
 pub use catalogue::{CATALOGUE_FILE, FileEntry, SessionEntry, SessionSummary, catalogue_path, list_sessions};
-pub use writer::{KV_FILE, OpenReport, car_dir};
+pub use writer::{KV_FILE, OpenReport, Scope, car_dir};
 
 /// Flush interval of a Parquet sink whose config does not set one: every flush ends the part
 /// files, so this is the longest a part file spans.
@@ -124,22 +124,43 @@ impl ParquetConfig {
 
 /// The Parquet sink. Its file work runs on tokio's blocking pool, so a large batch never holds
 /// up the server's other tasks.
-#[derive(Debug)]
 pub struct ParquetSink {
     core: Option<writer::Core>,
     report: OpenReport,
     root: PathBuf,
     config: ParquetConfig,
+    scope: Option<Scope>,
+}
+
+impl std::fmt::Debug for ParquetSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetSink")
+            .field("root", &self.root)
+            .field("core", &self.core)
+            .field("scoped", &self.scope.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ParquetSink {
     /// Opens (creating) the dataset in `root`, repairing what a crash left (see
     /// [`ParquetSink::open_report`]). Blocking file I/O.
     pub fn open(root: impl Into<PathBuf>, config: &ParquetConfig) -> Result<Self, SinkError> {
+        Self::open_scoped(root, config, None)
+    }
+
+    /// Like [`ParquetSink::open`], for a writer that shares the dataset with others: with a
+    /// `scope`, the sink reads, repairs and writes only the sessions it says yes to (a sink
+    /// worker's share), and leaves other writers' files alone.
+    pub fn open_scoped(
+        root: impl Into<PathBuf>,
+        config: &ParquetConfig,
+        scope: Option<Scope>,
+    ) -> Result<Self, SinkError> {
         let root = root.into();
-        let core = writer::Core::open(root.clone(), config.clone())?;
+        let core = writer::Core::open(root.clone(), config.clone(), scope.clone())?;
         let report = core.report().clone();
-        Ok(ParquetSink { core: Some(core), report, root, config: config.clone() })
+        Ok(ParquetSink { core: Some(core), report, root, config: config.clone(), scope })
     }
 
     /// What opening found and repaired.
@@ -187,6 +208,12 @@ impl Sink for ParquetSink {
         Ok(self.core.as_ref().and_then(|c| c.committed()))
     }
 
+    /// Every session of the dataset (of its scope) is known from the files at open: one it has
+    /// no file of expects seq 0.
+    fn next_seq(&self, session: &crate::SessionId) -> Option<u64> {
+        self.core.as_ref().map(|c| c.next_seq(session))
+    }
+
     /// After a part file failed (a full disk, an I/O error) the rows taken since the last
     /// flush are gone with it, so the sink reopens its dataset as a restart would: half-written
     /// part files are removed, finished ones the catalogue lacks are adopted, and each
@@ -198,11 +225,11 @@ impl Sink for ParquetSink {
             return Ok(Recovery::Retry);
         }
         let old = self.core.take();
-        let (root, config) = (self.root.clone(), self.config.clone());
+        let (root, config, scope) = (self.root.clone(), self.config.clone(), self.scope.clone());
         let core = tokio::task::spawn_blocking(move || {
             // The old state's files are closed before the dataset is read again.
             drop(old);
-            writer::Core::open(root, config)
+            writer::Core::open(root, config, scope)
         })
         .await
         .map_err(|e| SinkError::other(format!("Parquet sink task: {e}")))??;

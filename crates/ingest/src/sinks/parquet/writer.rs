@@ -138,6 +138,9 @@ pub(crate) struct Core {
     /// End of the last frame handed to `write` (written, or skipped as already stored).
     written_end: Option<WalPosition>,
     committed: Option<WalPosition>,
+    /// Opened with a [`Scope`]: other writers share the catalogue, so the dataset-wide
+    /// committed position is not this sink's to store.
+    scoped: bool,
     /// Files finished (durable) and not yet in the catalogue.
     finished: Vec<FileEntry>,
     /// Set after an I/O failure inside a part file: its rows are lost from memory, and only
@@ -187,14 +190,31 @@ fn read_footer(path: &Path, rel: &str) -> Result<(FileEntry, Option<String>), St
     Ok((entry, get(KV_SESSION)))
 }
 
+/// The sessions a sink writes, when it shares its dataset with other writers (sink workers,
+/// each with its share of the sessions): it then reads, repairs and writes only those, and
+/// leaves the rest of the dataset (other writers' files in progress above all) alone.
+pub type Scope = std::sync::Arc<dyn Fn(&SessionId) -> bool + Send + Sync>;
+
 impl Core {
     /// Opens the dataset in `root`: reconciles the catalogue with the files on disk (see
-    /// [`OpenReport`]) and learns each session's next seq.
-    pub(crate) fn open(root: PathBuf, config: ParquetConfig) -> Result<Core, SinkError> {
+    /// [`OpenReport`]) and learns each session's next seq; with a `scope`, of its sessions only.
+    pub(crate) fn open(
+        root: PathBuf,
+        config: ParquetConfig,
+        scope: Option<Scope>,
+    ) -> Result<Core, SinkError> {
         fs::create_dir_all(&root).map_err(io("create", &root))?;
         let mut catalogue = Catalogue::open(&catalogue_path(&root))?;
-        let mut listed: BTreeMap<String, FileEntry> =
-            catalogue.files()?.into_iter().map(|f| (f.path.clone(), f)).collect();
+        let in_scope = |text: &str| match &scope {
+            None => true,
+            Some(f) => parse_session_dir(&format!("session={text}")).is_some_and(|id| f(&id)),
+        };
+        let mut listed: BTreeMap<String, FileEntry> = catalogue
+            .files()?
+            .into_iter()
+            .filter(|f| in_scope(&f.session_id))
+            .map(|f| (f.path.clone(), f))
+            .collect();
         let mut metas: HashMap<String, Option<String>> =
             catalogue.sessions()?.into_iter().map(|s| (s.session_id, s.metadata_json)).collect();
         let mut report = OpenReport::default();
@@ -207,6 +227,9 @@ impl Core {
             let s_entry = s_entry.map_err(io("list", &root))?;
             let s_name = s_entry.file_name().to_string_lossy().into_owned();
             let Some(session) = parse_session_dir(&s_name) else { continue };
+            if scope.as_ref().is_some_and(|f| !f(&session)) {
+                continue;
+            }
             if !s_entry.file_type().map_err(io("stat", &s_entry.path()))?.is_dir() {
                 continue;
             }
@@ -344,6 +367,7 @@ impl Core {
             ..WriteOptions::default()
         };
         Ok(Core {
+            scoped: scope.is_some(),
             root,
             config,
             options,
@@ -364,6 +388,11 @@ impl Core {
 
     pub(crate) fn committed(&self) -> Option<WalPosition> {
         self.committed
+    }
+
+    /// The session's next seq: below it, rows are in the dataset or its open part file.
+    pub(crate) fn next_seq(&self, session: &SessionId) -> u64 {
+        self.sessions.get(session).map_or(0, |s| s.next_seq)
     }
 
     /// Whether a failed part file stopped the sink (see [`super::ParquetSink`]'s `recover`).
@@ -496,7 +525,8 @@ impl Core {
         // catalogue follows its latest metadata.
         let sessions: Vec<SessionEntry> =
             self.sessions.values().filter(|s| s.meta_dirty).map(|s| s.meta.entry.clone()).collect();
-        self.catalogue.commit(&self.finished, &sessions, &[], self.written_end)?;
+        let committed = if self.scoped { None } else { self.written_end };
+        self.catalogue.commit(&self.finished, &sessions, &[], committed)?;
         self.finished.clear();
         for s in self.sessions.values_mut() {
             s.meta_dirty = false;
