@@ -56,13 +56,8 @@ pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// Prints one event, as JSON or human-readable.
-pub(crate) fn print_event(event: &acsp::Event, json: bool) -> anyhow::Result<()> {
-    if json {
-        let json = serde_json::to_string(event).context("cannot encode the event as JSON")?;
-        print_line(&crate::cmd::text::json_controls(&json))
-    } else {
-        print_line(&format::human(event))
-    }
+pub(crate) fn print_event(out: &mut Out, event: &acsp::Event, json: bool) -> anyhow::Result<()> {
+    if json { out.json(event) } else { out.line(&format::human(event)) }
 }
 
-pub(crate) use crate::cmd::text::{BrokenPipe, print_line};
+pub(crate) use crate::cmd::text::{BrokenPipe, Out};
