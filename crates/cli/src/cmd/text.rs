@@ -91,6 +91,15 @@ impl Out {
         self.end_line()
     }
 
+    /// Writes one line with `write` (which writes no line end).
+    pub(crate) fn line_with(
+        &mut self,
+        write: impl FnOnce(&mut std::io::BufWriter<std::io::Stdout>) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        write(&mut self.w).map_err(write_error)?;
+        self.end_line()
+    }
+
     /// Writes `value` as one line of JSON, encoded straight into the buffer (no string per
     /// line), with DEL and the C1 controls escaped as [`json_controls`] does.
     pub(crate) fn json<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> anyhow::Result<()> {

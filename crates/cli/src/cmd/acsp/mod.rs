@@ -8,6 +8,7 @@ use clap::Subcommand;
 
 mod capture;
 pub(crate) mod format;
+mod json;
 mod listen;
 mod send;
 
@@ -57,7 +58,11 @@ pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
 
 /// Prints one event, as JSON or human-readable.
 pub(crate) fn print_event(out: &mut Out, event: &acsp::Event, json: bool) -> anyhow::Result<()> {
-    if json { out.json(event) } else { out.line(&format::human(event)) }
+    match event {
+        acsp::Event::CarUpdate(u) if json => out.line_with(|w| json::car_update(w, u)),
+        _ if json => out.json(event),
+        _ => out.line(&format::human(event)),
+    }
 }
 
 pub(crate) use crate::cmd::text::{BrokenPipe, Out};
