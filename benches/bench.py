@@ -381,7 +381,7 @@ def bench_timing(r, t, work, runs):
 
 
 COMMANDS = {
-    "acsp": ("cargo build --release -p pitwall -p pitwall-acsp --example bench_capture && "
+    "acsp": ("cargo build --release -p pitwall && cargo build --release -p pitwall-acsp --example bench_capture && "
              "target/release/examples/bench_capture acsp.bin 8 && "
              "target/release/pitwall acsp decode acsp.bin --json > out.jsonl && "
              ".venv/bin/python benches/acsp_acudpclient.py acsp.bin"),
