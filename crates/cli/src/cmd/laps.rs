@@ -277,6 +277,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     if args.json {
+        let mut out = super::text::Out::stdout();
         for (i, l) in laps.iter().enumerate() {
             let mut value = lap_json(l);
             if let (Some(servers), Some(object)) = (&servers, value.as_object_mut()) {
@@ -285,8 +286,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     servers.get(i).map_or(serde_json::Value::Null, server_json),
                 );
             }
-            outln!("{}", super::text::json_controls(&value.to_string()))?;
+            out.json(&value)?;
         }
+        out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
     if laps.is_empty() {

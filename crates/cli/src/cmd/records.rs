@@ -16,7 +16,7 @@ use records::{LeaderRow, Query, Ranking, SessionType, Store};
 use serde_json::json;
 
 use super::UsageError;
-use super::text::{escape_controls, json_controls, outln, print_str};
+use super::text::{escape_controls, outln, print_str};
 
 /// Arguments of `pitwall records`.
 #[derive(Debug, clap::Args)]
@@ -185,9 +185,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let rows = store.leaderboard(&query).context("reading the leaderboard")?;
     if args.json {
+        let mut out = super::text::Out::stdout();
         for r in &rows {
-            outln!("{}", json_controls(&row_json(r).to_string()))?;
+            out.json(&row_json(r))?;
         }
+        out.flush()?;
     } else if args.csv {
         let mut text = String::new();
         for row in cells(&rows) {

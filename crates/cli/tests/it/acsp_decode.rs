@@ -372,3 +372,52 @@ fn text_output_escapes_control_characters() {
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(first["message"], evil, "JSON keeps the exact text");
 }
+
+/// Output is buffered (many lines per write): a capture far larger than the buffer comes out
+/// whole and in order, with a chat line holding DEL and C1 controls escaped as before.
+#[test]
+fn a_large_capture_is_printed_whole_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large");
+    let mut events = events();
+    events.push(Event::Chat(Chat { car_id: 2, message: "a\u{7f}b\u{9b}2Jc".into() }));
+    let once = encode_all(&events).concat();
+    let copies = 5_000; // about 1.7 MB of JSON: many times the 64 KiB buffer
+    std::fs::write(&path, once.repeat(copies)).unwrap();
+    let out = run_ok(pitwall().args(["acsp", "decode", "--json"]).arg(&path));
+    let types = types(&out.stdout);
+    assert_eq!(types.len(), copies * events.len());
+    let expected: Vec<String> = events.iter().map(|e| e.name().to_owned()).collect();
+    for chunk in types.chunks(events.len()) {
+        assert_eq!(chunk, expected.as_slice());
+    }
+    let text = String::from_utf8(out.stdout).unwrap();
+    let chat = text.lines().nth(events.len() - 1).unwrap();
+    assert_eq!(chat, r#"{"type":"chat","car_id":2,"message":"a\u007fb\u009b2Jc"}"#);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("raw concatenation, {} messages", copies * events.len())), "{err}");
+}
+
+/// A reader that stops early (`| head`) ends the command quietly: status 0, no panic, no error.
+#[test]
+fn a_reader_that_goes_away_ends_the_decode_quietly() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large");
+    std::fs::write(&path, encode_all(&events()).concat().repeat(20_000)).unwrap();
+    let mut child = pitwall()
+        .args(["acsp", "decode", "--json"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), r#"{"type":"version","protocol_version":4}"#);
+    drop(lines);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}: {err}", out.status);
+    assert!(!err.contains("panic") && !err.contains("error"), "{err}");
+}

@@ -14,7 +14,7 @@ use acsp::Piece;
 use acsp::capture::{self, Format, Link, Packet, RecordError};
 use anyhow::Context as _;
 
-use crate::cmd::text::{escape_controls, json_controls};
+use crate::cmd::text::{Out, escape_controls};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,6 +49,10 @@ struct Tally {
 }
 
 impl Tally {
+    fn count(&mut self, name: &'static str) {
+        *self.per_type.entry(name).or_default() += 1;
+    }
+
     /// Reports one place where the input is damaged, on stderr, as it is found.
     fn damage(&mut self, what: String) {
         eprintln!("{what}");
@@ -66,11 +70,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut tally = Tally::default();
     let format = Format::detect(&data);
+    let mut out = Out::stdout();
     let decoded = match format {
-        Format::Pcap | Format::Pcapng => decode_packets(&data, &args, &mut tally),
-        Format::Raw => decode_stream(&data, args.json, &mut tally),
+        Format::Pcap | Format::Pcapng => decode_packets(&mut out, &data, &args, &mut tally),
+        Format::Raw => decode_stream(&mut out, &data, args.json, &mut tally),
     };
-    match decoded {
+    // The events before the summary: both may go to the same terminal.
+    match decoded.and_then(|()| out.flush()) {
         Ok(()) => {}
         // A reader that went away (`| head`) is a normal way to stop.
         Err(e) if e.is::<super::BrokenPipe>() => return Ok(ExitCode::SUCCESS),
@@ -150,7 +156,7 @@ fn judge(name: &str, format: Format, len: usize, port: Option<u16>, tally: &Tall
     )
 }
 
-fn decode_packets(data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<()> {
+fn decode_packets(out: &mut Out, data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<()> {
     for record in capture::records(data)? {
         let record = match record {
             Ok(r) => r,
@@ -194,28 +200,31 @@ fn decode_packets(data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result
             continue;
         }
         tally.datagrams += 1;
-        decode_datagram(
-            udp.payload,
-            args.json,
-            tally,
-            &format!("packet {index} ({} -> {})", udp.src, udp.dst),
-        )?;
+        let at = || format!("packet {index} ({} -> {})", udp.src, udp.dst);
+        decode_datagram(out, udp.payload, args.json, tally, at)?;
     }
     Ok(())
 }
 
-/// Decodes one datagram in either direction: ids ≥ 200 are plugin commands.
-fn decode_datagram(payload: &[u8], json: bool, tally: &mut Tally, at: &str) -> anyhow::Result<()> {
+/// Decodes one datagram in either direction: ids ≥ 200 are plugin commands. `at` names the
+/// place for a message about it, made only when there is one to print.
+fn decode_datagram(
+    out: &mut Out,
+    payload: &[u8],
+    json: bool,
+    tally: &mut Tally,
+    at: impl Fn() -> String,
+) -> anyhow::Result<()> {
     if payload.first().is_some_and(|&b| b >= acsp::id::REALTIMEPOS_INTERVAL) {
         match acsp::decode_command_datagram(payload) {
             Ok(d) => {
                 note_warnings(&d.warnings, d.message.name(), at, tally);
-                *tally.per_type.entry(d.message.name()).or_default() += 1;
-                print_command(&d.message, json)?;
+                tally.count(d.message.name());
+                print_command(out, &d.message, json)?;
             }
             Err(e) => {
                 tally.malformed += 1;
-                tally.damage(format!("{at}: {e}"));
+                tally.damage(format!("{}: {e}", at()));
             }
         }
         return Ok(());
@@ -223,47 +232,51 @@ fn decode_datagram(payload: &[u8], json: bool, tally: &mut Tally, at: &str) -> a
     match acsp::decode_datagram(payload) {
         Ok(d) => {
             note_warnings(&d.warnings, d.message.name(), at, tally);
-            *tally.per_type.entry(d.message.name()).or_default() += 1;
-            super::print_event(&d.message, json)?;
+            tally.count(d.message.name());
+            super::print_event(out, &d.message, json)?;
         }
         Err(e) => {
             tally.malformed += 1;
-            tally.damage(format!("{at}: {e}"));
+            tally.damage(format!("{}: {e}", at()));
         }
     }
     Ok(())
 }
 
-fn note_warnings(warnings: &[acsp::Warning], name: &str, at: &str, tally: &mut Tally) {
+fn note_warnings(warnings: &[acsp::Warning], name: &str, at: impl Fn() -> String, tally: &mut Tally) {
     if !warnings.is_empty() {
         tally.warnings += 1;
+        let at = at();
         for w in warnings {
             eprintln!("{at}: {name}: {w}");
         }
     }
 }
 
-fn print_command(command: &acsp::Command, json: bool) -> anyhow::Result<()> {
+fn print_command(out: &mut Out, command: &acsp::Command, json: bool) -> anyhow::Result<()> {
+    if json {
+        return out.json(command);
+    }
     let body = serde_json::to_string(command)?;
-    let line = if json {
-        json_controls(&body).into_owned()
-    } else {
-        // JSON escapes C0 controls but not DEL or C1 (U+0080..U+009F, CSI among them), which a
-        // chat command can carry to the terminal.
-        format!("{:<18} {}", command.name(), escape_controls(&body))
-    };
-    super::print_line(&line)
+    // JSON escapes C0 controls but not DEL or C1 (U+0080..U+009F, CSI among them), which a chat
+    // command can carry to the terminal.
+    out.line(&format!("{:<18} {}", command.name(), escape_controls(&body)))
 }
 
 /// Reads a raw concatenation: messages one after another, damage reported where it is and
 /// skipped ([`acsp::concatenation`] finds where reading resumes).
-fn decode_stream(data: &[u8], json: bool, tally: &mut Tally) -> anyhow::Result<()> {
+fn decode_stream(out: &mut Out, data: &[u8], json: bool, tally: &mut Tally) -> anyhow::Result<()> {
     for piece in acsp::concatenation(data) {
         match piece {
             Piece::Message { offset, decoded } => {
-                note_warnings(&decoded.warnings, decoded.message.name(), &format!("offset {offset}"), tally);
-                *tally.per_type.entry(decoded.message.name()).or_default() += 1;
-                super::print_event(&decoded.message, json)?;
+                note_warnings(
+                    &decoded.warnings,
+                    decoded.message.name(),
+                    || format!("offset {offset}"),
+                    tally,
+                );
+                tally.count(decoded.message.name());
+                super::print_event(out, &decoded.message, json)?;
             }
             Piece::Damage { offset, reason, resume_at } => {
                 tally.malformed += 1;

@@ -68,6 +68,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut seen = 0u64;
     let stop = crate::cmd::stop::requested();
     tokio::pin!(stop);
+    let mut out = super::Out::stdout();
     let result = loop {
         if args.count.is_some_and(|n| seen >= n) {
             break Ok(());
@@ -82,7 +83,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             event = client.next_event() => match event {
                 Ok(event) => {
                     seen += 1;
-                    if let Err(e) = super::print_event(&event, args.json) {
+                    // The events already queued behind this one are printed with it and then
+                    // flushed together: a burst costs one write, and what is shown is never
+                    // older than the last event received.
+                    let mut printed = super::print_event(&mut out, &event, args.json);
+                    while printed.is_ok() && args.count.is_none_or(|n| seen < n) {
+                        let Some(event) = client.try_next_event() else { break };
+                        seen += 1;
+                        printed = super::print_event(&mut out, &event, args.json);
+                    }
+                    if let Err(e) = printed.and_then(|()| out.flush()) {
                         break Err(e);
                     }
                 }

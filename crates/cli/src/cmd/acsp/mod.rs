@@ -8,6 +8,7 @@ use clap::Subcommand;
 
 mod capture;
 pub(crate) mod format;
+mod json;
 mod listen;
 mod send;
 
@@ -56,13 +57,12 @@ pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// Prints one event, as JSON or human-readable.
-pub(crate) fn print_event(event: &acsp::Event, json: bool) -> anyhow::Result<()> {
-    if json {
-        let json = serde_json::to_string(event).context("cannot encode the event as JSON")?;
-        print_line(&crate::cmd::text::json_controls(&json))
-    } else {
-        print_line(&format::human(event))
+pub(crate) fn print_event(out: &mut Out, event: &acsp::Event, json: bool) -> anyhow::Result<()> {
+    match event {
+        acsp::Event::CarUpdate(u) if json => out.line_with(|w| json::car_update(w, u)),
+        _ if json => out.json(event),
+        _ => out.line(&format::human(event)),
     }
 }
 
-pub(crate) use crate::cmd::text::{BrokenPipe, print_line};
+pub(crate) use crate::cmd::text::{BrokenPipe, Out};

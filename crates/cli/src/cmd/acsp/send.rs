@@ -131,6 +131,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A wait too long for the clock is as good as forever.
     let deadline = tokio::time::Instant::now().checked_add(wait);
     let mut buf = vec![0u8; 65536];
+    let mut out = super::Out::stdout();
     loop {
         let received = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await,
@@ -145,7 +146,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             continue;
         }
         match acsp::decode(&buf[..n]) {
-            Ok(event) => match super::print_event(&event, args.json) {
+            // Flushed at once: the answer is awaited by whoever runs the command.
+            Ok(event) => match super::print_event(&mut out, &event, args.json).and_then(|()| out.flush()) {
                 Err(e) if e.is::<super::BrokenPipe>() => return Ok(ExitCode::SUCCESS),
                 r => r?,
             },
