@@ -7,6 +7,7 @@ mod acsp_decode;
 mod acsp_listen;
 mod acsp_send;
 mod bridge;
+mod bridge_check;
 mod convert;
 mod demo;
 mod errors;
@@ -22,6 +23,7 @@ mod serve_timing;
 mod shm_cli;
 mod sim_cli;
 mod timing;
+mod version;
 
 use std::process::{Command, Output};
 
