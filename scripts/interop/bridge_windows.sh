@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The Windows bridge, built and run: `pitwall.exe` cross-built for x86_64-pc-windows-gnu and run
-# under Wine twice — `pitwall.exe sim game` creates the game's named mappings Local\acpmf_*
-# and writes them at 333 Hz, `pitwall.exe bridge --source shm` (another Wine process) reads them
-# through the Windows mapping API and streams to `pitwall serve`, a Linux process on loopback.
+# The Windows bridge as a driver gets it: `scripts/dist --only windows` cross-builds
+# `pitwall.exe` for x86_64-pc-windows-gnu (the test build's profile: the archive is the
+# release's in every other way) and packs the zip, which is unpacked and run under Wine:
+# `--version` and `bridge --help`; `bridge --check`, found the archive's bridge.toml beside the
+# exe (edited as a driver would: the server's address), first before the game runs (status
+# 10), then with it (status 0); `pitwall.exe sim game` creates the game's named mappings
+# Local\acpmf_* and writes them at 333 Hz, and `pitwall.exe bridge` (another Wine process, no
+# flag but --duration and --json: everything else from bridge.toml) reads them through the
+# Windows mapping API and streams to `pitwall serve`, a Linux process on loopback.
 # Checks: the bridge ends with every frame acked; the server's Parquet dataset holds every
-# (session, seq) exactly once, seq 0..N-1 without gaps; the bridge's recording holds the same N
-# frames. Installs what is missing (scripts/windows/setup, the venv's pyarrow). Runnable from any
-# directory; honours CARGO_TARGET_DIR and PITWALL_WINEPREFIX. The last line is
-# `bridge windows: N passed, M failed`.
+# (session, seq) exactly once, seq 0..N-1 without gaps; the bridge's recording, in the
+# recording_folder of bridge.toml, holds the same N frames. Installs what is missing
+# (scripts/windows/setup, the venv's pyarrow). Runnable from any directory; honours
+# CARGO_TARGET_DIR and PITWALL_WINEPREFIX. The last line is `bridge windows: N passed, M failed`.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 cd "$root"
-target=x86_64-pc-windows-gnu
 scripts/windows/setup
 scripts/venv 'pyarrow'
 
@@ -39,11 +43,56 @@ finish() {
     exit
 }
 
-# --- build: the Windows pitwall.exe, and the Linux one for the server ------------------------
-cargo build -q --locked --target "$target" -p pitwall
+# --- build and pack: the Windows pitwall.exe in its zip, and the Linux one for the server ------
+if ! scripts/dist --profile dev --only windows --out "$work/dist" >"$work/dist.log" 2>&1; then
+    fail "scripts/dist --only windows"
+    sed 's/^/    /' "$work/dist.log" | tail -20
+    finish
+fi
 build_native
-exe=$target_dir/$target/debug/pitwall.exe
 linux=$target_dir/debug/pitwall
+zip=$(find "$work/dist" -name 'pitwall-*-x86_64-windows.zip' | head -n 1)
+if [ -s "$zip" ] && (cd "$work/dist" && sha256sum --quiet -c SHA256SUMS); then
+    pass "scripts/dist wrote $(basename "$zip"), matching dist/SHA256SUMS"
+else
+    fail "no Windows zip, or it does not match dist/SHA256SUMS"
+    finish
+fi
+python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$zip" "$work/unpacked"
+dir=$work/unpacked/$(basename "$zip" .zip)
+exe=$dir/pitwall.exe
+missing=
+for f in pitwall.exe README.md LICENSE-MIT LICENSE-APACHE THIRD-PARTY-LICENSES.txt bridge.toml docs/install.md \
+    pitwall-check.cmd pitwall-bridge.cmd SHA256SUMS; do
+    [ -s "$dir/$f" ] || missing="$missing $f"
+done
+if [ -z "$missing" ] && (cd "$dir" && sha256sum --quiet -c SHA256SUMS); then
+    pass "the zip unpacks to one folder with the exe, README, licences, bridge.toml and .cmd helpers, matching its SHA256SUMS"
+else
+    fail "the unpacked zip: missing${missing:- nothing}, or SHA256SUMS does not match"
+fi
+if grep -Eq "^windows-sys [0-9.]+ " "$dir/THIRD-PARTY-LICENSES.txt"; then
+    pass "THIRD-PARTY-LICENSES.txt is the Windows build's (lists windows-sys)"
+else
+    fail "THIRD-PARTY-LICENSES.txt does not list windows-sys"
+fi
+
+# --- the unpacked exe under Wine: who it is, what it reads ---------------------------------------
+version_line=$("$wine_run" "$exe" --version 2>&1 | tr -d '\r') || true
+head=$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [[ "$version_line" =~ ^pitwall\ [0-9.]+\ \(commit\ ${head}[^,]*,\ built\ [0-9]{4}-[0-9]{2}-[0-9]{2},\ x86_64-pc-windows-gnu\)$ ]]; then
+    pass "pitwall.exe --version: $version_line"
+else
+    fail "pitwall.exe --version: $version_line"
+fi
+help=$("$wine_run" "$exe" bridge --help 2>&1 | tr -d '\r') || true
+if grep -q -- "--check" <<<"$help" && grep -Eq 'AppData.Roaming.pitwall.bridge\.toml' <<<"$help" \
+    && grep -Eq 'pitwall-[^ ]*-x86_64-windows.bridge\.toml' <<<"$help"; then
+    pass "pitwall.exe bridge --help lists --check and the settings file beside the exe and in %APPDATA%"
+else
+    fail "pitwall.exe bridge --help"
+    sed 's/^/    /' <<<"$help" | tail -14
+fi
 
 # --- the Linux ingest server -------------------------------------------------------------------
 "$linux" serve --listen 127.0.0.1:0 --data "$work/server" 2>"$work/server.err" &
@@ -61,6 +110,22 @@ if [ -z "$addr" ]; then
 fi
 pass "pitwall serve (Linux) listening on $addr"
 
+# The archive's bridge.toml, edited as a driver does: the server's address. Its
+# recording_folder ("recordings") is taken from the file's folder.
+sed -i "s#^server = .*#server = \"http://$addr\"#" "$dir/bridge.toml"
+recording=$dir/recordings/telemetry_record.pb.gz
+
+# Before the game runs: the shared memory is not there (status 10), the server is fine.
+rc=0
+"$wine_run" "$exe" bridge --check >"$work/check1.out" 2>&1 || rc=$?
+if [ "$rc" -eq 10 ] && grep -q "PROBLEM  the game's shared memory is not visible" "$work/check1.out" \
+    && grep -q "the server at http://$addr is reachable" "$work/check1.out"; then
+    pass "pitwall.exe bridge --check before the game: shared memory not visible (status 10), server reachable"
+else
+    fail "pitwall.exe bridge --check before the game (status $rc)"
+    sed 's/^/    /' "$work/check1.out"
+fi
+
 # --- the simulated game under Wine, writing the named mappings ---------------------------------
 "$wine_run" "$exe" sim game --duration 40 --status-every 100 >"$work/game.out" 2>"$work/game.err" &
 game_pid=$!
@@ -77,10 +142,19 @@ else
     finish
 fi
 
-# --- the Windows bridge under Wine: shared memory -> gRPC -> the Linux server ------------------
-if timeout 300 "$wine_run" "$exe" bridge --source shm --server "http://$addr" --record "$work/win.pb.gz" \
-    --duration 6 --json >"$work/bridge.json" 2>"$work/bridge.err"; then
-    pass "pitwall.exe bridge --source shm ran under Wine and stopped cleanly"
+# --- with the game: ready, then the Windows bridge: shared memory -> gRPC -> the Linux server ---
+rc=0
+"$wine_run" "$exe" bridge --check >"$work/check2.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ] && grep -q "OK       the game's shared memory is visible" "$work/check2.out" \
+    && grep -q "Ready" "$work/check2.out"; then
+    pass "pitwall.exe bridge --check with the game running: ready (status 0)"
+else
+    fail "pitwall.exe bridge --check with the game running (status $rc)"
+    sed 's/^/    /' "$work/check2.out"
+fi
+if timeout 300 "$wine_run" "$exe" bridge --duration 6 --json >"$work/bridge.json" 2>"$work/bridge.err" \
+    && grep -q "settings from .*bridge.toml" "$work/bridge.err"; then
+    pass "pitwall.exe bridge, set up by the bridge.toml beside it, ran under Wine and stopped cleanly"
 else
     fail "pitwall.exe bridge failed"
     sed 's/^/    /' "$work/bridge.err" | tail -20
@@ -95,7 +169,7 @@ wait "$server_pid" || true
 server_pid=
 
 # --- every frame arrived, exactly once ---------------------------------------------------------
-check=$("$root/.venv/bin/python" - "$work/bridge.json" "$work/server/sinks/parquet" "$work/win.pb.gz" <<'PY'
+check=$("$root/.venv/bin/python" - "$work/bridge.json" "$work/server/sinks/parquet" "$recording" <<'PY'
 import gzip, json, sys
 from collections import Counter
 

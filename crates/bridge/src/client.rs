@@ -142,6 +142,31 @@ impl Client {
         Ok(Client { endpoint, auth, backoff: Backoff::new(config.backoff, config.backoff_seed) })
     }
 
+    /// One connection and one call that changes nothing on the server (`Resume` of no session),
+    /// with the token: what `pitwall bridge --check` asks. Each outcome is one [`Probe`].
+    pub(crate) async fn probe(&self, timeout: Duration) -> Probe {
+        let channel = match tokio::time::timeout(timeout, self.endpoint.connect()).await {
+            Err(_) => return Probe::Unreachable(format!("no answer within {} s", timeout.as_secs_f64())),
+            Ok(Err(e)) => return Probe::Unreachable(error_chain(&e)),
+            Ok(Ok(channel)) => channel,
+        };
+        let mut client = TelemetryIngestClient::new(channel);
+        let call = client.resume(self.request(ResumeRequest { session_ids: Vec::new() }));
+        match tokio::time::timeout(timeout, call).await {
+            Err(_) => Probe::Failed(format!("the server did not answer within {} s", timeout.as_secs_f64())),
+            Ok(Ok(_)) => Probe::Accepted,
+            Ok(Err(status)) if status.code() == tonic::Code::Unauthenticated => {
+                Probe::TokenRefused { sent: self.auth.is_some(), message: status.message().to_owned() }
+            }
+            // A connection that opened but broke before an answer (not a gRPC server, a TLS
+            // mismatch) comes back as UNAVAILABLE or UNKNOWN with a transport error inside.
+            Ok(Err(status)) if status.code() == tonic::Code::Unavailable => {
+                Probe::Unreachable(error_chain(&status))
+            }
+            Ok(Err(status)) => Probe::Failed(format!("{:?}: {}", status.code(), status.message())),
+        }
+    }
+
     fn request<T>(&self, message: T) -> Request<T> {
         let mut request = Request::new(message);
         if let Some(auth) = &self.auth {
@@ -235,6 +260,35 @@ impl Client {
         shared.spool().reset_for_connect();
         Ok(())
     }
+}
+
+/// What one probe of the server found (see [`Client::probe`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Probe {
+    /// Connected, and the call with the token was answered.
+    Accepted,
+    /// No connection: nothing listening, a wrong address, a firewall, a TLS failure.
+    Unreachable(String),
+    /// Connected, but the server refused the token (`sent`: whether one was sent at all).
+    TokenRefused { sent: bool, message: String },
+    /// Connected, but the call failed otherwise (not a pitwall server?).
+    Failed(String),
+}
+
+/// An error and its causes on one line: tonic's transport errors say only "transport error"
+/// at the top, and the useful part (connection refused, certificate unknown) is below.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// The frame the server refused as invalid, from its INVALID_ARGUMENT status: `invalid frame

@@ -17,6 +17,8 @@
 //!   frame the server acked is never sent again.
 //! - [`client`]: tonic client — `Resume` on every (re)connect, `StreamFrames` with cumulative
 //!   acks, exponential backoff with jitter ([`backoff`]), bearer token, `http://` or `https://`.
+//! - [`check`]: what `pitwall bridge --check` asks: the game's pages there, the server reachable,
+//!   the token accepted.
 //! - [`runner`]: [`Bridge::start`] runs it all (a sampler thread and a network thread) and
 //!   [`Running`] reports a [`Status`] and stops gracefully.
 //!
@@ -64,6 +66,7 @@
 //! ```
 
 pub mod backoff;
+pub mod check;
 pub mod client;
 pub mod error;
 pub mod frame;

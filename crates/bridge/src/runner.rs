@@ -54,6 +54,10 @@ pub struct BridgeConfig {
     pub duration: Option<Duration>,
     /// On stop, how long to wait for the server to ack the last frames.
     pub ack_grace: Duration,
+    /// The name the driver races under on the server, when the game's player settings say
+    /// another: sent as each session's `player_nick`, one of the names the server's laps are
+    /// matched against (docs/join.md). `None`: the game's names as they are.
+    pub driver_name: Option<String>,
 }
 
 impl BridgeConfig {
@@ -68,6 +72,7 @@ impl BridgeConfig {
             window_frames: SpoolConfig::default().window_frames,
             duration: None,
             ack_grace: Duration::from_secs(5),
+            driver_name: None,
         }
     }
 }
@@ -113,11 +118,13 @@ impl Bridge {
             let shared = shared.clone();
             let stop = stop.clone();
             let until = config.duration.map(|d| started + d);
+            let driver_name = config.driver_name.clone();
             let grace = config.ack_grace;
             std::thread::Builder::new()
                 .name("bridge-sampler".into())
                 .spawn(move || {
                     let mut ctx = Sampling::new(&shared, &stop, until, started);
+                    ctx.driver_name = driver_name;
                     input.run(&mut ctx);
                     ctx.flush();
                     let synced = shared.spool().sync();

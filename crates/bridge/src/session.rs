@@ -38,6 +38,7 @@ pub struct Sessionizer {
     current: Option<Current>,
     sessions: u64,
     compound: frame::CompoundText,
+    driver_name: Option<String>,
 }
 
 #[derive(Debug)]
@@ -56,7 +57,16 @@ impl Sessionizer {
             current: None,
             sessions: 0,
             compound: frame::CompoundText::default(),
+            driver_name: None,
         }
+    }
+
+    /// Puts `name` (when given) in each session's metadata as the player's nickname, in place
+    /// of the game's: the name the driver races under on the server, so that the server links
+    /// the laps (it matches its driver name against the game's name, full name and nickname).
+    pub fn with_driver_name(mut self, name: Option<String>) -> Self {
+        self.driver_name = name.filter(|n| !n.trim().is_empty());
+        self
     }
 
     /// The frame for `sample`. `static_page` is the page of the sample's session (the poller's,
@@ -83,12 +93,12 @@ impl Sessionizer {
             _ => {
                 self.sessions += 1;
                 let id = Bytes::copy_from_slice(uuid::Uuid::now_v7().as_bytes());
-                metadata = Some(frame::session_metadata(
-                    static_page,
-                    sample.graphics.session(),
-                    &self.source,
-                    wall_ns,
-                ));
+                let mut meta =
+                    frame::session_metadata(static_page, sample.graphics.session(), &self.source, wall_ns);
+                if let Some(name) = &self.driver_name {
+                    meta.player_nick.clone_from(name);
+                }
+                metadata = Some(meta);
                 self.current.insert(Current { id, next_seq: 0, static_page: *static_page })
             }
         };
@@ -208,5 +218,25 @@ mod tests {
         assert_eq!(b.session.as_ref().map(|m| m.track.as_str()), Some("monza"));
         assert!(!z.static_differs(&monza));
         assert_eq!(z.current().map(|(_, next)| next), Some(1));
+    }
+
+    #[test]
+    fn a_driver_name_becomes_every_sessions_nickname() {
+        let spa = statics("spa");
+        let monza = statics("monza");
+        let mut plain = Sessionizer::new("test");
+        let (f, _) = plain.frame(&sample(1, Some(SessionStart::First), 0), &spa, false, 0);
+        let game_nick = f.session.map(|m| m.player_nick).unwrap_or_default();
+
+        let mut z = Sessionizer::new("test").with_driver_name(Some("A. Lovelace".into()));
+        let (a, _) = z.frame(&sample(1, Some(SessionStart::First), 0), &spa, false, 0);
+        let (b, _) = z.frame(&sample(2, None, 0), &monza, true, 0);
+        for f in [a, b] {
+            assert_eq!(f.session.map(|m| m.player_nick).as_deref(), Some("A. Lovelace"));
+        }
+        // A blank name changes nothing.
+        let mut blank = Sessionizer::new("test").with_driver_name(Some("  ".into()));
+        let (c, _) = blank.frame(&sample(1, Some(SessionStart::First), 0), &spa, false, 0);
+        assert_eq!(c.session.map(|m| m.player_nick).unwrap_or_default(), game_nick);
     }
 }

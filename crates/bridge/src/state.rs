@@ -97,6 +97,8 @@ pub(crate) struct Sampling<'a> {
     record_error_logged: bool,
     batch: Vec<(Bytes, Bytes, u64)>,
     batch_started: Instant,
+    /// The driver's name for the sessions' metadata, when the configuration gives one.
+    pub(crate) driver_name: Option<String>,
 }
 
 /// Frames gathered before they go to the spool together.
@@ -127,6 +129,7 @@ impl<'a> Sampling<'a> {
             record_error_logged: false,
             batch: Vec::with_capacity(BATCH_FRAMES),
             batch_started: Instant::now(),
+            driver_name: None,
         }
     }
 

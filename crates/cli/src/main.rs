@@ -5,9 +5,10 @@
 //! command line that cannot work (clap's own errors, and [`cmd::UsageError`] found later); 3 for
 //! `convert --strict` when the output was written from a damaged input.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod cmd;
 
@@ -16,9 +17,22 @@ mod cmd;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `pitwall --version`: the version, the commit and the build date (from build.rs), and the
+/// target, so that a bug report says exactly which build it is about.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PITWALL_COMMIT"),
+    ", built ",
+    env!("PITWALL_BUILD_DATE"),
+    ", ",
+    env!("PITWALL_TARGET"),
+    ")"
+);
+
 /// Assetto Corsa telemetry and live timing.
 #[derive(Debug, Parser)]
-#[command(name = "pitwall", version, about, propagate_version = true)]
+#[command(name = "pitwall", version = VERSION, about, propagate_version = true)]
 struct Cli {
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `acsp=debug`.
     #[arg(long, global = true, env = "PITWALL_LOG", default_value = "warn")]
@@ -58,10 +72,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `bridge --help` lists where this user's settings file is looked for: known only now.
+    let matches =
+        Cli::command().mut_subcommand("bridge", |c| c.after_help(cmd::bridge::after_help())).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: under systemd stderr goes to the journal,
+        // where escape sequences would show as garbage (and NO_COLOR is honoured as well).
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let result = match cli.command {
         Command::Acsp(args) => cmd::acsp::run(args),

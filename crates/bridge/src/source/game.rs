@@ -72,7 +72,7 @@ pub(super) fn check(game: &dyn SimulatedGame) -> Result<(), BridgeError> {
 pub(super) fn run(mut game: Box<dyn SimulatedGame>, speed: Speed, ctx: &mut Sampling<'_>) {
     let clock = Arc::new(ManualClock::new(0));
     let mut poller = Poller::new(Snapshot::default(), clock.clone());
-    let mut sessions = Sessionizer::new(source_name("sim"));
+    let mut sessions = Sessionizer::new(source_name("sim")).with_driver_name(ctx.driver_name.clone());
     let wall0 = unix_now_ns();
     let start = Instant::now();
     let step = game.step_duration();

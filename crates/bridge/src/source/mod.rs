@@ -36,6 +36,12 @@ use crate::state::Sampling;
 pub use ::shm::Snapshot;
 pub use game::SimulatedGame;
 
+/// The game's pages as the bridge opens them for `--source shm` (`dir`: a directory of page
+/// files; `None`: the OS's usual place), for a check that they are there.
+pub(crate) fn open_pages(dir: Option<&Path>) -> Result<Box<dyn PageSource + Send>, BridgeError> {
+    shm::open(dir)
+}
+
 /// How fast a simulated or replayed source runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Speed {

@@ -60,7 +60,7 @@ const PENDING_MAX: usize = 112;
 /// Polls the pages, paced by a [`Pacer`], until told to stop.
 pub(super) fn run(source: Box<dyn PageSource + Send>, ctx: &mut Sampling<'_>) {
     let mut poller = Poller::new(source, MonotonicClock::new());
-    let mut sessions = Sessionizer::new(source_name("shm"));
+    let mut sessions = Sessionizer::new(source_name("shm")).with_driver_name(ctx.driver_name.clone());
     let mut pacer = Pacer::default();
     let mut next_static_check = Instant::now() + Duration::from_secs(1);
     // A static page that differed from the session's once; a second equal reading confirms it

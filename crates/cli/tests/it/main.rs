@@ -7,6 +7,7 @@ mod acsp_decode;
 mod acsp_listen;
 mod acsp_send;
 mod bridge;
+mod bridge_check;
 mod convert;
 mod demo;
 mod demo_dashboard;
@@ -23,6 +24,7 @@ mod serve_timing;
 mod shm_cli;
 mod sim_cli;
 mod timing;
+mod version;
 
 use std::process::{Command, Output};
 

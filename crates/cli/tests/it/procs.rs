@@ -19,6 +19,11 @@ pub fn free_addr() -> SocketAddr {
 /// `pitwall serve` on `addr`, once it listens. Without sinks, so that its write-ahead log is
 /// kept whole for the test to count every frame in it.
 pub fn serve(addr: SocketAddr, data: &Path) -> Child {
+    serve_with(addr, data, &[])
+}
+
+/// [`serve`] with more flags (`--token T`…).
+pub fn serve_with(addr: SocketAddr, data: &Path, extra: &[&str]) -> Child {
     let config = data.with_extension("toml");
     std::fs::write(&config, "sinks = []\n").unwrap();
     let mut child = pitwall()
@@ -26,6 +31,7 @@ pub fn serve(addr: SocketAddr, data: &Path) -> Child {
         .arg(data)
         .arg("--config")
         .arg(&config)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
