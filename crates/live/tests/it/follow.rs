@@ -87,6 +87,18 @@ async fn follow_with(listen: SocketAddr, server: SocketAddr, db: &Path, any_port
     Running { addr, notices, stop, task }
 }
 
+/// A free loopback UDP port below the kernel's ephemeral range (32768 and up on Linux).
+fn fixed_udp_port() -> SocketAddr {
+    let start = 20_000 + u16::try_from(std::process::id() % 8_000).unwrap_or(0);
+    (0..8_000u16)
+        .map(|i| 20_000 + (start - 20_000 + i) % 8_000)
+        .find_map(|port| {
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            std::net::UdpSocket::bind(addr).ok().map(|_| addr)
+        })
+        .expect("a free port from 20000 to 27999")
+}
+
 async fn start(config: ServerConfig, db: &Path) -> (ServerHandle, Running) {
     let mut server = ServerSim::bind(config).await.unwrap();
     let follower = follow(LOOPBACK.parse().unwrap(), server.local_addr(), db).await;
@@ -274,7 +286,15 @@ async fn a_follower_restarted_mid_race_finds_the_session_and_stores_nothing_twic
     let db = dir.path().join("records.sqlite");
     let mut config = server_config(vec![SessionConfig::race(4, 5)]);
     config.churn = false;
-    let (server, mut first) = start(config, &db).await;
+    // The follower comes back on the port it had, as a restarted process would from its config.
+    // An ephemeral port freed by the first follower could be handed to another test's socket
+    // before the second binds it: this one is from below the kernel's ephemeral range, which
+    // the kernel never hands out by itself.
+    let mut sim = ServerSim::bind(config).await.unwrap();
+    let listen = fixed_udp_port();
+    let mut first = follow(listen, sim.local_addr(), &db).await;
+    sim.set_plugin_addr(first.addr);
+    let server = sim.spawn();
     let monitor = server.monitor();
     let mut laps_heard = 0;
     while laps_heard < 8 {
@@ -282,10 +302,8 @@ async fn a_follower_restarted_mid_race_finds_the_session_and_stores_nothing_twic
             laps_heard += 1;
         }
     }
-    let listen = first.addr;
     let first_report = first.stop().await;
     assert!(first_report.recorder.is_some_and(|r| r.sessions_begun == 1));
-    // The same port again, as a restarted process would have it from its config.
     let mut second = follow(listen, server.local_addr(), &db).await;
     let board = loop {
         let n = second.next().await;
