@@ -53,10 +53,31 @@ pub fn binary() -> PathBuf {
 
 /// `n` distinct free TCP ports on 127.0.0.1: bound together (so no two are the same), read and
 /// released; the servers bind them right after.
+///
+/// They are taken below the kernel's ephemeral range (32768 and up on Linux): a node killed and
+/// started again binds its ports a second time, and an ephemeral port freed by the kill could
+/// meanwhile be handed to another test's connection, which the kernel never does with these.
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let held: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind an ephemeral port"))
-        .collect();
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    // Where the next call starts looking: past the ports handed out before, so that two tests
+    // asking at once never get the same ones (they are released before the servers bind them);
+    // from the process id at first, so that two test processes start apart.
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(u32::MAX, std::process::id() % COUNT, Ordering::Relaxed, Ordering::Relaxed);
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..COUNT {
+        let i = NEXT.fetch_add(1, Ordering::Relaxed) % COUNT;
+        let port = u16::try_from(FIRST + i).expect("a port number");
+        if let Ok(listener) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+            held.push(listener);
+            if held.len() == n {
+                break;
+            }
+        }
+    }
+    assert_eq!(held.len(), n, "{n} free ports from {FIRST} to {}", FIRST + COUNT - 1);
     held.iter().map(|l| l.local_addr().expect("local address").port()).collect()
 }
 
