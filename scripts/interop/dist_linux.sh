@@ -82,9 +82,11 @@ read -r got recorded <<<"${stored:-0 -1}"
 check "the demo's ingest server stored every recorded frame once ($got of $recorded)" '[ "$got" -gt 1000 ] && [ "$got" = "$recorded" ]'
 check "the demo wrote Parquet" '[ -n "$(find "$work/demo/server/sinks/parquet" -name "*.parquet" | head -n 1)" ]'
 
-# The shipped settings: serve.toml (its token; another address and data folder for the test)
-# and bridge.toml (the simulator as source, so that no game is needed).
-"$dir/pitwall" serve --config "$dir/etc/serve.toml" --listen 127.0.0.1:0 --data "$work/data" 2>"$work/serve.err" &
+# The shipped settings: serve.toml (its token, timing and dashboard; other ports and data
+# folder for the test, the dashboard on loopback) and bridge.toml (the simulator as source, so
+# that no game is needed).
+"$dir/pitwall" serve --config "$dir/etc/serve.toml" --listen 127.0.0.1:0 --data "$work/data" \
+    --acsp-port 0 --http 127.0.0.1:0 2>"$work/serve.err" &
 server_pid=$!
 addr=
 for _ in $(seq 1 300); do
@@ -94,6 +96,10 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 check "pitwall serve starts from the archive's etc/serve.toml" '[ -n "$addr" ]'
+for _ in $(seq 1 100); do grep -q "dashboard: http://" "$work/serve.err" && break; sleep 0.1; done
+check "serve.toml's [timing] follows the AC server at 127.0.0.1:11000" \
+    'grep -q "following the AC server at 127.0.0.1:11000" "$work/serve.err"'
+check "serve.toml's [dashboard] serves the dashboard" 'grep -q "dashboard: http://127.0.0.1:" "$work/serve.err"'
 if [ -n "$addr" ]; then
     token=$(sed -n 's/^token = "\(.*\)"/\1/p' "$dir/etc/serve.toml")
     rc=0

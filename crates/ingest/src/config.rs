@@ -27,6 +27,9 @@
 //! type = "null"
 //! ```
 //!
+//! `[timing]`, `[relay]` and `[dashboard]` are `pitwall serve`'s, not the ingest server's: the
+//! server keeps them as written, and the command reads and checks them.
+//!
 //! Every numeric setting has a range, checked at start-up by [`Config::validate`]; a value
 //! outside it stops the server with an error naming the key and the range (a frame limit of 0
 //! would refuse every frame, an HTTP/2 window of 0 would never let a frame in, a huge interval
@@ -78,6 +81,17 @@ pub struct Config {
     /// loopback it requires the token as gRPC does (`Authorization: Bearer <token>`, else 401);
     /// on loopback it is open, so that a scraper on the same host needs no secret.
     pub metrics: Option<SocketAddr>,
+    /// `[timing]`: the dedicated server `pitwall serve` follows. Not the ingest server's: kept
+    /// as written, read and checked by the command that runs the server beside the timing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<toml::Table>,
+    /// `[relay]`: the plugins behind `pitwall serve`'s relay. Kept as written, like `[timing]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relay: Option<toml::Table>,
+    /// `[dashboard]`: where `pitwall serve` serves the web dashboard. Kept as written, like
+    /// `[timing]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<toml::Table>,
 }
 
 impl Default for Config {
@@ -92,6 +106,9 @@ impl Default for Config {
             shutdown_grace_ms: 10_000,
             sinks: Vec::new(),
             metrics: None,
+            timing: None,
+            relay: None,
+            dashboard: None,
         }
     }
 }

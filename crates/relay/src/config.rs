@@ -186,6 +186,14 @@ impl RelayConfig {
     }
 }
 
+/// One list from two: the `first` plugins (command-line flags), then those of `then` (a config
+/// file) that `first` does not name.
+pub fn merge_plugins(first: &[PluginConfig], then: &[PluginConfig]) -> Vec<PluginConfig> {
+    let mut all = first.to_vec();
+    all.extend(then.iter().filter(|p| !first.iter().any(|f| f.name == p.name)).cloned());
+    all
+}
+
 /// The TOML config file (`pitwall relay --config relay.toml`). Every key is optional, so that
 /// the file can hold only the plugins and the rest come from flags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -261,6 +269,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn merged_plugins_take_the_first_lists_name_over_the_seconds() {
+        let p = |s: &str| s.parse::<PluginConfig>().unwrap();
+        let all = merge_plugins(&[p("a=127.0.0.1:1")], &[p("a=127.0.0.1:2"), p("b=127.0.0.1:3")]);
+        assert_eq!(all, vec![p("a=127.0.0.1:1"), p("b=127.0.0.1:3")]);
+    }
 
     #[test]
     fn plugin_flags_parse_and_bad_ones_say_why() {

@@ -54,7 +54,7 @@ pub mod metrics;
 mod runtime;
 
 pub use crate::config::{
-    FileConfig, Limits, Listen, PluginConfig, RelayConfig, bind_ip_for, validate_plugins,
+    FileConfig, Limits, Listen, PluginConfig, RelayConfig, bind_ip_for, merge_plugins, validate_plugins,
 };
 pub use crate::core::{CommandOutcome, Core, CoreCounters, CoreStats, Interval, PluginId, PluginView};
 pub use crate::error::RelayError;

@@ -79,11 +79,24 @@ pub(super) fn run(mut game: Box<dyn SimulatedGame>, speed: Speed, ctx: &mut Samp
     let step_ns = u64::try_from(step.as_nanos()).unwrap_or(u64::MAX);
     // Steps taken so far (paused ones included): the simulation's clock.
     let mut steps = 0u64;
+    // The frames' wall clock. At a factor it is the scaled real clock (`wall0` + real time ×
+    // the factor), the one everything else of a simulated run keeps (the dedicated-server
+    // simulator, the timing): a game that falls behind on a busy host stamps its frames when
+    // they happen on that clock, not when its own lagging steps say, so that its laps end at
+    // the same moment as the server's. Stamps never go backwards and keep at least a step
+    // apart; the monotonic clock stays the simulation's own.
+    let mut last_wall = i64::MIN;
     while !ctx.should_stop() {
         let now = Instant::now();
+        let real_ns = now.duration_since(start).as_nanos() as f64;
         let due = match speed {
-            Speed::Factor(x) => (now.duration_since(start).as_nanos() as f64 * x / step_ns as f64) as u64 + 1,
+            Speed::Factor(x) => (real_ns * x / step_ns as f64) as u64 + 1,
             Speed::Max => steps + 64,
+        };
+        // How far the simulation is behind the scaled real clock, ns (0 when keeping up).
+        let behind = match speed {
+            Speed::Factor(x) => (real_ns * x - steps as f64 * step_ns as f64).max(0.0) as i64,
+            Speed::Max => 0,
         };
         // Bounded so that a stalled host (a suspended laptop) does not freeze the loop.
         let todo = due.saturating_sub(steps).min(2_000);
@@ -97,7 +110,11 @@ pub(super) fn run(mut game: Box<dyn SimulatedGame>, speed: Speed, ctx: &mut Samp
             match poller.poll() {
                 Ok(Some(sample)) => {
                     let page = poller.static_page().copied().unwrap_or_else(StaticPage::new);
-                    let wall = wall0.saturating_add(i64::try_from(sim_ns).unwrap_or(i64::MAX));
+                    let wall = wall0
+                        .saturating_add(i64::try_from(sim_ns).unwrap_or(i64::MAX))
+                        .saturating_add(behind)
+                        .max(last_wall.saturating_add(i64::try_from(step_ns).unwrap_or(i64::MAX)));
+                    last_wall = wall;
                     let (frame, new) = sessions.frame(&sample, &page, false, wall);
                     if let Some(why) = new {
                         ctx.new_session(&frame, &format!("{why:?}"));

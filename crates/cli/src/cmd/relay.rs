@@ -54,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let listen = args.listen.or(file.listen).unwrap_or(Listen::Port(12000)).resolve(server);
     let mut config = RelayConfig::new(server, listen);
-    config.plugins = merged(&args.plugins, &file.plugins);
+    config.plugins = relay::merge_plugins(&args.plugins, &file.plugins);
     if config.plugins.is_empty() {
         return Err(super::UsageError(
             "no plugin: give --plugin NAME=ADDR:PORT or [[plugin]] in --config".into(),
@@ -72,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .block_on(async move {
             // SIGHUP is ours before anything says the relay is up: a reload asked for as soon as
             // it is must not end the process (the signal's default action).
-            let hangup = hangup();
+            let hangup = super::stop::Hangup::take();
             let relay = Relay::bind(config).await?;
             let handle = relay.handle();
             outln!(
@@ -100,13 +100,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
 }
 
-/// The flags' plugins, then the file's that the flags do not name.
-fn merged(flags: &[PluginConfig], file: &[PluginConfig]) -> Vec<PluginConfig> {
-    let mut all = flags.to_vec();
-    all.extend(file.iter().filter(|p| !flags.iter().any(|f| f.name == p.name)).cloned());
-    all
-}
-
 fn print_plugins(handle: &RelayHandle) -> anyhow::Result<()> {
     for p in handle.stats().plugins {
         outln!("plugin {}: events to {}, commands on {}", p.name, p.addr, p.reply)?;
@@ -114,39 +107,21 @@ fn print_plugins(handle: &RelayHandle) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The SIGHUP stream, taken over from the default action (which ends the process).
-#[cfg(unix)]
-fn hangup() -> Option<tokio::signal::unix::Signal> {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::hangup()) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGHUP: no reloads");
-            None
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn hangup() -> Option<()> {
-    None
-}
-
-#[cfg(unix)]
+/// On each SIGHUP: the plugins of the config file again, with the flags' ones.
 async fn reload_on_hangup(
-    hangup: Option<tokio::signal::unix::Signal>,
+    mut hangup: super::stop::Hangup,
     handle: RelayHandle,
     flags: Vec<PluginConfig>,
     config: Option<PathBuf>,
 ) {
-    let Some(mut hangup) = hangup else { return };
-    while hangup.recv().await.is_some() {
+    loop {
+        hangup.next().await;
         let Some(path) = &config else {
             tracing::warn!("SIGHUP: no --config to read again");
             continue;
         };
         let plugins = match FileConfig::read(path) {
-            Ok(file) => merged(&flags, &file.plugins),
+            Ok(file) => relay::merge_plugins(&flags, &file.plugins),
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "SIGHUP: the config was not reloaded; the plugins stay as they were");
                 continue;
@@ -168,9 +143,6 @@ async fn reload_on_hangup(
         }
     }
 }
-
-#[cfg(not(unix))]
-async fn reload_on_hangup(_: Option<()>, _: RelayHandle, _: Vec<PluginConfig>, _: Option<PathBuf>) {}
 
 fn summary(stats: &RelayStats) -> anyhow::Result<()> {
     eprintln!(

@@ -176,3 +176,101 @@ fn serve_with_a_relay_plugin_and_the_dashboard() {
     assert!(said.contains("relay plugin other"), "{said}");
     assert!(said.contains("relay stopped"), "{said}");
 }
+
+/// The same from a config file (`[timing]`, `[relay]`, `[dashboard]`), reloaded on SIGHUP (what
+/// `systemctl reload pitwall-serve` sends) while the server's events flow: a plugin added to
+/// the file starts hearing the server, one taken out stops, pitwall's own timing goes on; a
+/// setting that needs a restart is named; a broken file changes nothing and ends nothing.
+#[test]
+fn serve_from_its_config_file_reloads_the_relay_plugins_on_sighup() {
+    use std::net::UdpSocket;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let (sim_port, plugin_port) = (free_udp_port(), free_udp_port());
+    let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    for s in [&a, &b] {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    }
+    let config = dir.path().join("serve.toml");
+    let head = |listen: std::net::SocketAddr| {
+        format!(
+            "listen = \"{listen}\"\ndata_dir = \"{}\"\n\n[timing]\nserver = \"127.0.0.1:{sim_port}\"\nport = {plugin_port}\n\n\
+             [dashboard]\nlisten = \"127.0.0.1:0\"\n\n",
+            dir.path().join("data").display()
+        )
+    };
+    let plugin = |name: &str, at: &UdpSocket| {
+        format!("[[relay.plugin]]\nname = \"{name}\"\naddr = \"{}\"\n", at.local_addr().unwrap())
+    };
+    let listen = free_addr();
+    std::fs::write(&config, format!("{}{}", head(listen), plugin("a", &a))).unwrap();
+    let mut serve = pitwall()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(serve.stderr.take().unwrap());
+    let mut said = String::new();
+    wait_for(&mut stderr, &mut said, "dashboard: http://");
+    assert!(said.contains("relay plugin a: events to"), "{said}");
+    let dashboard = said.split("dashboard: http://").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let mut sim = sim_server(sim_port, plugin_port, 3, 50, 60)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, _) = a.recv_from(&mut buf).expect("plugin a hears the server through the relay");
+    assert!(acsp::decode(&buf[..n]).is_ok());
+    let board =
+        || -> serde_json::Value { serde_json::from_str(&http_get(&dashboard, "/api/board")).unwrap() };
+    assert!(
+        until(Duration::from_secs(20), || board()["rows"].as_array().map_or(0, Vec::len) == 3),
+        "the timing sees the three cars"
+    );
+
+    // b in, a out, and another address to listen on (that one waits for a restart).
+    std::fs::write(&config, format!("{}{}", head(free_addr()), plugin("b", &b))).unwrap();
+    std::process::Command::new("kill").args(["-HUP", &serve.id().to_string()]).status().unwrap();
+    wait_for(&mut stderr, &mut said, "relay plugins reloaded");
+    assert!(said.contains("relay plugin b: added"), "{said}");
+    assert!(said.contains("relay plugin a: removed"), "{said}");
+    wait_for(&mut stderr, &mut said, "for the next restart: the ingest server's settings");
+    let (n, _) = b.recv_from(&mut buf).expect("plugin b hears the server after the reload");
+    assert!(acsp::decode(&buf[..n]).is_ok());
+    a.set_nonblocking(true).unwrap();
+    while a.recv_from(&mut buf).is_ok() {}
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(a.recv_from(&mut buf).is_err(), "plugin a still hears the server after it was taken out");
+    // pitwall's own timing is still behind the relay: its board moves on.
+    let before = board();
+    assert!(until(Duration::from_secs(20), || board() != before), "the board stopped after the reload");
+
+    // A file that does not parse: said, and nothing changes.
+    std::fs::write(&config, "this is not toml [").unwrap();
+    std::process::Command::new("kill").args(["-HUP", &serve.id().to_string()]).status().unwrap();
+    wait_for(&mut stderr, &mut said, "not reloaded");
+    b.recv_from(&mut buf).expect("plugin b still hears the server");
+    assert!(serve.try_wait().unwrap().is_none(), "serve ended on a broken config: {said}");
+
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+    sigterm(&serve);
+    assert!(serve.wait().unwrap().success());
+    stderr.read_to_string(&mut said).unwrap();
+    assert!(said.contains("relay stopped"), "{said}");
+}
+
+/// Polls `cond` every 100 ms until it holds (true) or `limit` has passed (false).
+fn until(limit: std::time::Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while !cond() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    true
+}

@@ -3,15 +3,24 @@
 //!
 //! Settings come from `--config FILE` (TOML, see `ingest::config`), then the flags override.
 //!
-//! With `--acsp-server`, the same process also follows the dedicated server over the UDP plugin
-//! protocol: live timing, lap records in `DATA/records.sqlite`, chat commands (see
-//! [`super::follow`]). Both halves stop together.
+//! With `--acsp-server` (or `[timing]` in the file), the same process also follows the dedicated
+//! server over the UDP plugin protocol: live timing, lap records in `DATA/records.sqlite`, chat
+//! commands (see [`super::follow`]), with a relay in front for other plugins (`[relay]`,
+//! `--relay-plugin`); with `--http` (or `[dashboard]`) it serves the web dashboard. Everything
+//! stops together. The file's sections are in [`sections`].
+//!
+//! SIGHUP reads the file again and applies its relay plugins (added, removed, changed, the
+//! others untouched); any other setting that changed is named in the log and waits for a
+//! restart.
+
+pub(crate) mod sections;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use sections::Sections;
 
 /// Arguments of `pitwall serve`.
 #[derive(Debug, clap::Args)]
@@ -45,37 +54,40 @@ pub struct Args {
     #[arg(long, value_name = "F", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Also follow this dedicated server for live timing and lap records: its IP and
-    /// UDP_PLUGIN_LOCAL_PORT (e.g. 127.0.0.1:11000). Records go to DATA/records.sqlite.
+    /// UDP_PLUGIN_LOCAL_PORT (e.g. 127.0.0.1:11000); `[timing] server` in the file. Records go
+    /// to DATA/records.sqlite.
     #[arg(long, value_name = "ADDR")]
     acsp_server: Option<SocketAddr>,
-    /// The port the server sends its events to: the port of its UDP_PLUGIN_ADDRESS.
-    #[arg(long, value_name = "P", default_value_t = super::follow::DEFAULT_PLUGIN_PORT, requires = "acsp_server")]
-    acsp_port: u16,
+    /// The port the server sends its events to: the port of its UDP_PLUGIN_ADDRESS
+    /// [default: 12000].
+    #[arg(long, value_name = "P")]
+    acsp_port: Option<u16>,
     /// Accept the server's events from any port of its IP, not only from its command port.
-    #[arg(long, requires = "acsp_server")]
+    #[arg(long)]
     acsp_any_port: bool,
     /// Car-update interval to ask the server for, ms [default: 100].
-    #[arg(long, value_name = "MS", requires = "acsp_server")]
+    #[arg(long, value_name = "MS")]
     acsp_interval: Option<u16>,
     /// A driver GUID allowed the admin chat commands (/next, /restart, /kick, /pwadmin);
-    /// repeat for several.
-    #[arg(long = "admin", value_name = "GUID", requires = "acsp_server")]
+    /// repeat for several (with `[timing] admins`).
+    #[arg(long = "admin", value_name = "GUID")]
     admins: Vec<String>,
     /// Put a relay in front of the timing: the server's events also go to this plugin, and its
     /// commands to the server (answers to the asker, intervals reconciled; see `pitwall
     /// relay`). NAME=ADDR:PORT[,reply=PORT]: the plugin listens on ADDR:PORT and sends its
-    /// commands to the relay's reply PORT. Repeat for several.
-    #[arg(long = "relay-plugin", value_name = "PLUGIN", requires = "acsp_server", value_parser = plugin)]
+    /// commands to the relay's reply PORT. Repeat for several (with the file's
+    /// `[[relay.plugin]]` tables, which SIGHUP reads again).
+    #[arg(long = "relay-plugin", value_name = "PLUGIN", value_parser = plugin)]
     relay_plugins: Vec<relay::PluginConfig>,
-    /// With --relay-plugin: capture the relay's traffic both ways in this pcap file.
-    #[arg(long, value_name = "FILE", requires = "relay_plugins")]
+    /// Capture the relay's traffic both ways in this pcap file.
+    #[arg(long, value_name = "FILE")]
     relay_capture: Option<PathBuf>,
-    /// Serve the web dashboard (live timing, records) here, e.g. 127.0.0.1:8080. Anything but
-    /// loopback requires --http-token.
+    /// Serve the web dashboard (live timing, records) here, e.g. 127.0.0.1:8080; `[dashboard]
+    /// listen` in the file. Anything but loopback requires --http-token.
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
     /// The token the dashboard asks of browsers (`?token=` or `Authorization: Bearer`).
-    #[arg(long, env = "PITWALL_HTTP_TOKEN", hide_env_values = true, value_name = "T", requires = "http")]
+    #[arg(long, env = "PITWALL_HTTP_TOKEN", hide_env_values = true, value_name = "T")]
     http_token: Option<String>,
 }
 
@@ -107,6 +119,73 @@ fn plugin(s: &str) -> Result<relay::PluginConfig, String> {
     s.parse::<relay::PluginConfig>().map_err(|e| e.to_string())
 }
 
+/// What serve runs beside the ingest server, from the flags and the file's sections.
+struct Around {
+    follow: Option<super::follow::Follow>,
+    /// The relay in front of the timing: its plugins and capture (with `follow` only).
+    relay: Option<(Vec<relay::PluginConfig>, Option<PathBuf>)>,
+    /// The dashboard's address and token.
+    http: Option<(SocketAddr, Option<String>)>,
+}
+
+fn usage(message: String) -> anyhow::Error {
+    super::UsageError(message).into()
+}
+
+/// Flags over the file's sections.
+fn around(args: &Args, file: &Sections) -> anyhow::Result<Around> {
+    let timing = file.timing.clone().unwrap_or_default();
+    let server = args.acsp_server.or(timing.server);
+    let relay_wanted = !args.relay_plugins.is_empty() || args.relay_capture.is_some() || file.relay.is_some();
+    let follow = match server {
+        Some(server) => {
+            let mut admins = timing.admins.clone();
+            admins.extend(args.admins.iter().filter(|a| !timing.admins.contains(a)).cloned());
+            Some(super::follow::Follow {
+                server,
+                port: args.acsp_port.or(timing.port).unwrap_or(super::follow::DEFAULT_PLUGIN_PORT),
+                any_port: args.acsp_any_port || timing.any_port.unwrap_or(false),
+                interval_ms: args.acsp_interval.or(timing.interval_ms),
+                admins,
+            })
+        }
+        None => {
+            let needs = [
+                (args.acsp_port.is_some(), "--acsp-port"),
+                (args.acsp_any_port, "--acsp-any-port"),
+                (args.acsp_interval.is_some(), "--acsp-interval"),
+                (!args.admins.is_empty(), "--admin"),
+                (relay_wanted, "a relay (--relay-plugin, --relay-capture or [relay])"),
+                (file.timing.is_some(), "[timing]"),
+            ];
+            if let Some((_, what)) = needs.iter().find(|(given, _)| *given) {
+                return Err(usage(format!(
+                    "{what} needs the AC server to follow: --acsp-server ADDR or `server` in [timing]"
+                )));
+            }
+            None
+        }
+    };
+    let relay = relay_wanted.then(|| {
+        let file_relay = file.relay.clone().unwrap_or_default();
+        (
+            relay::merge_plugins(&args.relay_plugins, &file_relay.plugins),
+            args.relay_capture.clone().or(file_relay.capture),
+        )
+    });
+    let dashboard = file.dashboard.clone().unwrap_or_default();
+    let http = match args.http.or(dashboard.listen) {
+        Some(listen) => Some((listen, args.http_token.clone().or(dashboard.token))),
+        None if args.http_token.is_some() => {
+            return Err(usage(
+                "--http-token needs the dashboard: --http ADDR or `listen` in [dashboard]".into(),
+            ));
+        }
+        None => None,
+    };
+    Ok(Around { follow, relay, http })
+}
+
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully (streams drained and
 /// acked, WAL committed, sinks flushed).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -114,6 +193,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => ingest::Config::load(path)?,
         None => ingest::Config::serve_default(),
     };
+    let file = match &args.config {
+        Some(path) => Sections::of(&config, path)?,
+        None => Sections::default(),
+    };
+    let at_start = (config.clone(), file.clone());
+    let Around { follow, relay: relay_setup, http } = around(&args, &file)?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
@@ -133,22 +218,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.tls = Some(ingest::TlsConfig { cert, key });
     }
     config.validate()?;
-    let follow = args.acsp_server.map(|server| super::follow::Follow {
-        server,
-        port: args.acsp_port,
-        any_port: args.acsp_any_port,
-        interval_ms: args.acsp_interval,
-        admins: args.admins.clone(),
-    });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("pitwall-serve")
         .build()
         .context("cannot start the tokio runtime")?;
-    let (relay_plugins, relay_capture, http, http_token) =
-        (args.relay_plugins, args.relay_capture, args.http, args.http_token);
+    let relay_flags = args.relay_plugins;
+    let config_path = args.config;
     runtime.block_on(async {
+        // SIGHUP is ours before anything says the server is up (its default ends the process).
+        let hangup = super::stop::Hangup::take();
         let records_db = config.data_dir.join("records.sqlite");
         let dataset = config.parquet_dataset();
         let running = ingest::Server::new(config).start().await.context("starting the ingest server")?;
@@ -164,13 +244,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         let mut feed = None;
         let mut relay_task = None;
+        let mut relay_handle = None;
         let follower = match &follow {
             Some(f) => {
-                let (follower, relay) = match relay_plugins.is_empty() {
-                    true => (f.bind(Some(&records_db)).await?, None),
-                    false => {
+                let (follower, relay) = match relay_setup {
+                    None => (f.bind(Some(&records_db)).await?, None),
+                    Some((plugins, capture)) => {
                         let (follower, relay) =
-                            super::follow::behind_relay(f, relay_plugins, relay_capture, &records_db).await?;
+                            super::follow::behind_relay(f, plugins, capture, &records_db).await?;
                         (follower, Some(relay))
                     }
                 };
@@ -188,6 +269,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                             p.name, p.addr, p.reply
                         );
                     }
+                    relay_handle = Some(handle);
                     relay_task = Some(tokio::spawn(relay.run_until(stopped(stop_rx.clone()))));
                 }
                 feed = Some(follower.feed());
@@ -204,16 +286,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => None,
         };
         let dashboard_task = match http {
-            Some(listen) => {
+            Some((listen, token)) => {
                 // The dashboard shows the records: the file exists before it opens it.
                 records::Store::open(&records_db)
                     .with_context(|| format!("opening the records database {}", records_db.display()))?;
-                let config = dashboard::DashboardConfig {
-                    listen,
-                    token: http_token,
-                    records_db: Some(records_db),
-                    dataset,
-                };
+                let config =
+                    dashboard::DashboardConfig { listen, token, records_db: Some(records_db), dataset };
                 let dashboard = dashboard::Dashboard::bind(config, feed)
                     .await
                     .context("starting the dashboard")?
@@ -223,6 +301,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             None => None,
         };
+        let reload = tokio::spawn(reload_on_hangup(
+            hangup,
+            Reloader { path: config_path, relay: relay_handle, flags: relay_flags, at_start },
+        ));
         let signal = stop_tx.clone();
         tokio::spawn(async move {
             super::stop::requested().await;
@@ -230,6 +312,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
         let stats = running.run_until(stopped(stop_rx)).await;
         let _ = stop_tx.send(true);
+        reload.abort();
         if let Some(task) = follower {
             match task.await {
                 Ok(Ok(report)) => eprintln!(
@@ -268,4 +351,103 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// What a SIGHUP needs: the file, the running relay, the flags' plugins, the settings in effect.
+struct Reloader {
+    path: Option<PathBuf>,
+    relay: Option<relay::RelayHandle>,
+    flags: Vec<relay::PluginConfig>,
+    at_start: (ingest::Config, Sections),
+}
+
+impl Reloader {
+    /// Reads the file again and applies what can change while running: the relay's plugins.
+    fn reload(&self) {
+        let Some(path) = &self.path else {
+            tracing::warn!("SIGHUP: serve has no --config to read again");
+            return;
+        };
+        let (config, file) = match Sections::reload(path) {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::error!(error = %text::quoted(&format!("{e:#}")), "SIGHUP: the config was not reloaded; everything stays as it was");
+                eprintln!(
+                    "pitwall serve: SIGHUP: {} not reloaded: {}",
+                    text::quoted(&path.display().to_string()),
+                    text::quoted(&format!("{e:#}"))
+                );
+                return;
+            }
+        };
+        let (old_config, old_file) = &self.at_start;
+        let mut later = Vec::new();
+        if config != *old_config {
+            later.push("the ingest server's settings");
+        }
+        if file.timing != old_file.timing {
+            later.push("[timing]");
+        }
+        if file.dashboard != old_file.dashboard {
+            later.push("[dashboard]");
+        }
+        if file.relay.as_ref().map(|r| &r.capture) != old_file.relay.as_ref().map(|r| &r.capture) {
+            later.push("[relay] capture");
+        }
+        match &self.relay {
+            Some(handle) => self.apply_plugins(handle, &file),
+            None if file.relay.is_some() => later.push("[relay] (no relay runs: it starts with the server)"),
+            None => {}
+        }
+        if !later.is_empty() {
+            let what = later.join(", ");
+            tracing::warn!(changed = %what, "SIGHUP: these settings changed and take effect at the next restart");
+            eprintln!("pitwall serve: SIGHUP: changed, for the next restart: {what}");
+        }
+    }
+
+    fn apply_plugins(&self, handle: &relay::RelayHandle, file: &Sections) {
+        let mut plugins = relay::merge_plugins(&self.flags, file.relay_plugins());
+        if plugins.iter().any(|p| p.name == super::follow::SELF_PLUGIN) {
+            tracing::error!(
+                "SIGHUP: a [[relay.plugin]] is named `{}`, which is pitwall's own timing: the plugins stay as they were",
+                super::follow::SELF_PLUGIN
+            );
+            return;
+        }
+        // pitwall's own timing is one of the relay's plugins, and stays.
+        plugins.extend(
+            handle
+                .stats()
+                .plugins
+                .into_iter()
+                .filter(|p| p.name == super::follow::SELF_PLUGIN)
+                .map(|p| relay::PluginConfig { name: p.name, addr: p.addr, reply: Some(p.reply.port()) }),
+        );
+        match handle.set_plugins(&plugins) {
+            Ok(r) => {
+                tracing::info!(
+                    added = r.added.len(),
+                    removed = r.removed.len(),
+                    kept = r.kept.len(),
+                    "SIGHUP: relay plugins reloaded"
+                );
+                for (name, addr) in &r.added {
+                    eprintln!("pitwall serve: relay plugin {name}: added, commands to {addr}");
+                }
+                for name in &r.removed {
+                    eprintln!("pitwall serve: relay plugin {name}: removed");
+                }
+                eprintln!("pitwall serve: SIGHUP: relay plugins reloaded ({} kept)", r.kept.len());
+            }
+            Err(e) => tracing::error!(error = %e, "SIGHUP: relay plugins reloaded in part"),
+        }
+    }
+}
+
+async fn reload_on_hangup(mut hangup: super::stop::Hangup, reloader: Reloader) {
+    loop {
+        hangup.next().await;
+        reloader.reload();
+    }
 }
