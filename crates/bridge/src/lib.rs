@@ -49,7 +49,7 @@
 //! let dir = tempfile::tempdir()?;
 //! // The simulated game at 10× real time for half a second, recorded only (no server).
 //! let game = Game(sim::game::GameSim::new(sim::game::GameConfig::default())?);
-//! let mut config = BridgeConfig::new(SourceConfig::Sim { game: Box::new(game), speed: Speed::Factor(10.0) });
+//! let mut config = BridgeConfig::new(SourceConfig::Sim { game: Box::new(game), speed: Speed::Factor(10.0), clock: None });
 //! config.record = dir.path().join("telemetry_record.pb.gz");
 //! config.server = None;
 //! config.duration = Some(Duration::from_millis(500));
@@ -85,5 +85,5 @@ pub use metrics::{ConnectionState, Status};
 pub use pacer::Pacer;
 pub use runner::{Bridge, BridgeConfig, DEFAULT_RECORD, DEFAULT_SERVER, Running, StopHandle, Summary};
 pub use session::Sessionizer;
-pub use source::{SimulatedGame, SourceConfig, Speed};
+pub use source::{SimClock, SimulatedGame, SourceConfig, Speed};
 pub use spool::{Spool, SpoolConfig};

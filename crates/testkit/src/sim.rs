@@ -249,8 +249,11 @@ pub fn bridge_config(
     secs: f64,
 ) -> BridgeConfig {
     let game = GameSim::new(GameConfig { seed, ..GameConfig::default() }).expect("a valid game simulator");
-    let mut config =
-        BridgeConfig::new(SourceConfig::Sim { game: Box::new(Game(game)), speed: Speed::Factor(speed) });
+    let mut config = BridgeConfig::new(SourceConfig::Sim {
+        game: Box::new(Game(game)),
+        speed: Speed::Factor(speed),
+        clock: None,
+    });
     config.record = record.to_owned();
     config.server = server.map(|addr| fast_server(&format!("http://{addr}")));
     config.duration = Some(Duration::from_secs_f64(secs));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use shm::{ManualClock, Poller, Snapshot, StaticPage};
 
-use super::{Speed, source_name, unix_now_ns};
+use super::{SimClock, Speed, source_name};
 use crate::error::BridgeError;
 use crate::metrics::Metrics;
 use crate::session::Sessionizer;
@@ -43,6 +43,7 @@ use crate::state::Sampling;
 /// let source = bridge::SourceConfig::Sim {
 ///     game: Box::new(Still(shm::Snapshot::default())),
 ///     speed: bridge::Speed::Max,
+///     clock: None,
 /// };
 /// assert_eq!(source.kind(), "sim");
 /// ```
@@ -69,34 +70,27 @@ pub(super) fn check(game: &dyn SimulatedGame) -> Result<(), BridgeError> {
 
 /// Steps the game at `speed` (real time × a factor, or as fast as possible) until told to stop,
 /// sampling every step that wrote a page.
-pub(super) fn run(mut game: Box<dyn SimulatedGame>, speed: Speed, ctx: &mut Sampling<'_>) {
+pub(super) fn run(mut game: Box<dyn SimulatedGame>, speed: Speed, origin: SimClock, ctx: &mut Sampling<'_>) {
     let clock = Arc::new(ManualClock::new(0));
     let mut poller = Poller::new(Snapshot::default(), clock.clone());
     let mut sessions = Sessionizer::new(source_name("sim")).with_driver_name(ctx.driver_name.clone());
-    let wall0 = unix_now_ns();
-    let start = Instant::now();
+    let (start, wall0) = (origin.at, origin.unix_ns);
     let step = game.step_duration();
     let step_ns = u64::try_from(step.as_nanos()).unwrap_or(u64::MAX);
     // Steps taken so far (paused ones included): the simulation's clock.
     let mut steps = 0u64;
-    // The frames' wall clock. At a factor it is the scaled real clock (`wall0` + real time ×
-    // the factor), the one everything else of a simulated run keeps (the dedicated-server
-    // simulator, the timing): a game that falls behind on a busy host stamps its frames when
-    // they happen on that clock, not when its own lagging steps say, so that its laps end at
-    // the same moment as the server's. Stamps never go backwards and keep at least a step
-    // apart; the monotonic clock stays the simulation's own.
+    // The frames' wall clock. At a factor it is the scaled real clock of `origin` (its Unix
+    // time + real time since × the factor), the one everything else of a simulated run keeps
+    // (the dedicated-server simulator, the timing): a game that starts late or falls behind on
+    // a busy host stamps its frames when they happen on that clock, not when its own lagging
+    // steps say, so that its laps end at the same moment as the server's. Stamps never go
+    // backwards; the monotonic clock stays the simulation's.
     let mut last_wall = i64::MIN;
     while !ctx.should_stop() {
         let now = Instant::now();
-        let real_ns = now.duration_since(start).as_nanos() as f64;
         let due = match speed {
-            Speed::Factor(x) => (real_ns * x / step_ns as f64) as u64 + 1,
+            Speed::Factor(x) => (now.duration_since(start).as_nanos() as f64 * x / step_ns as f64) as u64 + 1,
             Speed::Max => steps + 64,
-        };
-        // How far the simulation is behind the scaled real clock, ns (0 when keeping up).
-        let behind = match speed {
-            Speed::Factor(x) => (real_ns * x - steps as f64 * step_ns as f64).max(0.0) as i64,
-            Speed::Max => 0,
         };
         // Bounded so that a stalled host (a suspended laptop) does not freeze the loop.
         let todo = due.saturating_sub(steps).min(2_000);
@@ -110,10 +104,15 @@ pub(super) fn run(mut game: Box<dyn SimulatedGame>, speed: Speed, ctx: &mut Samp
             match poller.poll() {
                 Ok(Some(sample)) => {
                     let page = poller.static_page().copied().unwrap_or_else(StaticPage::new);
+                    // The simulated time, or the scaled real time of this moment when the
+                    // simulation is behind it.
+                    let at = match speed {
+                        Speed::Factor(x) => sim_ns.max((start.elapsed().as_nanos() as f64 * x) as u64),
+                        Speed::Max => sim_ns,
+                    };
                     let wall = wall0
-                        .saturating_add(i64::try_from(sim_ns).unwrap_or(i64::MAX))
-                        .saturating_add(behind)
-                        .max(last_wall.saturating_add(i64::try_from(step_ns).unwrap_or(i64::MAX)));
+                        .saturating_add(i64::try_from(at).unwrap_or(i64::MAX))
+                        .max(last_wall.saturating_add(1));
                     last_wall = wall;
                     let (frame, new) = sessions.frame(&sample, &page, false, wall);
                     if let Some(why) = new {

@@ -65,6 +65,24 @@ impl FromStr for Speed {
     }
 }
 
+/// The clock of a simulated game: the real moment `at` is Unix time `unix_ns`, and simulated
+/// time runs from there at the game's speed. Games given one clock (the demo's, shared with its
+/// server simulator and its timing) stamp their frames alike, however late each one starts.
+#[derive(Debug, Clone, Copy)]
+pub struct SimClock {
+    /// A real moment.
+    pub at: std::time::Instant,
+    /// The Unix time at that moment, ns.
+    pub unix_ns: i64,
+}
+
+impl SimClock {
+    /// The clock that starts now.
+    pub fn now() -> SimClock {
+        SimClock { at: std::time::Instant::now(), unix_ns: unix_now_ns() }
+    }
+}
+
 /// The source of frames.
 #[derive(Debug)]
 pub enum SourceConfig {
@@ -80,6 +98,9 @@ pub enum SourceConfig {
         game: Box<dyn SimulatedGame>,
         /// Time acceleration.
         speed: Speed,
+        /// The clock the game runs on and stamps its frames with; `None`: its own, from the
+        /// moment it starts.
+        clock: Option<SimClock>,
     },
     /// A recording, frames re-sent with their own ids.
     Replay {
@@ -104,7 +125,7 @@ impl SourceConfig {
 /// An opened source, ready to run on the sampler thread.
 pub(crate) enum Input {
     Shm(Box<dyn PageSource + Send>),
-    Sim(Box<dyn SimulatedGame>, Speed),
+    Sim(Box<dyn SimulatedGame>, Speed, Option<SimClock>),
     Replay(Box<record::RecordReader>, Speed),
 }
 
@@ -124,9 +145,9 @@ impl Input {
     pub(crate) fn open(config: SourceConfig, record: &Path) -> Result<Input, BridgeError> {
         match config {
             SourceConfig::Shm { dir } => shm::open(dir.as_deref()).map(Input::Shm),
-            SourceConfig::Sim { game, speed } => {
+            SourceConfig::Sim { game, speed, clock } => {
                 game::check(game.as_ref())?;
-                Ok(Input::Sim(game, speed))
+                Ok(Input::Sim(game, speed, clock))
             }
             SourceConfig::Replay { path, speed } => {
                 Ok(Input::Replay(Box::new(replay::open(&path, record)?), speed))
@@ -138,7 +159,9 @@ impl Input {
     pub(crate) fn run(self, ctx: &mut Sampling<'_>) {
         match self {
             Input::Shm(source) => shm::run(source, ctx),
-            Input::Sim(game, speed) => game::run(game, speed, ctx),
+            Input::Sim(game, speed, clock) => {
+                game::run(game, speed, clock.unwrap_or_else(SimClock::now), ctx)
+            }
             Input::Replay(reader, speed) => replay::run(*reader, speed, ctx),
         }
     }

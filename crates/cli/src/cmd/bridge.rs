@@ -160,7 +160,7 @@ impl bridge::SimulatedGame for SimGame {
 /// A bridge source running the game simulator set up as `game`, at `speed`.
 pub(crate) fn sim_source(game: GameConfig, speed: Speed) -> anyhow::Result<SourceConfig> {
     let sim = GameSim::new(game).context("invalid game simulator settings")?;
-    Ok(SourceConfig::Sim { game: Box::new(SimGame(sim)), speed })
+    Ok(SourceConfig::Sim { game: Box::new(SimGame(sim)), speed, clock: None })
 }
 
 fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {

@@ -160,7 +160,8 @@ impl CarSide {
             )?;
         }
         // The games' clock starts now: the bridges stamp each frame with this Unix time plus
-        // the simulated time, and the timing follower is given the same origin.
+        // the simulated time since (on the scaled real clock), and the timing follower is given
+        // the same origin.
         let origin = (Instant::now(), unix_ms_now());
         let mut bridges = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
@@ -182,6 +183,8 @@ impl CarSide {
             let source = bridge::SourceConfig::Sim {
                 game: Box::new(FedGame { sim, feed: Arc::clone(&feed) }),
                 speed: bridge::Speed::Factor(args.speed),
+                // One clock for every game, however late its bridge starts: the timing's.
+                clock: Some(bridge::SimClock { at: origin.0, unix_ns: origin.1.saturating_mul(1_000_000) }),
             };
             let mut config = bridge::BridgeConfig::new(source);
             config.record = recordings.join(format!("car-{}.pb.gz", i + 1));
