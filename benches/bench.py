@@ -380,6 +380,38 @@ def bench_timing(r, t, work, runs):
           "< 2 %", "yes" if statistics.median(g[0] for g in got) < 2 else "no")
 
 
+def bench_dashboard(r, t, work, runs):
+    seconds = 5 if r.quick else 20
+    got = []
+    for _ in range(runs):
+        out = run([f"{t}/release/examples/dashboard_bench", str(seconds)]).stdout
+        samples = [float(x) for x in search(r"samples delivered per second to each browser: ([\d., ]+)", out,
+                                            "samples per browser").group(1).split(",")]
+        boards = float(search(r"boards delivered per second to each timing feed: ([\d.]+)", out, "boards").group(1))
+        dash = search(r"dashboard's thread: ([\d.]+) % of a core without browsers.*?, ([\d.]+) % with", out,
+                      "dashboard thread")
+        per = float(search(r"cost per browser: (-?[\d.]+) % of a core", out, "cost per browser").group(1))
+        paint = search(r"5 loads: min (\d+) ms, median (\d+) ms, max (\d+) ms", out, "lap page")
+        got.append((min(samples), statistics.median(samples), boards, float(dash.group(1)), float(dash.group(2)),
+                    per, float(paint.group(2)), float(paint.group(3))))
+    cols = ["samples/s to the slowest browser", "samples/s, median browser", "boards/s per timing feed",
+            "dashboard thread, no browser (% of a core)", "with 3 browsers (% of a core)",
+            "cost per browser (% of a core)", "lap page drawn, median of 5 (ms)", "lap page drawn, max (ms)"]
+    text = "\n".join([f"24 cars on the timing board (the server simulator), 24 telemetry streams at 333 Hz through "
+                      f"a real ingest server, 3 headless Chromiums on the telemetry page and 3 timing feeds, "
+                      f"{seconds} s per phase, {runs} runs. The baseline is the same dashboard with no browser: "
+                      "it decodes every live frame either way. Lap page: two 90-second laps (30 000 frames each) "
+                      "from the Parquet dataset, navigation to both laps drawn.", "",
+                      "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols),
+                      "| " + " | ".join(mmm([g[i] for g in got]) for i in range(len(cols))) + " |"])
+    r.section("Dashboard", text)
+    per = statistics.median(g[5] for g in got)
+    r.row("Dashboard, CPU per browser, % of a core", mmm([g[5] for g in got]),
+          f"no browser: {mmm([g[3] for g in got])}", "", "", "< 5 %", "yes" if per < 5 else "no")
+    r.row("Lap page, two 90 s laps drawn, ms", mmm([g[6] for g in got]), "", "", "", "< 1 000 ms",
+          "yes" if max(g[7] for g in got) < 1000 else "no")
+
+
 COMMANDS = {
     "acsp": ("cargo build --release -p pitwall && cargo build --release -p pitwall-acsp --example bench_capture && "
              "target/release/examples/bench_capture acsp.bin 8 && "
@@ -390,9 +422,10 @@ COMMANDS = {
     "bridge": "cargo run --release -p pitwall-bridge --example bench -- 15",
     "relay": "cargo run --release -p pitwall-relay --example relay_bench -- 10",
     "timing": "cargo run --release -p pitwall-live --example live_bench -- 20",
+    "dashboard": "cargo run --release -p pitwall-dashboard --example dashboard_bench -- 20",
 }
 BENCHES = {"acsp": bench_acsp, "ingest": bench_ingest, "convert": bench_convert, "bridge": bench_bridge,
-           "relay": bench_relay, "timing": bench_timing}
+           "relay": bench_relay, "timing": bench_timing, "dashboard": bench_dashboard}
 
 
 def main():
@@ -412,7 +445,7 @@ def main():
     load_before = loadavg()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     for name in only:
-        runs = {"acsp": 5, "ingest": 3, "convert": 3, "bridge": 3, "relay": 3, "timing": 3}[name]
+        runs = {"acsp": 5, "ingest": 3, "convert": 3, "bridge": 3, "relay": 3, "timing": 3, "dashboard": 3}[name]
         if args.quick:
             runs = {"acsp": 3}.get(name, 1)
         print(f"bench: {name} ({runs} runs)…", flush=True)
