@@ -235,3 +235,92 @@ fn two_ingest_nodes_behind_a_balancer_and_two_sink_workers_one_of_each_sigkilled
         started.elapsed().as_secs_f64()
     );
 }
+
+/// `GET target` on a dashboard, from a synchronous test.
+fn http_get(addr: SocketAddr, target: &str) -> testkit::http::Response {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(testkit::http::get(addr, target))
+}
+
+/// Live views and the timing join from the stream: a car streams to ingest node A only; node
+/// B's dashboard lists it live (with its driver and car, from the first frame), and node B's
+/// records database gets its telemetry laps, the same as node A's: each node reads them from
+/// JetStream, not from its own ingest.
+#[test]
+fn a_car_streaming_to_one_node_is_live_on_the_other_nodes_dashboard_and_its_laps_in_both_records() {
+    let _heavy = crate::ONE_DEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let nats_server = testkit::nats::NatsServer::start();
+    let nats = nats_server.url();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (a, b, http_a, http_b) = (free_addr(), free_addr(), free_addr(), free_addr());
+    let mut node_a = ingest_node(dir, "node-a", a, &nats, &["--http", &http_a.to_string()]);
+    let mut node_b = ingest_node(dir, "node-b", b, &nats, &["--http", &http_b.to_string()]);
+    assert!(node_b.said().contains("timing join from JetStream"), "{}", node_b.said());
+
+    let url = format!("http://{a}");
+    let args = [
+        "--source",
+        "sim",
+        "--track",
+        "pitwall_oval",
+        "--speed",
+        "10",
+        "--server",
+        &url,
+        "--duration",
+        "15",
+        "--ack-grace",
+        "60",
+    ];
+    let mut car = bridge(&args, &dir.join("car.pb.gz"));
+    car.until(60, |v| n(v, "frames_acked") > 1_000);
+    // Node B never saw the car's bridge, yet lists it live, with what its first frame said.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let live = loop {
+        let sessions = http_get(http_b, "/api/telemetry").json();
+        if let Some(s) = sessions.as_array().and_then(|a| a.first()).filter(|s| s["seq"].as_u64() > Some(0)) {
+            break s.clone();
+        }
+        assert!(Instant::now() < deadline, "node B's dashboard lists no live car: {sessions}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!live["car_model"].as_str().unwrap().is_empty(), "the car, from the first frame: {live}");
+    let (last, _) = car.finish();
+    assert_eq!(n(&last, "frames_acked"), n(&last, "frames"), "{last}");
+    let rec = recorded(&car.record);
+    assert_eq!(rec.len(), 1, "one session");
+    let session = *rec.keys().next().unwrap();
+    assert_eq!(
+        live["session"].as_str().unwrap(),
+        session.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    assert!(http_get(http_a, "/api/telemetry").text().contains(live["session"].as_str().unwrap()));
+
+    // Both records databases get the car's laps from the stream (flushed every second).
+    let laps = |node: &str| {
+        let db = dir.join(node).join("records.sqlite");
+        records::Store::open(&db).unwrap().telemetry_laps(&session).unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (laps("node-a").len() < 2 || laps("node-b").len() < laps("node-a").len())
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    node_a.stop();
+    node_b.stop();
+    let (la, lb) = (laps("node-a"), laps("node-b"));
+    assert!(lb.len() >= 2, "the out-lap and a flying lap on node B: {lb:#?}");
+    let key = |l: &records::TelemetryLap| (l.lap, l.time_ms, l.first_seq, l.last_seq);
+    assert_eq!(
+        la.iter().map(key).collect::<Vec<_>>(),
+        lb.iter().map(key).collect::<Vec<_>>(),
+        "the same laps"
+    );
+    assert!(
+        node_b.said().contains("stopped; 0 frames stored"),
+        "node B ingested nothing itself: {}",
+        node_b.said()
+    );
+}
