@@ -28,7 +28,7 @@ pub struct Args {
     /// What to write, and where: `parquet DIR` (the dataset and catalogue of `pitwall serve`'s
     /// Parquet sink), `recording DIR` (one .pb.gz per session) or `laps DB` (the telemetry laps
     /// in a records database, joined to the server's laps; one worker, 1/1, per database).
-    #[arg(long, num_args = 2, value_names = ["KIND", "DIR"], required = true)]
+    #[arg(long, num_args = 2, value_names = ["KIND", "PATH"], required = true)]
     to: Vec<String>,
     /// This worker's share of the sessions: worker K of M (1-based); every share must run
     /// exactly once [default: 1/1].
@@ -61,7 +61,7 @@ fn share(s: &str) -> Result<(u8, u8), String> {
 
 /// Runs the worker until SIGINT or SIGTERM, then flushes and acks what it wrote.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let [kind, dir] = <[String; 2]>::try_from(args.to).map_err(|_| UsageError("--to KIND DIR".into()))?;
+    let [kind, dir] = <[String; 2]>::try_from(args.to).map_err(|_| UsageError("--to KIND PATH".into()))?;
     let dir = PathBuf::from(dir);
     if args.flush_ms == 0 {
         return Err(UsageError("--flush-ms must be at least 1".into()).into());

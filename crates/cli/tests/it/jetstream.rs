@@ -128,6 +128,12 @@ pub fn dataset_keys(dataset: &Path, scratch: &Path) -> HashMap<(String, u64), us
     out
 }
 
+/// The session of a recording's first frame (the bridge may be writing it: a torn end is fine).
+fn first_session(record: &Path) -> Option<[u8; 16]> {
+    let frame = record::RecordReader::open(record).ok()?.next()?.ok()?;
+    frame.session_id.as_ref().try_into().ok()
+}
+
 const CARS: u64 = 3;
 
 #[test]
@@ -145,8 +151,7 @@ fn two_ingest_nodes_behind_a_balancer_and_two_sink_workers_one_of_each_sigkilled
     let mut node_b = ingest_node(dir, "node-b", b, &nats, &[]);
     let lb = testkit::balancer::Balancer::start(vec![a, b]);
     let dataset = dir.join("dataset");
-    let mut w1 = sink_worker(dir, 1, 1, &nats, &dataset);
-    let mut w2 = sink_worker(dir, 2, 1, &nats, &dataset);
+    let mut workers = vec![sink_worker(dir, 1, 1, &nats, &dataset), sink_worker(dir, 2, 1, &nats, &dataset)];
 
     let url = format!("http://{}", lb.addr());
     let mut cars: Vec<BridgeProcess> = (0..CARS)
@@ -177,14 +182,24 @@ fn two_ingest_nodes_behind_a_balancer_and_two_sink_workers_one_of_each_sigkilled
         car.until(60, |v| n(v, "frames_acked") > 1_500);
     }
 
-    // Mid-stream: one ingest node and one worker die without a word.
+    // Mid-stream: one ingest node and one worker die without a word; the worker killed is one
+    // with work, the one whose share has the first car's session.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let session = loop {
+        match first_session(&cars[0].record) {
+            Some(s) => break s,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => panic!("the first car's recording has no complete frame"),
+        }
+    };
+    let busy = usize::from(session[15] % 16 % 2);
     node_a.sigkill();
-    w1.sigkill();
+    workers[busy].sigkill();
     let acked_at_kill: Vec<u64> =
         cars.iter_mut().map(|c| c.latest().map_or(0, |v| n(v, "frames_acked"))).collect();
     let on_b_before = lb.per_backend()[1];
     std::thread::sleep(Duration::from_millis(800));
-    let mut w1 = sink_worker(dir, 1, 2, &nats, &dataset);
+    workers[busy] = sink_worker(dir, busy as u8 + 1, 2, &nats, &dataset);
 
     let mut expected: HashMap<(String, u64), usize> = HashMap::new();
     let mut disconnects = 0;
@@ -211,8 +226,9 @@ fn two_ingest_nodes_behind_a_balancer_and_two_sink_workers_one_of_each_sigkilled
         std::thread::sleep(Duration::from_secs(2));
         keys = dataset_keys(&dataset, dir);
     }
-    w1.stop();
-    w2.stop();
+    for w in &mut workers {
+        w.stop();
+    }
     node_b.stop();
     let keys = dataset_keys(&dataset, dir);
     let missing = expected.keys().filter(|k| !keys.contains_key(*k)).count();
@@ -224,13 +240,14 @@ fn two_ingest_nodes_behind_a_balancer_and_two_sink_workers_one_of_each_sigkilled
         "{} frames recorded, {} in the dataset: (missing, twice, not recorded); worker logs:\n{}\n{}",
         expected.len(),
         keys.len(),
-        w1.said(),
-        w2.said()
+        workers[0].said(),
+        workers[1].said()
     );
     println!(
-        "{} frames of {CARS} cars (acked at the kills: {acked_at_kill:?}, {disconnects} disconnects) \
-         once in Parquet; streaming over after {:.1} s, all done in {:.1} s",
+        "{} frames of {CARS} cars (acked at the kills: {acked_at_kill:?}, {disconnects} disconnects, \
+         worker {} killed) once in Parquet; streaming over after {:.1} s, all done in {:.1} s",
         expected.len(),
+        busy + 1,
         streamed.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
