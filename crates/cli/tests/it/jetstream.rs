@@ -262,9 +262,10 @@ fn http_get(addr: SocketAddr, target: &str) -> testkit::http::Response {
 /// Live views and the timing join from the stream: a car streams to ingest node A only; node
 /// B's dashboard lists it live (with its driver and car, from the first frame), and node B's
 /// records database gets its telemetry laps, the same as node A's: each node reads them from
-/// JetStream, not from its own ingest.
+/// JetStream, not from its own ingest. So does a records database of its own, through
+/// `pitwall sink --to laps`.
 #[test]
-fn a_car_streaming_to_one_node_is_live_on_the_other_nodes_dashboard_and_its_laps_in_both_records() {
+fn a_car_streaming_to_one_node_is_live_on_the_other_nodes_dashboard_and_its_laps_in_every_records_database() {
     let _heavy = crate::ONE_DEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let nats_server = testkit::nats::NatsServer::start();
     let nats = nats_server.url();
@@ -340,4 +341,36 @@ fn a_car_streaming_to_one_node_is_live_on_the_other_nodes_dashboard_and_its_laps
         "node B ingested nothing itself: {}",
         node_b.said()
     );
+
+    // A records database of its own (a league's), filled by `pitwall sink --to laps` from the
+    // stream alone, every ingest node stopped.
+    let league = dir.join("league").join("records.sqlite");
+    let db = league.to_string_lossy().into_owned();
+    let mut worker =
+        Proc::spawn(&["sink", "--from", &nats, "--to", "laps", &db], &dir.join("laps-worker.log"));
+    let league_laps = || {
+        records::Store::open(&league).ok().and_then(|s| s.telemetry_laps(&session).ok()).unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while league_laps().len() < la.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    worker.stop();
+    assert_eq!(
+        league_laps().iter().map(key).collect::<Vec<_>>(),
+        la.iter().map(key).collect::<Vec<_>>(),
+        "{}",
+        worker.said()
+    );
+}
+
+#[test]
+fn a_sink_worker_refuses_what_it_cannot_write_and_says_what_it_can() {
+    let out = pitwall().args(["sink", "--from", "nats://127.0.0.1:1", "--to", "csv", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("parquet DIR") && err.contains("laps DB"), "{err}");
+    let out = pitwall().args(["sink", "--from", "http://x:1", "--to", "laps", "x"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nats://HOST:PORT"));
 }
