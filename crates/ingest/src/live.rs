@@ -98,15 +98,25 @@ impl LiveTap {
     /// Publishes a frame to every subscriber; never waits, and drops it when nobody listens.
     pub fn publish(&self, frame: LiveFrame) {
         if frame.seq == 0 {
-            let mut firsts = self.firsts.lock().unwrap_or_else(PoisonError::into_inner);
-            firsts.retain(|f| f.session != frame.session);
-            if firsts.len() == FIRST_FRAMES {
-                firsts.pop_front();
-            }
-            firsts.push_back(frame.clone());
+            self.keep_first(frame.clone());
         }
         // An error only says that there is no receiver: nothing to do.
         let _ = self.tx.send(frame);
+    }
+
+    /// Keeps a session's first frame (seq 0) for viewers that subscribe later, without
+    /// broadcasting it: for a feeder that learns it after the session's later frames (the
+    /// JetStream reader meeting a session mid-stream). A frame of another seq is ignored.
+    pub fn keep_first(&self, frame: LiveFrame) {
+        if frame.seq != 0 {
+            return;
+        }
+        let mut firsts = self.firsts.lock().unwrap_or_else(PoisonError::into_inner);
+        firsts.retain(|f| f.session != frame.session);
+        if firsts.len() == FIRST_FRAMES {
+            firsts.pop_front();
+        }
+        firsts.push_back(frame);
     }
 
     /// The first frame (seq 0) of each of the latest sessions, oldest first: a viewer that

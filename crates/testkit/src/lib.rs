@@ -11,6 +11,8 @@
 //!   every field, and the pages a writer publishes step by step.
 //! - [`nats`] (feature `nats`): a real `nats-server -js` on loopback, one node or a cluster of
 //!   three, killed on drop.
+//! - [`balancer`] (feature `balancer`): a round-robin TCP load balancer on loopback that skips
+//!   backends refusing connections, for ingest nodes behind one address.
 //! - [`disk`]: a size-limited tmpfs that a test fills up, for real `ENOSPC`.
 //! - [`wait`] (feature `wait`): polling a condition from an async test.
 //! - [`http`] (feature `http`): a raw HTTP/1.1 client that sends exactly the bytes given.
@@ -30,6 +32,8 @@
 //! assert!(frames[0].session.is_some(), "the first frame carries the session's metadata");
 //! ```
 
+#[cfg(feature = "balancer")]
+pub mod balancer;
 #[cfg(feature = "browser")]
 pub mod browser;
 pub mod disk;

@@ -1,6 +1,7 @@
 //! `pitwall sink`: a sink worker. Reads the frames that ingest nodes (`pitwall serve --sink
 //! nats://…`) published to JetStream and writes the Parquet dataset (or recordings), acking
-//! JetStream once the files are durable. Several workers share the work with `--worker K/M`
+//! JetStream once the files are durable; or the telemetry laps into a records database (`--to
+//! laps DB`, the timing join). Several workers share the work with `--worker K/M`
 //! (see `ingest::sinks::jetstream::worker` and docs/jetstream.md).
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use ingest::sinks::jetstream::JetStreamConfig;
 use ingest::sinks::jetstream::worker::{self, WorkerConfig};
+use ingest::sinks::laps::{LapsConfig, LapsSink};
 use ingest::sinks::parquet::{ParquetConfig, ParquetSink};
 use ingest::sinks::recording::{RecordingConfig, RecordingSink};
 
@@ -24,8 +26,9 @@ pub struct Args {
     #[arg(long, value_name = "URL", value_parser = nats_servers)]
     from: NatsServers,
     /// What to write, and where: `parquet DIR` (the dataset and catalogue of `pitwall serve`'s
-    /// Parquet sink) or `recording DIR` (one .pb.gz per session).
-    #[arg(long, num_args = 2, value_names = ["KIND", "DIR"], required = true)]
+    /// Parquet sink), `recording DIR` (one .pb.gz per session) or `laps DB` (the telemetry laps
+    /// in a records database, joined to the server's laps; one worker, 1/1, per database).
+    #[arg(long, num_args = 2, value_names = ["KIND", "PATH"], required = true)]
     to: Vec<String>,
     /// This worker's share of the sessions: worker K of M (1-based); every share must run
     /// exactly once [default: 1/1].
@@ -34,6 +37,10 @@ pub struct Args {
     /// The stream to read.
     #[arg(long, value_name = "NAME", default_value = ingest::sinks::jetstream::DEFAULT_STREAM)]
     stream: String,
+    /// Replicas of the stream if this worker is the first to use it and creates it (3 on a
+    /// JetStream cluster); a stream that exists is used as it is.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    replicas: u8,
     /// Prefix of the durable consumers' names [default: pitwall-KIND].
     #[arg(long, value_name = "NAME")]
     consumer: Option<String>,
@@ -54,13 +61,17 @@ fn share(s: &str) -> Result<(u8, u8), String> {
 
 /// Runs the worker until SIGINT or SIGTERM, then flushes and acks what it wrote.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let [kind, dir] = <[String; 2]>::try_from(args.to).map_err(|_| UsageError("--to KIND DIR".into()))?;
+    let [kind, dir] = <[String; 2]>::try_from(args.to).map_err(|_| UsageError("--to KIND PATH".into()))?;
     let dir = PathBuf::from(dir);
     if args.flush_ms == 0 {
         return Err(UsageError("--flush-ms must be at least 1".into()).into());
     }
     let NatsServers(servers) = args.from;
-    let jetstream = JetStreamConfig { stream: args.stream, ..JetStreamConfig::new(servers) };
+    let jetstream = JetStreamConfig {
+        stream: args.stream,
+        replicas: usize::from(args.replicas),
+        ..JetStreamConfig::new(servers)
+    };
     let mut config = WorkerConfig::new(jetstream);
     config.name = args.consumer.unwrap_or_else(|| format!("pitwall-{kind}"));
     config.share = args.worker.unwrap_or((0, 1));
@@ -99,10 +110,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("opening the recordings folder {}", dir.display()))?;
                 worker::run(config, sink, stop).await
             }
+            "laps" => {
+                let sink = LapsSink::open(&dir, &LapsConfig::default())
+                    .with_context(|| format!("opening the records database {}", dir.display()))?;
+                worker::run(config, sink, stop).await
+            }
             other => {
-                return Err(
-                    UsageError(format!("--to {other:?}: use `parquet DIR` or `recording DIR`")).into()
-                );
+                return Err(UsageError(format!(
+                    "--to {other:?}: use `parquet DIR`, `recording DIR` or `laps DB`"
+                ))
+                .into());
             }
         }
         .context("sink worker")?;

@@ -12,6 +12,7 @@ mod convert;
 mod demo;
 mod demo_dashboard;
 mod errors;
+mod jetstream;
 mod join;
 mod kill_serve;
 mod procs;

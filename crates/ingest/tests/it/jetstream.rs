@@ -601,3 +601,134 @@ async fn a_sink_worker_writes_recordings_too() {
     assert_eq!((keys.len(), sorted.len()), (1300, 1300), "each frame once");
     running.shutdown().await.unwrap();
 }
+
+/// Live views from any node: a car streams to node A, another to node B; node B's live tap, fed
+/// from the stream (as `pitwall serve --sink nats://… --http` does), sees both cars' frames, each
+/// once, in seq order, and the first frame of the car that was streaming before the reader
+/// started (read back from the stream for the viewers that come later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nodes_live_tap_fed_from_the_stream_sees_the_cars_of_every_node() {
+    use ingest::live::LiveTap;
+    use ingest::sinks::jetstream::live;
+
+    let nats = NatsServer::start();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let node_a = start(server_config(dir_a.path(), &nats)).await;
+    let node_b = start(server_config(dir_b.path(), &nats)).await;
+    let (s1, s2) = (session(71), session(72));
+    let mut ca = client(node_a.local_addr()).await;
+    let mut cb = client(node_b.local_addr()).await;
+    // Car 1 was streaming before node B's reader started.
+    assert!(send(&mut ca, frames(s1, 0..300)).await.status.is_none());
+
+    let tap = LiveTap::new();
+    let mut rx = tap.subscribe();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let reader = tokio::spawn(live::feed(js_config(&nats), tap.clone(), stop.clone()));
+    // The reader delivers what is stored from its start on: wait for its consumer.
+    let (_, mut stream) = Connection::new(js_config(&nats)).get().await.unwrap();
+    let mut subscribed = false;
+    for _ in 0..200 {
+        if stream.info().await.unwrap().state.consumer_count >= 1 {
+            subscribed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(subscribed, "the live reader's consumer");
+
+    let (a, b) = tokio::join!(send(&mut ca, frames(s1, 300..1300)), send(&mut cb, frames(s2, 0..1000)));
+    assert!(a.status.is_none() && b.status.is_none());
+    let mut seen: HashMap<[u8; 16], Vec<u64>> = HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while seen.values().map(Vec::len).sum::<usize>() < 2000 {
+        let f = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "live frames seen: {:?}",
+                    seen.iter().map(|(s, v)| (s[0], v.len())).collect::<Vec<_>>()
+                )
+            })
+            .unwrap();
+        seen.entry(f.session).or_default().push(f.seq);
+    }
+    assert_eq!(
+        seen[&s1],
+        (300..1300).collect::<Vec<_>>(),
+        "car 1, streaming to node A: from the reader's start"
+    );
+    assert_eq!(seen[&s2], (0..1000).collect::<Vec<_>>(), "car 2, streaming to node B");
+    let firsts: Vec<([u8; 16], u64)> = tap.first_frames().iter().map(|f| (f.session, f.seq)).collect();
+    assert!(firsts.contains(&(s1, 0)) && firsts.contains(&(s2, 0)), "{firsts:?}");
+    let want = frame(s1, 0).encode_to_vec();
+    assert_eq!(tap.first_frames().iter().find(|f| f.session == s1).unwrap().raw, want, "the bridge's bytes");
+    // Nothing more: no frame twice.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rx.try_recv().is_err(), "no frame twice");
+    stop.cancel();
+    let report = reader.await.unwrap();
+    assert_eq!(report.frames, 2000, "{report:?}");
+    assert_eq!(report.firsts_fetched, 1, "{report:?}");
+    node_a.shutdown().await.unwrap();
+    node_b.shutdown().await.unwrap();
+}
+
+/// The timing join behind JetStream: a simulated car's stream goes to node A, then (its bridge
+/// moved) to node B; a laps worker (`pitwall sink --to laps DB`, or the one `pitwall serve` runs
+/// beside its records database) stores every lap the simulator completed, once, though it is
+/// killed mid-stream (its runtime dropped with its sockets) and started again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_laps_from_the_stream_land_in_the_records_database_once_across_a_killed_worker() {
+    use ingest::sinks::jetstream::worker::{self, WorkerConfig};
+    use ingest::sinks::laps::{LapsConfig, LapsSink};
+    use testkit::sim::{Run, oval};
+
+    let nats = NatsServer::start();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let node_a = start(server_config(dir_a.path(), &nats)).await;
+    let node_b = start(server_config(dir_b.path(), &nats)).await;
+    let (all, sim_laps) = Run::new(oval(9), Duration::from_secs(150)).frames();
+    assert!(sim_laps.len() >= 3, "{sim_laps:?}");
+    let sid: [u8; 16] = all[0].session_id.as_ref().try_into().unwrap();
+    let half = all.len() / 2;
+    let out = send(&mut client(node_a.local_addr()).await, all[..half].to_vec()).await;
+    assert_eq!(out.acked(sid), half as u64, "{:?}", out.status);
+
+    let db_dir = tempfile::tempdir().unwrap();
+    let db = db_dir.path().join("records.sqlite");
+    let laps_worker = || {
+        let mut c = WorkerConfig::new(js_config(&nats));
+        c.name = "laps-test".into();
+        c.flush_interval = Duration::from_millis(100);
+        c.ack_wait = Duration::from_secs(3);
+        let sink = LapsSink::open(&db, &LapsConfig::default()).unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        (Worker::start(worker::run(c, sink, stop.clone())), stop)
+    };
+    let stored = || records::Store::open(&db).unwrap().telemetry_laps(&sid).unwrap();
+    let (w, _stop) = laps_worker();
+    assert!(testkit::wait::eventually(30, || !stored().is_empty()).await, "a first lap from the stream");
+    w.kill();
+
+    // The bridge moved to node B: it resumes where the stream ends.
+    let mut cb = client(node_b.local_addr()).await;
+    let from = resume(&mut cb, &[sid]).await[0];
+    assert_eq!(from, half as u64);
+    let out = send(&mut cb, all[half..].to_vec()).await;
+    assert_eq!(out.acked(sid), all.len() as u64);
+    let (w, stop) = laps_worker();
+    let done = testkit::wait::eventually(60, || stored().len() >= sim_laps.len()).await;
+    stop.cancel();
+    let report = w.join().await.unwrap();
+    let laps = stored();
+    assert!(done, "{} of {} laps; {report:?}", laps.len(), sim_laps.len());
+    let numbers: Vec<_> = laps.iter().map(|l| l.lap).collect();
+    let want: Vec<_> = sim_laps.iter().map(|l| l.lap).collect();
+    assert_eq!(numbers, want, "every lap once, in order");
+    for (t, s) in laps.iter().zip(&sim_laps) {
+        assert_eq!(i64::from(t.time_ms), i64::from(s.time_ms), "lap {}: the game's time", s.lap);
+    }
+    node_a.shutdown().await.unwrap();
+    node_b.shutdown().await.unwrap();
+}

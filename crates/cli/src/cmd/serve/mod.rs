@@ -115,6 +115,58 @@ fn use_jetstream(config: &mut ingest::Config, servers: Vec<String>) {
     }
 }
 
+type LapsTask =
+    tokio::task::JoinHandle<Result<ingest::sinks::jetstream::worker::WorkerReport, ingest::SinkError>>;
+
+/// The timing join behind JetStream: a sink worker of its own (all partitions) writing the
+/// telemetry laps of every car, whichever node ingested them, into this node's records
+/// database. Its durable consumers are this database's: their name is made once and kept
+/// beside it (`DATA/jetstream-laps-consumer`), so a restart goes on from what it acknowledged
+/// and two nodes with two databases each read everything.
+fn laps_from_stream(
+    js: &ingest::sinks::jetstream::JetStreamConfig,
+    records_db: &std::path::Path,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<LapsTask> {
+    use ingest::sinks::jetstream::worker::{self, WorkerConfig};
+    let dir = records_db.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name_file = dir.join("jetstream-laps-consumer");
+    let name = match std::fs::read_to_string(&name_file) {
+        Ok(name) if !name.trim().is_empty() => name.trim().to_owned(),
+        Ok(_) | Err(_) => {
+            let name = format!("pitwall-laps-{}", unique_suffix());
+            std::fs::write(&name_file, format!("{name}\n"))
+                .with_context(|| format!("writing {}", name_file.display()))?;
+            name
+        }
+    };
+    let sink = ingest::sinks::laps::LapsSink::open(records_db, &Default::default())
+        .with_context(|| format!("opening the records database {}", records_db.display()))?;
+    let mut config = WorkerConfig::new(js.clone());
+    config.name = name;
+    config.flush_interval = std::time::Duration::from_secs(1);
+    eprintln!(
+        "pitwall serve: timing join from JetStream (consumers {}-p*) into {}",
+        config.name,
+        records_db.display()
+    );
+    Ok(tokio::spawn(worker::run(config, sink, stop)))
+}
+
+/// Twelve hex digits that differ from one call to the next and from one machine to another (the
+/// clock's nanoseconds and the process id, mixed).
+fn unique_suffix() -> String {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let mut z = nanos ^ (u64::from(std::process::id()) << 40);
+    // splitmix64's finaliser: every input bit moves every output bit.
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    format!("{:012x}", z & 0xffff_ffff_ffff)
+}
+
 fn plugin(s: &str) -> Result<relay::PluginConfig, String> {
     s.parse::<relay::PluginConfig>().map_err(|e| e.to_string())
 }
@@ -218,6 +270,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.tls = Some(ingest::TlsConfig { cert, key });
     }
     config.validate()?;
+    // Behind JetStream, the live views read the stream (every node's frames), not this node's
+    // own ingest; and the timing join runs from the stream too (see `from_stream`).
+    let jetstream = config.sinks.iter().find_map(|s| match &s.kind {
+        ingest::sinks::SinkKind::JetStream(js) => Some(js.clone()),
+        _ => None,
+    });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -232,7 +290,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let records_db = config.data_dir.join("records.sqlite");
         let dataset = config.parquet_dataset();
         let running = ingest::Server::new(config).start().await.context("starting the ingest server")?;
-        let tap = running.live_tap();
+        let from_stream = tokio_util::sync::CancellationToken::new();
+        let (tap, live_task, laps_task) = match &jetstream {
+            Some(js) => {
+                let tap = ingest::live::LiveTap::new();
+                let live_task = http.as_ref().map(|_| {
+                    tokio::spawn(ingest::sinks::jetstream::live::feed(
+                        js.clone(),
+                        tap.clone(),
+                        from_stream.clone(),
+                    ))
+                });
+                let laps_task = match follow.is_some() || http.is_some() {
+                    true => Some(laps_from_stream(js, &records_db, from_stream.clone())?),
+                    false => None,
+                };
+                (tap, live_task, laps_task)
+            }
+            None => (running.live_tap(), None, None),
+        };
         eprintln!("pitwall serve: listening on {}", running.local_addr());
         if let Some(m) = running.metrics_addr() {
             eprintln!("pitwall serve: metrics at http://{m}/metrics");
@@ -313,6 +389,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let stats = running.run_until(stopped(stop_rx)).await;
         let _ = stop_tx.send(true);
         reload.abort();
+        from_stream.cancel();
+        if let Some(task) = live_task {
+            if let Ok(r) = task.await {
+                eprintln!(
+                    "pitwall serve: live frames from JetStream stopped; {} frames of {} messages",
+                    r.frames, r.messages
+                );
+            }
+        }
+        if let Some(task) = laps_task {
+            match task.await {
+                Ok(Ok(r)) => eprintln!(
+                    "pitwall serve: timing join from JetStream stopped; {} frames read, {} messages acknowledged",
+                    r.frames, r.messages
+                ),
+                Ok(Err(e)) => eprintln!(
+                    "pitwall serve: the timing join from JetStream stopped with an error: {:#}",
+                    anyhow::Error::from(e)
+                ),
+                Err(e) => eprintln!("pitwall serve: the timing join task failed: {e}"),
+            }
+        }
         if let Some(task) = follower {
             match task.await {
                 Ok(Ok(report)) => eprintln!(

@@ -67,6 +67,7 @@ use super::{Sink, SinkError, WalFrame};
 use crate::gate::{AckGate, ResumeSource};
 use crate::session::SessionId;
 
+pub mod live;
 pub mod message;
 pub mod worker;
 

@@ -258,56 +258,88 @@ fn frames_of(
 }
 
 /// One durable consumer per partition of the share, each re-created to deliver from its
-/// acknowledgement floor on (see the module docs), merged into one stream of messages.
+/// acknowledgement floor on (see the module docs), merged into one stream of messages. The
+/// partitions are set up together: on a replicated stream each consumer's deletion and creation
+/// goes through the cluster's consensus, and one after the other they took seconds.
 async fn subscribe(
     conn: &Connection,
     config: &WorkerConfig,
 ) -> Result<StreamMap<u8, pull::Stream>, SinkError> {
     let (_, stream) = conn.get().await?;
-    let js = &config.jetstream;
-    let mut map = StreamMap::new();
+    let mut set = tokio::task::JoinSet::new();
     for p in config.partitions() {
-        let name = config.consumer_name(p);
-        let floor = match stream.consumer_info(&name).await {
+        let consumer = PartitionConsumer {
+            stream: stream.clone(),
+            servers: conn.config().servers.join(","),
+            name: config.consumer_name(p),
+            filter: config.jetstream.partition_subjects(p),
+            // Well beyond a flush: the timer only brings back what a vanished worker held.
+            ack_wait: config.ack_wait.max(config.flush_interval * 3),
+        };
+        set.spawn(async move { (p, consumer.open().await) });
+    }
+    let mut map = StreamMap::new();
+    while let Some(done) = set.join_next().await {
+        let (p, messages) = done.map_err(|e| SinkError::other(format!("setting up a consumer: {e}")))?;
+        map.insert(p, messages?);
+    }
+    tracing::info!(partitions = ?config.partitions(), consumer = %config.name, "sink worker consuming");
+    Ok(map)
+}
+
+/// What setting up one partition's consumer takes (owned: it runs as a task of its own).
+struct PartitionConsumer {
+    stream: jetstream::stream::Stream,
+    servers: String,
+    name: String,
+    filter: String,
+    ack_wait: Duration,
+}
+
+impl PartitionConsumer {
+    fn error(&self, what: String, e: impl std::error::Error + Send + Sync + 'static) -> SinkError {
+        SinkError::JetStream { servers: self.servers.clone(), what, source: Box::new(e) }
+    }
+
+    async fn open(self) -> Result<pull::Stream, SinkError> {
+        let name = &self.name;
+        let floor = match self.stream.consumer_info(name).await {
             Ok(info) => Some(info.ack_floor.stream_sequence),
             Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => None,
-            Err(e) => return Err(conn.error(format!("consumer {name}"), e)),
+            Err(e) => return Err(self.error(format!("consumer {name}"), e)),
         };
         if floor.is_some() {
-            stream
-                .delete_consumer(&name)
+            self.stream
+                .delete_consumer(name)
                 .await
-                .map_err(|e| conn.error(format!("delete consumer {name}"), e))?;
+                .map_err(|e| self.error(format!("delete consumer {name}"), e))?;
         }
         let deliver_policy = match floor {
             Some(f) if f > 0 => jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: f + 1 },
             _ => jetstream::consumer::DeliverPolicy::All,
         };
-        let consumer = stream
+        let consumer = self
+            .stream
             .create_consumer(pull::Config {
                 durable_name: Some(name.clone()),
-                filter_subject: js.partition_subjects(p),
+                filter_subject: self.filter.clone(),
                 deliver_policy,
                 ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                // Well beyond a flush: the timer only brings back what a vanished worker held.
-                ack_wait: config.ack_wait.max(config.flush_interval * 3),
+                ack_wait: self.ack_wait,
                 max_ack_pending: 100_000,
                 ..Default::default()
             })
             .await
-            .map_err(|e| conn.error(format!("create consumer {name}"), e))?;
+            .map_err(|e| self.error(format!("create consumer {name}"), e))?;
         // A few messages per pull: each holds up to `max_message_bytes`, and a message waiting
         // in the client's buffer still runs down its `ack_wait`.
-        let messages = consumer
+        consumer
             .stream()
             .max_messages_per_batch(PULL_BATCH)
             .heartbeat(Duration::from_secs(5))
             .expires(Duration::from_secs(10))
             .messages()
             .await
-            .map_err(|e| conn.error(format!("consume {name}"), e))?;
-        map.insert(p, messages);
+            .map_err(|e| self.error(format!("consume {name}"), e))
     }
-    tracing::info!(partitions = ?config.partitions(), consumer = %config.name, "sink worker consuming");
-    Ok(map)
 }
