@@ -304,6 +304,16 @@ async fn a_follower_restarted_mid_race_finds_the_session_and_stores_nothing_twic
     }
     let first_report = first.stop().await;
     assert!(first_report.recorder.is_some_and(|r| r.sessions_begun == 1));
+    // The first follower's socket is closed when its client's receive task, aborted as it
+    // stopped, is dropped by the runtime: soon, not at once on a busy machine.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while std::net::UdpSocket::bind(listen).is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{listen} still taken 10 s after the first follower stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut second = follow(listen, server.local_addr(), &db).await;
     let board = loop {
         let n = second.next().await;
