@@ -3,13 +3,20 @@
 //! latency the relay adds (server send to plugin receive, against the same path without the
 //! relay), and the CPU the relay's threads used.
 //!
-//! `cargo run --release -p pitwall-relay --example relay_bench [-- SECONDS [spread]]` (default 10 s;
-//! Linux for the CPU figure, read from /proc). `spread` sends the cars evenly over the interval
-//! instead of in one burst, which shows the relay's own cost apart from a burst's queueing.
+//! `cargo run --release -p pitwall-relay --example relay_bench [-- SECONDS [spread]]` (default 10 s
+//! per path, the two paths taking turns a second at a time; Linux for the CPU figure, read from
+//! /proc). `spread` sends the cars evenly over the interval instead of in one burst, which
+//! shows the relay's own cost apart from a burst's queueing.
 //!
 //! The server is a plain UDP socket on a thread of its own, sending one burst of 24
 //! CAR_UPDATEs per 10 ms tick; each carries a sequence number in its x position, so that a
 //! plugin finds when it was sent. Plugins are plain sockets read by threads of their own.
+//!
+//! Each copy a plugin receives is timed from the send that made it. Through the relay, that is
+//! the server's one send of the update (the relay's four sends are what is measured). Without
+//! the relay, the server sends the four copies itself, and each is timed from its own send: a
+//! copy timed from the first of the four would count the server's own sends of the copies
+//! before it, which the relayed path does not have, and so understate what the relay adds.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -22,6 +29,8 @@ use relay::{PluginConfig, Relay, RelayConfig};
 const CARS: u8 = 24;
 const INTERVAL: Duration = Duration::from_millis(10);
 const PLUGINS: usize = 4;
+/// How long each path runs at a time.
+const ROUND: Duration = Duration::from_secs(1);
 
 fn main() {
     let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
@@ -33,8 +42,15 @@ fn main() {
         if spread { "spread over the interval" } else { "in one burst per interval" }
     );
 
-    let direct = measure(run, false, spread);
-    let relayed = measure(run, true, spread);
+    // The two paths take turns, a second each, so that both see the same load from the rest
+    // of the machine: one after the other, a busy spell in either made the difference
+    // meaningless (a negative p99 "added" was common on a shared machine).
+    let (mut direct, mut relayed) = (Run::default(), Run::default());
+    for _ in 0..seconds {
+        direct.add(measure(ROUND, false, spread));
+        relayed.add(measure(ROUND, true, spread));
+    }
+    let (direct, relayed) = (direct.figures(), relayed.figures());
     let sent_per_s = relayed.sent as f64 / run.as_secs_f64();
     println!("server sent          {:>10.0} datagrams/s", sent_per_s);
     println!(
@@ -69,6 +85,52 @@ fn main() {
     }
 }
 
+/// What one or more rounds of a path measured.
+#[derive(Default)]
+struct Run {
+    sent: u64,
+    skipped: u64,
+    dropped: u64,
+    /// Per datagram received, ns.
+    latencies: Vec<u64>,
+    cpu_s: Option<f64>,
+}
+
+impl Run {
+    fn add(&mut self, round: Run) {
+        self.sent += round.sent;
+        self.skipped += round.skipped;
+        self.dropped += round.dropped;
+        self.latencies.extend(round.latencies);
+        self.cpu_s = match (self.cpu_s, round.cpu_s) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn figures(mut self) -> Figures {
+        let latencies = &mut self.latencies;
+        latencies.sort_unstable();
+        let pct = |p: f64| {
+            latencies
+                .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0) as f64
+                / 1000.0
+        };
+        Figures {
+            sent: self.sent,
+            received: latencies.len() as u64,
+            skipped: self.skipped,
+            dropped: self.dropped,
+            p50_us: pct(0.50),
+            p99_us: pct(0.99),
+            max_us: latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
+            cpu_s: self.cpu_s,
+        }
+    }
+}
+
 struct Figures {
     sent: u64,
     received: u64,
@@ -80,7 +142,7 @@ struct Figures {
     cpu_s: Option<f64>,
 }
 
-fn measure(run: Duration, through_relay: bool, spread: bool) -> Figures {
+fn measure(run: Duration, through_relay: bool, spread: bool) -> Run {
     let start = Instant::now();
     let server = UdpSocket::bind("127.0.0.1:0").expect("bind the server");
     let server_addr = server.local_addr().expect("server address");
@@ -126,13 +188,15 @@ fn measure(run: Duration, through_relay: bool, spread: bool) -> Figures {
     std::thread::sleep(Duration::from_millis(200));
 
     let total = (run.as_millis() / INTERVAL.as_millis()) as usize * usize::from(CARS);
-    let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
+    // When each copy was sent, at `seq * PLUGINS + plugin`.
+    let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..total * PLUGINS).map(|_| AtomicU64::new(0)).collect());
     let done = Arc::new(AtomicBool::new(false));
     let receivers: Vec<_> = plugin_sockets
         .into_iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(plugin, s)| {
             let (sent_at, done) = (sent_at.clone(), done.clone());
-            std::thread::spawn(move || receive(s, start, &sent_at, &done))
+            std::thread::spawn(move || receive(s, plugin, start, &sent_at, &done))
         })
         .collect();
 
@@ -152,8 +216,18 @@ fn measure(run: Duration, through_relay: bool, spread: bool) -> Figures {
                 normalized_spline_pos: 0.5,
             });
             acsp::encode_event(&update, &mut buf).expect("encode");
-            sent_at[seq].store(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-            for t in &targets {
+            if through_relay {
+                // One send carries the update to every plugin.
+                let at = start.elapsed().as_nanos() as u64;
+                for slot in &sent_at[seq * PLUGINS..(seq + 1) * PLUGINS] {
+                    slot.store(at, Ordering::Relaxed);
+                }
+            }
+            for (plugin, t) in targets.iter().enumerate() {
+                if !through_relay {
+                    sent_at[seq * PLUGINS + plugin]
+                        .store(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                }
                 let _ = server.send_to(&buf, t);
             }
             seq += 1;
@@ -192,37 +266,32 @@ fn measure(run: Duration, through_relay: bool, spread: bool) -> Figures {
     if let Some(t) = relay_task {
         let _ = runtime.block_on(t);
     }
-    latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
-    };
-    Figures {
+    Run {
         sent: total as u64,
-        received: latencies.len() as u64,
         skipped,
         dropped,
-        p50_us: pct(0.50),
-        p99_us: pct(0.99),
-        max_us: latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
+        latencies,
         cpu_s: cpu_before.zip(cpu_after).map(|(b, a)| a - b),
     }
 }
 
-/// Reads datagrams until `done`; the latency of each, ns.
-fn receive(socket: UdpSocket, start: Instant, sent_at: &[AtomicU64], done: &AtomicBool) -> Vec<u64> {
+/// Reads plugin number `plugin`'s datagrams until `done`; the latency of each, ns.
+fn receive(
+    socket: UdpSocket,
+    plugin: usize,
+    start: Instant,
+    sent_at: &[AtomicU64],
+    done: &AtomicBool,
+) -> Vec<u64> {
     socket.set_read_timeout(Some(Duration::from_millis(50))).expect("timeout");
-    let mut out = Vec::with_capacity(sent_at.len());
+    let mut out = Vec::with_capacity(sent_at.len() / PLUGINS);
     let mut buf = [0u8; 2048];
     while !done.load(Ordering::Relaxed) {
         let Ok(n) = socket.recv(&mut buf) else { continue };
         let now = start.elapsed().as_nanos() as u64;
         if let Ok(Event::CarUpdate(u)) = acsp::decode(&buf[..n]) {
             let seq = u.position.x as usize;
-            if let Some(at) = sent_at.get(seq) {
+            if let Some(at) = sent_at.get(seq * PLUGINS + plugin) {
                 out.push(now.saturating_sub(at.load(Ordering::Relaxed)));
             }
         }
