@@ -8,7 +8,7 @@
 //! for every car, and wakes each plugin once.
 
 use std::io::{self, IoSliceMut};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use bytes::Bytes;
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
@@ -50,8 +50,12 @@ impl Socket {
         // state is therefore made on a socket of the same family that is then closed. It holds
         // only what the kernel can do (how many segments one send may carry, whether sendmsg
         // takes its control messages), which is the same for every socket, and its send and
-        // receive take the socket to use as an argument.
+        // receive take the socket to use as an argument. The probe is bound (to any address
+        // of the family, any port) because Windows cannot name an unbound socket's address.
         let probe = socket2::Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+        let any: IpAddr =
+            if addr.is_ipv4() { Ipv4Addr::UNSPECIFIED.into() } else { Ipv6Addr::UNSPECIFIED.into() };
+        probe.bind(&SocketAddr::new(any, 0).into())?;
         let state = UdpSocketState::new(UdpSockRef::from(&probe))?;
         Ok(Socket { io: UdpSocket::from_std(socket.into())?, state })
     }
