@@ -1,7 +1,8 @@
 //! The relay under a full grid: 24 cars at a 10 ms interval (2400 datagrams/s from the
 //! server) and 4 plugins that each ask for 10 ms. Prints datagrams forwarded per second, the
 //! latency the relay adds (server send to plugin receive, against the same path without the
-//! relay), and the CPU the relay's threads used.
+//! relay, and through a bare forwarding thread: what a second hop costs at all), and the CPU
+//! the relay's threads used.
 //!
 //! `cargo run --release -p pitwall-relay --example relay_bench [-- SECONDS [spread]]` (default 10 s
 //! per path, the two paths taking turns a second at a time; Linux for the CPU figure, read from
@@ -42,15 +43,16 @@ fn main() {
         if spread { "spread over the interval" } else { "in one burst per interval" }
     );
 
-    // The two paths take turns, a second each, so that both see the same load from the rest
-    // of the machine: one after the other, a busy spell in either made the difference
-    // meaningless (a negative p99 "added" was common on a shared machine).
-    let (mut direct, mut relayed) = (Run::default(), Run::default());
+    // The paths take turns, a second each, so that all see the same load from the rest of the
+    // machine: one after the other, a busy spell in either made the difference meaningless (a
+    // negative p99 "added" was common on a shared machine).
+    let (mut direct, mut bare, mut relayed) = (Run::default(), Run::default(), Run::default());
     for _ in 0..seconds {
-        direct.add(measure(ROUND, false, spread));
-        relayed.add(measure(ROUND, true, spread));
+        direct.add(measure(ROUND, Path::Direct, spread));
+        bare.add(measure(ROUND, Path::Bare, spread));
+        relayed.add(measure(ROUND, Path::Relay, spread));
     }
-    let (direct, relayed) = (direct.figures(), relayed.figures());
+    let (direct, bare, relayed) = (direct.figures(), bare.figures(), relayed.figures());
     let sent_per_s = relayed.sent as f64 / run.as_secs_f64();
     println!("server sent          {:>10.0} datagrams/s", sent_per_s);
     println!(
@@ -66,8 +68,19 @@ fn main() {
         direct.p50_us, direct.p99_us, direct.max_us
     );
     println!(
+        "latency, bare hop    p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs",
+        bare.p50_us, bare.p99_us, bare.max_us
+    );
+    println!(
         "latency, relayed     p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs",
         relayed.p50_us, relayed.p99_us, relayed.max_us
+    );
+    println!(
+        "added by a bare hop  p50 {:>7.1} µs  p99 {:>7.1} µs  ({} of {} received)",
+        bare.p50_us - direct.p50_us,
+        bare.p99_us - direct.p99_us,
+        bare.received,
+        bare.sent * PLUGINS as u64,
     );
     println!(
         "added by the relay   p50 {:>7.1} µs  p99 {:>7.1} µs",
@@ -83,6 +96,19 @@ fn main() {
         ),
         None => println!("relay CPU            (not measured: no /proc)"),
     }
+}
+
+/// The way from the server to the plugins.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// The server sends each plugin its copy.
+    Direct,
+    /// Through the least a relay can be that takes datagrams one at a time: a thread that
+    /// receives each with a blocking read and sends it to each plugin, nothing else. What it
+    /// adds is the cost of a second hop on this machine at this time.
+    Bare,
+    /// Through the relay.
+    Relay,
 }
 
 /// What one or more rounds of a path measured.
@@ -142,7 +168,9 @@ struct Figures {
     cpu_s: Option<f64>,
 }
 
-fn measure(run: Duration, through_relay: bool, spread: bool) -> Run {
+fn measure(run: Duration, path: Path, spread: bool) -> Run {
+    let through_relay = path == Path::Relay;
+    let done = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let server = UdpSocket::bind("127.0.0.1:0").expect("bind the server");
     let server_addr = server.local_addr().expect("server address");
@@ -176,6 +204,8 @@ fn measure(run: Duration, through_relay: bool, spread: bool) -> Run {
             s.send_to(&ask, reply).expect("send the interval");
         }
         (vec![handle.listen_addr()], Some(handle), Some(relay))
+    } else if path == Path::Bare {
+        (vec![bare_hop(plugin_addrs.clone(), done.clone())], None, None)
     } else {
         (plugin_addrs.clone(), None, None)
     };
@@ -190,7 +220,6 @@ fn measure(run: Duration, through_relay: bool, spread: bool) -> Run {
     let total = (run.as_millis() / INTERVAL.as_millis()) as usize * usize::from(CARS);
     // When each copy was sent, at `seq * PLUGINS + plugin`.
     let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..total * PLUGINS).map(|_| AtomicU64::new(0)).collect());
-    let done = Arc::new(AtomicBool::new(false));
     let receivers: Vec<_> = plugin_sockets
         .into_iter()
         .enumerate()
@@ -216,7 +245,7 @@ fn measure(run: Duration, through_relay: bool, spread: bool) -> Run {
                 normalized_spline_pos: 0.5,
             });
             acsp::encode_event(&update, &mut buf).expect("encode");
-            if through_relay {
+            if path != Path::Direct {
                 // One send carries the update to every plugin.
                 let at = start.elapsed().as_nanos() as u64;
                 for slot in &sent_at[seq * PLUGINS..(seq + 1) * PLUGINS] {
@@ -224,7 +253,7 @@ fn measure(run: Duration, through_relay: bool, spread: bool) -> Run {
                 }
             }
             for (plugin, t) in targets.iter().enumerate() {
-                if !through_relay {
+                if path == Path::Direct {
                     sent_at[seq * PLUGINS + plugin]
                         .store(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 }
@@ -273,6 +302,23 @@ fn measure(run: Duration, through_relay: bool, spread: bool) -> Run {
         latencies,
         cpu_s: cpu_before.zip(cpu_after).map(|(b, a)| a - b),
     }
+}
+
+/// Starts a bare forwarding thread to `plugins`, until `done`; its address.
+fn bare_hop(plugins: Vec<SocketAddr>, done: Arc<AtomicBool>) -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind the bare hop");
+    socket.set_read_timeout(Some(Duration::from_millis(50))).expect("timeout");
+    let addr = socket.local_addr().expect("bare hop address");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while !done.load(Ordering::Relaxed) {
+            let Ok(n) = socket.recv(&mut buf) else { continue };
+            for p in &plugins {
+                let _ = socket.send_to(&buf[..n], p);
+            }
+        }
+    });
+    addr
 }
 
 /// Reads plugin number `plugin`'s datagrams until `done`; the latency of each, ns.
