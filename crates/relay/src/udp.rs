@@ -16,7 +16,7 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// Largest datagram read: far above any ACSP message.
-pub(crate) const MAX_DATAGRAM: usize = 64 * 1024;
+const MAX_DATAGRAM: usize = 64 * 1024;
 /// Kernel receive buffer asked for: a full grid's LAP_COMPLETED burst must fit.
 const RECV_BUFFER: usize = 8 << 20;
 /// Datagrams sent as segments of one send are at most this large. Every segment must fit the
