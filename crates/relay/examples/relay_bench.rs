@@ -1,8 +1,8 @@
 //! The relay under a full grid: 24 cars at a 10 ms interval (2400 datagrams/s from the
 //! server) and 4 plugins that each ask for 10 ms. Prints datagrams forwarded per second, the
 //! latency the relay adds (server send to plugin receive, against the same path without the
-//! relay, and through a bare forwarding thread: what a second hop costs at all), and the CPU
-//! the relay's threads used.
+//! relay, and through a bare forwarding thread: what a second hop costs at all), the median
+//! latency of a burst's first and last update, and the CPU the relay's threads used.
 //!
 //! `cargo run --release -p pitwall-relay --example relay_bench [-- SECONDS [spread]]` (default 10 s
 //! per path, the two paths taking turns a second at a time; Linux for the CPU figure, read from
@@ -76,6 +76,15 @@ fn main() {
         relayed.p50_us, relayed.p99_us, relayed.max_us
     );
     println!(
+        "burst's first, last  p50 direct {:.0}, {:.0} µs; bare hop {:.0}, {:.0} µs; relayed {:.0}, {:.0} µs",
+        direct.first_p50_us,
+        direct.last_p50_us,
+        bare.first_p50_us,
+        bare.last_p50_us,
+        relayed.first_p50_us,
+        relayed.last_p50_us,
+    );
+    println!(
         "added by a bare hop  p50 {:>7.1} µs  p99 {:>7.1} µs  ({} of {} received)",
         bare.p50_us - direct.p50_us,
         bare.p99_us - direct.p99_us,
@@ -119,6 +128,10 @@ struct Run {
     dropped: u64,
     /// Per datagram received, ns.
     latencies: Vec<u64>,
+    /// The same, of the first and of the last car update of each burst (each tick's first and
+    /// last car in `spread` mode).
+    first: Vec<u64>,
+    last: Vec<u64>,
     cpu_s: Option<f64>,
 }
 
@@ -128,6 +141,8 @@ impl Run {
         self.skipped += round.skipped;
         self.dropped += round.dropped;
         self.latencies.extend(round.latencies);
+        self.first.extend(round.first);
+        self.last.extend(round.last);
         self.cpu_s = match (self.cpu_s, round.cpu_s) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
@@ -135,6 +150,11 @@ impl Run {
     }
 
     fn figures(mut self) -> Figures {
+        let median = |v: &mut Vec<u64>| {
+            v.sort_unstable();
+            v.get(v.len() / 2).copied().unwrap_or(0) as f64 / 1000.0
+        };
+        let (first_p50_us, last_p50_us) = (median(&mut self.first), median(&mut self.last));
         let latencies = &mut self.latencies;
         latencies.sort_unstable();
         let pct = |p: f64| {
@@ -152,6 +172,8 @@ impl Run {
             p50_us: pct(0.50),
             p99_us: pct(0.99),
             max_us: latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
+            first_p50_us,
+            last_p50_us,
             cpu_s: self.cpu_s,
         }
     }
@@ -165,6 +187,8 @@ struct Figures {
     p50_us: f64,
     p99_us: f64,
     max_us: f64,
+    first_p50_us: f64,
+    last_p50_us: f64,
     cpu_s: Option<f64>,
 }
 
@@ -278,9 +302,9 @@ fn measure(run: Duration, path: Path, spread: bool) -> Run {
     std::thread::sleep(Duration::from_millis(300));
     let cpu_after = cpu_seconds("relay-bench");
     done.store(true, Ordering::Relaxed);
-    let mut latencies: Vec<u64> = Vec::new();
+    let mut round = Run::default();
     for r in receivers {
-        latencies.extend(r.join().expect("receiver"));
+        round.add(r.join().expect("receiver"));
     }
     let (skipped, dropped) = handle
         .map(|h| {
@@ -299,8 +323,8 @@ fn measure(run: Duration, path: Path, spread: bool) -> Run {
         sent: total as u64,
         skipped,
         dropped,
-        latencies,
         cpu_s: cpu_before.zip(cpu_after).map(|(b, a)| a - b),
+        ..round
     }
 }
 
@@ -328,9 +352,9 @@ fn receive(
     start: Instant,
     sent_at: &[AtomicU64],
     done: &AtomicBool,
-) -> Vec<u64> {
+) -> Run {
     socket.set_read_timeout(Some(Duration::from_millis(50))).expect("timeout");
-    let mut out = Vec::with_capacity(sent_at.len() / PLUGINS);
+    let mut out = Run { latencies: Vec::with_capacity(sent_at.len() / PLUGINS), ..Run::default() };
     let mut buf = [0u8; 2048];
     while !done.load(Ordering::Relaxed) {
         let Ok(n) = socket.recv(&mut buf) else { continue };
@@ -338,7 +362,13 @@ fn receive(
         if let Ok(Event::CarUpdate(u)) = acsp::decode(&buf[..n]) {
             let seq = u.position.x as usize;
             if let Some(at) = sent_at.get(seq * PLUGINS + plugin) {
-                out.push(now.saturating_sub(at.load(Ordering::Relaxed)));
+                let latency = now.saturating_sub(at.load(Ordering::Relaxed));
+                out.latencies.push(latency);
+                match seq % usize::from(CARS) {
+                    0 => out.first.push(latency),
+                    car if car == usize::from(CARS) - 1 => out.last.push(latency),
+                    _ => {}
+                }
             }
         }
     }
