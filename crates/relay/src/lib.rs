@@ -52,6 +52,8 @@ mod error;
 pub mod metrics;
 #[cfg(feature = "runtime")]
 mod runtime;
+#[cfg(feature = "runtime")]
+mod udp;
 
 pub use crate::config::{
     FileConfig, Limits, Listen, PluginConfig, RelayConfig, bind_ip_for, merge_plugins, validate_plugins,

@@ -1,10 +1,12 @@
 //! The thin tokio layer around [`Core`]: one socket facing the server, one per plugin, a
 //! bounded send queue and a send task per plugin, and the capture file.
 //!
-//! The event path never waits on a plugin: the receive task routes a datagram with the core
-//! and sends it to each recipient at once when the socket takes it without waiting (the usual
-//! case on a LAN); otherwise it goes on that plugin's bounded queue, drained by its send task,
-//! and a full queue drops it for that plugin only (counted). Commands are sent to the server from the server-facing socket, as a plugin
+//! The event path never waits on a plugin: the receive task takes every datagram waiting in
+//! one system call, routes each with the core, and sends each recipient its share at once when
+//! the socket takes it without waiting (the usual case on a LAN), in as few system calls as
+//! the sizes allow ([`crate::udp`]); what the socket does not take goes on that plugin's
+//! bounded queue, drained by its send task, and a full queue drops it for that plugin only
+//! (counted). Commands are sent to the server from the server-facing socket, as a plugin
 //! would, so that a server that checks the sender's address sees the relay.
 
 use std::fs::File;
@@ -17,7 +19,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -25,11 +26,15 @@ use crate::capture::CaptureWriter;
 use crate::config::{Limits, PluginConfig, RelayConfig, validate_plugins};
 use crate::core::{CommandOutcome, Core, CoreCounters, CoreStats, Interval, PluginId};
 use crate::error::RelayError;
+use crate::udp::{RecvBatch, Socket};
 
-/// Largest datagram read: far above any ACSP message.
-const MAX_DATAGRAM: usize = 64 * 1024;
-/// Kernel receive buffer asked for: a full grid's LAP_COMPLETED burst must fit.
-const RECV_BUFFER: usize = 8 << 20;
+/// Datagrams taken from the server's socket in one receive: more than a full grid's burst of
+/// car updates.
+const EVENT_BATCH: usize = 32;
+/// Datagrams taken from a plugin's socket in one receive (commands come seldom).
+const COMMAND_BATCH: usize = 4;
+/// Datagrams a send task takes from its queue at a time.
+const SEND_BATCH: usize = 64;
 /// The capture is flushed at least this often while datagrams come, and at the end.
 const CAPTURE_FLUSH: Duration = Duration::from_secs(1);
 /// At most one log line per plugin about dropped datagrams or failed sends per this long.
@@ -66,6 +71,31 @@ impl PluginCounters {
         (last == 0 || now_ms.saturating_sub(last) >= LOG_EVERY_MS)
             && self.last_log_ms.compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
+
+    /// Counts, captures and logs the outcome of sending `run` to the plugin.
+    fn sent(
+        &self,
+        shared: &Shared,
+        config: &PluginConfig,
+        local: SocketAddr,
+        run: &[Bytes],
+        result: &std::io::Result<()>,
+    ) {
+        match result {
+            Ok(()) => {
+                self.datagrams_out.fetch_add(run.len() as u64, Ordering::Relaxed);
+                for d in run {
+                    shared.capture(local, config.addr, d);
+                }
+            }
+            Err(e) => {
+                self.send_errors.fetch_add(run.len() as u64, Ordering::Relaxed);
+                if self.log_due(unix_ms()) {
+                    tracing::warn!(plugin = %config.name, addr = %config.addr, error = %e, "cannot send to the plugin");
+                }
+            }
+        }
+    }
 }
 
 /// One plugin's sockets and tasks; dropping it stops them.
@@ -74,41 +104,34 @@ struct PluginIo {
     id: PluginId,
     config: PluginConfig,
     local: SocketAddr,
-    socket: Arc<UdpSocket>,
+    socket: Arc<Socket>,
     queue: mpsc::Sender<Bytes>,
     counters: Arc<PluginCounters>,
     tasks: [JoinHandle<()>; 2],
 }
 
 impl PluginIo {
-    /// Sends at once when nothing is queued before it (the usual case: no task hop, no
-    /// wake-up), through the queue otherwise, so that datagrams keep their order.
-    fn send(&self, shared: &Shared, datagram: &Bytes) {
+    /// Sends at once what the socket takes without waiting when nothing is queued before it
+    /// (the usual case: no task hop, no wake-up), and queues the rest, so that datagrams keep
+    /// their order.
+    fn send(&self, shared: &Shared, datagrams: &[Bytes], scratch: &mut Vec<u8>) {
         let c = &self.counters;
+        let mut rest = datagrams;
         if c.queued.load(Ordering::Acquire) == 0 {
-            match self.socket.try_send_to(datagram, self.config.addr) {
-                Ok(_) => {
-                    c.datagrams_out.fetch_add(1, Ordering::Relaxed);
-                    shared.capture(self.local, self.config.addr, datagram);
-                    return;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    c.send_errors.fetch_add(1, Ordering::Relaxed);
-                    if c.log_due(unix_ms()) {
-                        tracing::warn!(plugin = %self.config.name, addr = %self.config.addr, error = %e, "cannot send to the plugin");
-                    }
-                    return;
-                }
-            }
+            let done = self.socket.try_send_all(self.config.addr, datagrams, scratch, |run, result| {
+                c.sent(shared, &self.config, self.local, run, result);
+            });
+            rest = &datagrams[done..];
         }
-        c.queued.fetch_add(1, Ordering::AcqRel);
-        if self.queue.try_send(datagram.clone()).is_err() {
-            c.queued.fetch_sub(1, Ordering::AcqRel);
-            c.dropped.fetch_add(1, Ordering::Relaxed);
-            if c.log_due(unix_ms()) {
-                tracing::warn!(plugin = %self.config.name, dropped = c.dropped.load(Ordering::Relaxed),
-                    "the plugin does not keep up: its queue is full, datagrams for it are dropped");
+        for d in rest {
+            c.queued.fetch_add(1, Ordering::AcqRel);
+            if self.queue.try_send(d.clone()).is_err() {
+                c.queued.fetch_sub(1, Ordering::AcqRel);
+                c.dropped.fetch_add(1, Ordering::Relaxed);
+                if c.log_due(unix_ms()) {
+                    tracing::warn!(plugin = %self.config.name, dropped = c.dropped.load(Ordering::Relaxed),
+                        "the plugin does not keep up: its queue is full, datagrams for it are dropped");
+                }
             }
         }
     }
@@ -162,7 +185,7 @@ impl std::io::Write for TimedFlush {
 struct Shared {
     server: SocketAddr,
     listen: SocketAddr,
-    socket: UdpSocket,
+    socket: Socket,
     state: Mutex<State>,
     capture: Option<Mutex<Capture>>,
     counters: ServerCounters,
@@ -258,7 +281,7 @@ impl Shared {
             return Err(RelayError::config(format!("plugin `{}`", config.name), "the name is used twice"));
         }
         let bind = config.bind_addr();
-        let socket = bind_udp(bind).map_err(|source| RelayError::Bind {
+        let socket = Socket::bind(bind).map_err(|source| RelayError::Bind {
             what: format!("plugin `{}`'s reply port", config.name),
             addr: bind,
             source,
@@ -306,49 +329,47 @@ impl Shared {
     }
 }
 
-fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    // A smaller buffer than asked only means less room for bursts.
-    let _ = socket.set_recv_buffer_size(RECV_BUFFER);
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    UdpSocket::from_std(socket.into())
-}
-
 /// Receives the server's events and routes them.
 async fn event_loop(shared: Arc<Shared>) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut batch = RecvBatch::new(EVENT_BATCH);
     let mut to_server = Vec::new();
+    // Per plugin (in `State::plugins`' order), its datagrams of the batch.
+    let mut routed: Vec<Vec<Bytes>> = Vec::new();
+    let mut scratch = Vec::new();
     loop {
-        let (n, from) = match shared.socket.recv_from(&mut buf).await {
-            Ok(r) => r,
-            Err(e) => {
-                // An ICMP error reported on the socket (Windows does) or a transient failure:
-                // the socket still works, so keep going, without spinning.
-                tracing::debug!(error = %e, "receiving from the server failed");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        if from.ip() != shared.server.ip() {
-            shared.counters.rejected_source.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = batch.recv(&shared.socket).await {
+            // An ICMP error reported on the socket (Windows does) or a transient failure:
+            // the socket still works, so keep going, without spinning.
+            tracing::debug!(error = %e, "receiving from the server failed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }
-        shared.counters.datagrams_in.fetch_add(1, Ordering::Relaxed);
-        shared.counters.last_seen_ms.store(unix_ms(), Ordering::Relaxed);
-        let datagram = Bytes::copy_from_slice(&buf[..n]);
-        shared.capture(from, shared.listen_for_capture(), &datagram);
         {
-            let now = shared.now();
             let mut state = shared.state();
             let State { core, plugins } = &mut *state;
-            for id in core.handle_event(now, &datagram) {
-                if let Some(p) = plugins.iter().find(|p| p.id == *id) {
-                    p.send(&shared, &datagram);
+            routed.resize_with(plugins.len(), Vec::new);
+            for (from, datagram) in batch.datagrams() {
+                if from.ip() != shared.server.ip() {
+                    shared.counters.rejected_source.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                shared.counters.datagrams_in.fetch_add(1, Ordering::Relaxed);
+                shared.counters.last_seen_ms.store(unix_ms(), Ordering::Relaxed);
+                let datagram = Bytes::copy_from_slice(datagram);
+                shared.capture(from, shared.listen_for_capture(), &datagram);
+                for id in core.handle_event(shared.now(), &datagram) {
+                    if let Some(at) = plugins.iter().position(|p| p.id == *id) {
+                        routed[at].push(datagram.clone());
+                    }
+                }
+                to_server.extend(std::iter::from_fn(|| core.poll_to_server()));
+            }
+            for (plugin, datagrams) in plugins.iter().zip(&mut routed) {
+                if !datagrams.is_empty() {
+                    plugin.send(&shared, datagrams, &mut scratch);
+                    datagrams.clear();
                 }
             }
-            to_server.extend(std::iter::from_fn(|| core.poll_to_server()));
         }
         shared.send_to_server(&mut to_server);
     }
@@ -357,26 +378,29 @@ async fn event_loop(shared: Arc<Shared>) {
 /// Sends one plugin its queued events.
 async fn send_loop(
     shared: Arc<Shared>,
-    socket: Arc<UdpSocket>,
+    socket: Arc<Socket>,
     local: SocketAddr,
     config: PluginConfig,
     mut rx: mpsc::Receiver<Bytes>,
     counters: Arc<PluginCounters>,
 ) {
-    while let Some(d) = rx.recv().await {
-        match socket.send_to(&d, config.addr).await {
-            Ok(_) => {
-                counters.datagrams_out.fetch_add(1, Ordering::Relaxed);
-                shared.capture(local, config.addr, &d);
-            }
-            Err(e) => {
-                counters.send_errors.fetch_add(1, Ordering::Relaxed);
-                if counters.log_due(unix_ms()) {
-                    tracing::warn!(plugin = %config.name, addr = %config.addr, error = %e, "cannot send to the plugin");
+    let mut batch = Vec::with_capacity(SEND_BATCH);
+    let mut scratch = Vec::new();
+    while rx.recv_many(&mut batch, SEND_BATCH).await > 0 {
+        let mut done = 0;
+        while done < batch.len() {
+            done += socket.try_send_all(config.addr, &batch[done..], &mut scratch, |run, result| {
+                counters.sent(&shared, &config, local, run, result);
+            });
+            if done < batch.len() {
+                if let Err(e) = socket.writable().await {
+                    counters.sent(&shared, &config, local, &batch[done..], &Err(e));
+                    done = batch.len();
                 }
             }
         }
-        counters.queued.fetch_sub(1, Ordering::AcqRel);
+        counters.queued.fetch_sub(batch.len() as u64, Ordering::AcqRel);
+        batch.clear();
     }
 }
 
@@ -384,55 +408,53 @@ async fn send_loop(
 async fn command_loop(
     shared: Arc<Shared>,
     id: PluginId,
-    socket: Arc<UdpSocket>,
+    socket: Arc<Socket>,
     local: SocketAddr,
     config: PluginConfig,
     counters: Arc<PluginCounters>,
 ) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut batch = RecvBatch::new(COMMAND_BATCH);
     let mut to_server = Vec::new();
     loop {
-        let (n, from) = match socket.recv_from(&mut buf).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::debug!(plugin = %config.name, error = %e, "receiving from the plugin failed");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        // The plugin's IP, any port: plugins often send from another socket than the one
-        // they listen on.
-        if from.ip() != config.addr.ip() {
-            counters.rejected_source.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = batch.recv(&socket).await {
+            tracing::debug!(plugin = %config.name, error = %e, "receiving from the plugin failed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }
-        let datagram = &buf[..n];
-        counters.datagrams_in.fetch_add(1, Ordering::Relaxed);
-        counters.last_seen_ms.store(unix_ms(), Ordering::Relaxed);
-        shared.capture(from, local, datagram);
-        let outcome = {
-            let now = shared.now();
-            let mut state = shared.state();
-            let outcome = state.core.handle_command(now, id, datagram);
-            to_server.extend(std::iter::from_fn(|| state.core.poll_to_server()));
-            outcome
-        };
-        match outcome {
-            CommandOutcome::Forward => shared.send_one_to_server(datagram),
-            CommandOutcome::Absorbed => {}
-            CommandOutcome::Malformed { error, log } => {
-                if let Some(held) = log {
-                    tracing::warn!(plugin = %config.name, error = %error, not_logged_before = held, "malformed command dropped");
-                }
+        for (from, datagram) in batch.datagrams() {
+            // The plugin's IP, any port: plugins often send from another socket than the one
+            // they listen on.
+            if from.ip() != config.addr.ip() {
+                counters.rejected_source.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
-            CommandOutcome::RateLimited { log } => {
-                if let Some(held) = log {
-                    tracing::warn!(plugin = %config.name, not_logged_before = held, "the plugin sends too many commands: dropping the excess");
+            counters.datagrams_in.fetch_add(1, Ordering::Relaxed);
+            counters.last_seen_ms.store(unix_ms(), Ordering::Relaxed);
+            shared.capture(from, local, datagram);
+            let outcome = {
+                let now = shared.now();
+                let mut state = shared.state();
+                let outcome = state.core.handle_command(now, id, datagram);
+                to_server.extend(std::iter::from_fn(|| state.core.poll_to_server()));
+                outcome
+            };
+            match outcome {
+                CommandOutcome::Forward => shared.send_one_to_server(datagram),
+                CommandOutcome::Absorbed => {}
+                CommandOutcome::Malformed { error, log } => {
+                    if let Some(held) = log {
+                        tracing::warn!(plugin = %config.name, error = %error, not_logged_before = held, "malformed command dropped");
+                    }
                 }
+                CommandOutcome::RateLimited { log } => {
+                    if let Some(held) = log {
+                        tracing::warn!(plugin = %config.name, not_logged_before = held, "the plugin sends too many commands: dropping the excess");
+                    }
+                }
+                CommandOutcome::UnknownPlugin => return,
             }
-            CommandOutcome::UnknownPlugin => return,
+            shared.send_to_server(&mut to_server);
         }
-        shared.send_to_server(&mut to_server);
     }
 }
 
@@ -629,7 +651,7 @@ impl Relay {
     /// relaying. Must be called within a tokio runtime.
     pub async fn bind(config: RelayConfig) -> Result<Relay, RelayError> {
         validate_plugins(&config.plugins)?;
-        let socket = bind_udp(config.listen).map_err(|source| RelayError::Bind {
+        let socket = Socket::bind(config.listen).map_err(|source| RelayError::Bind {
             what: "the server-facing port".into(),
             addr: config.listen,
             source,

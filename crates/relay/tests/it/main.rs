@@ -4,6 +4,7 @@
 // Test helpers outside `#[test]` functions may unwrap: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod bursts;
 mod capture;
 mod intervals;
 mod isolation;
