@@ -203,7 +203,12 @@ fn three_plugins_behind_the_relay() {
     let without = |v: &[String], what: &str| v.iter().filter(|n| *n != what).cloned().collect::<Vec<_>>();
     assert!(!slow_names.contains(&"ACSP_CAR_INFO".to_owned()));
     assert_eq!(fast_names.iter().filter(|n| *n == "ACSP_CAR_INFO").count(), 1);
-    assert_eq!(slow_names, without(&fast_names, "ACSP_CAR_INFO"));
+    // The two drains end on their own clocks: an event the server sent as they ended can reach
+    // one and not the other. Each saw the same events in the same order up to there.
+    let fast_names = without(&fast_names, "ACSP_CAR_INFO");
+    let common = slow_names.len().min(fast_names.len());
+    assert_eq!(slow_names[..common], fast_names[..common]);
+    assert!(slow_names.len().abs_diff(fast_names.len()) <= 2, "{slow_names:?}\n{fast_names:?}");
     assert!(slow_names.starts_with(&["ACSP_VERSION".into(), "ACSP_NEW_SESSION".into()]), "{slow_names:?}");
     assert_eq!(slow_names.iter().filter(|n| *n == "ACSP_CLIENT_LOADED").count(), 3);
     if let Some(py) = python_said {
