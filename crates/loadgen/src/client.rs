@@ -2,7 +2,8 @@
 //! with acks read and timed.
 //!
 //! Each stream is its own connection and session and keeps at most [`Load::window`] frames
-//! unacknowledged, as a bridge does. Frames are [`Template`] bytes with `seq` patched in, sent
+//! unacknowledged, as a bridge does. Frames are [`Template`] bytes (a car's consecutive frames,
+//! in turn) with `seq` patched in, sent
 //! through [`proto::RawCodec`], so encoding costs the client next to nothing and the figures are
 //! the server's. One frame in 16 is timed from its send to the ack that covers it.
 
@@ -42,7 +43,7 @@ pub struct Load {
 pub struct Report {
     /// Frames sent and acknowledged, all streams.
     pub frames: u64,
-    /// Size of one frame, bytes (they differ by a byte or two with `seq`'s varint).
+    /// Mean size of a frame, bytes (they differ with their values and `seq`'s varint).
     pub frame_len: usize,
     /// From the first stream's start to the last stream's final ack.
     pub elapsed: Duration,
@@ -105,18 +106,21 @@ pub async fn run(addr: &str, load: &Load) -> Result<Report, Error> {
     if load.duration.is_zero() {
         return Err(Error::InvalidLoad("a duration of 0"));
     }
-    // The largest frame of the streams: seq's varint grows a byte at 2^7, 2^14, …; at a few
-    // million frames it is 4 bytes long.
-    let frame_len = Template::new(session_id(0)).encoded_len(1_000_000);
+    // The frames' mean length: seq's varint grows a byte at 2^7, 2^14, …; at a few million
+    // frames it is 4 bytes long.
+    // Made before the clock starts: a template is thousands of frames.
+    let templates: Vec<Template> = (0..load.streams).map(|n| Template::new(session_id(n))).collect();
+    let frame_len = templates[0].mean_len(1_000_000).round() as usize;
     let me = std::process::id();
     let client_cpu_start = procstat::cpu_seconds(me).ok();
     let started = Instant::now();
     let deadline = started + load.duration;
     let tasks: Vec<_> = (0..load.streams)
-        .map(|n| {
+        .zip(templates)
+        .map(|(n, template)| {
             let addr = addr.to_owned();
             let window = load.window;
-            tokio::spawn(async move { stream(&addr, n, window, deadline).await })
+            tokio::spawn(async move { stream(&addr, n, template, window, deadline).await })
         })
         .collect();
     let mut frames = 0;
@@ -147,8 +151,13 @@ struct Outcome {
 
 /// Stream `n`: sends frames until `deadline` with at most `window` unacked, then waits for the
 /// final ack. Latency is measured per sampled frame from its send to the ack covering it.
-async fn stream(addr: &str, n: u32, window: u64, deadline: Instant) -> Result<Outcome, Error> {
-    let template = Template::new(session_id(n));
+async fn stream(
+    addr: &str,
+    n: u32,
+    template: Template,
+    window: u64,
+    deadline: Instant,
+) -> Result<Outcome, Error> {
     let channel = connect(addr).await?;
     let origin = Instant::now();
     // Send times (ns since origin) of the frames in flight; at most `window` are, so a ring of
@@ -225,7 +234,7 @@ mod tests {
     use tonic::{Request, Response, Status};
 
     use super::*;
-    use crate::frames::{TEMPLATE_SEQ, realistic};
+    use crate::frames::{TEMPLATE_FRAMES, TEMPLATE_SEQ, realistic};
 
     /// How the test server answers.
     #[derive(Debug, Clone, Copy)]
@@ -256,12 +265,9 @@ mod tests {
             let (tx, rx) = tokio::sync::mpsc::channel(1024);
             tokio::spawn(async move {
                 let mut next = 0u64;
-                let mut expected: Option<TelemetryFrame> = None;
                 while let Ok(Some(f)) = frames.message().await {
-                    let want = expected.get_or_insert_with(|| {
-                        let id = f.session_id.as_ref().try_into().expect("a 16-byte session id");
-                        realistic(id, TEMPLATE_SEQ)
-                    });
+                    let id = f.session_id.as_ref().try_into().expect("a 16-byte session id");
+                    let want = realistic(id, TEMPLATE_SEQ + f.seq % TEMPLATE_FRAMES);
                     let bad = if f.seq != next {
                         Some(format!("seq {} after {}", f.seq, next))
                     } else if f != (TelemetryFrame { seq: f.seq, ..want.clone() }) {
@@ -310,7 +316,7 @@ mod tests {
         let load = Load { streams: 3, duration: Duration::from_millis(400), window: 64 };
         let r = run(&addr, &load).await.expect("the run succeeds");
         assert!(r.frames >= 3 * SAMPLE_EVERY, "{r:?}");
-        assert_eq!(r.frame_len, Template::new(session_id(0)).encoded_len(1_000_000));
+        assert_eq!(r.frame_len, Template::new(session_id(0)).mean_len(1_000_000).round() as usize);
         assert!(r.elapsed >= load.duration && r.elapsed < Duration::from_secs(30), "{r:?}");
         // One sample per 16 frames of each stream, from seq 0.
         let l = r.latency;

@@ -12,9 +12,12 @@
 //! push-to-pass) and `session.is_timed_race` (a race of 20 laps). `session` is set on seq 0
 //! only, as a bridge sends it.
 //!
-//! [`Template`] is the fast path of a load generator: one frame encoded once, then sent again
-//! and again with only `seq` in front of the bytes. Protobuf accepts fields in any order, so the
-//! result decodes to the template's frame with that `seq`.
+//! [`Template`] is the fast path of a load generator: [`TEMPLATE_FRAMES`] consecutive frames
+//! encoded once, then sent in turn again and again with only `seq` in front of the bytes.
+//! Protobuf accepts fields in any order, so the result decodes to the template's frame with that
+//! `seq`. The frames differ as a car's consecutive frames do, so what compresses them (Parquet's
+//! zstd, a JetStream message, a recording's gzip) meets the work a real car gives it, not one
+//! frame repeated.
 
 use std::f64::consts::TAU;
 
@@ -34,9 +37,14 @@ pub const PIT_LAP: u64 = 2;
 /// Wall clock of frame 0, ns since the Unix epoch: 2024-11-07 17:20:00 UTC.
 pub const WALL0_NS: i64 = 1_731_000_000_000_000_000;
 
-/// The frame a [`Template`] made by [`Template::new`] holds: mid-lap at speed on the fourth lap,
-/// after the pit stop, with no metadata (a frame like almost every other a bridge sends).
+/// The first frame a [`Template`] made by [`Template::new`] holds: mid-lap at speed on the fourth
+/// lap, after the pit stop, with no metadata (a frame like almost every other a bridge sends).
 pub const TEMPLATE_SEQ: u64 = 3 * LAP_FRAMES + LAP_FRAMES * 61 / 100;
+
+/// How many consecutive frames a [`Template`] made by [`Template::new`] holds: 12 s of driving
+/// (straights, braking zones and corners), more than a JetStream message or a Parquet page
+/// holds, 4 MB per stream.
+pub const TEMPLATE_FRAMES: u64 = 4096;
 
 /// Time between two frames, ns (1/333 s).
 const STEP_NS: i64 = 3_003_003;
@@ -327,54 +335,74 @@ pub fn realistic(session_id: [u8; 16], seq: u64) -> TelemetryFrame {
     }
 }
 
-/// One frame encoded once, re-sent with any `seq`: the load generator's fast path, the way a
+/// Frames encoded once, re-sent in turn with any `seq`: the load generator's fast path, the way a
 /// bridge sends the bytes it already encoded for its recording.
 ///
-/// The bytes are the frame without `seq`; [`Template::frame`] writes `seq` (field 2) in front
-/// of them. Protobuf accepts fields in any order, so they decode to the frame with that `seq`.
+/// The bytes are the frames without `seq`; [`Template::frame`] writes `seq` (field 2) in front
+/// of the bytes of frame `seq % len`. Protobuf accepts fields in any order, so they decode to
+/// that frame with that `seq`.
 ///
 /// ```
 /// use prost::Message as _;
-/// use loadgen::frames::{Template, TEMPLATE_SEQ, realistic, session_id};
+/// use loadgen::frames::{Template, TEMPLATE_FRAMES, TEMPLATE_SEQ, realistic, session_id};
 /// use proto::telemetry::v1::TelemetryFrame;
 ///
 /// let template = Template::new(session_id(7));
 /// let bytes = template.frame(12);
 /// let decoded = TelemetryFrame::decode(bytes.as_ref())?;
-/// assert_eq!(decoded, TelemetryFrame { seq: 12, ..realistic(session_id(7), TEMPLATE_SEQ) });
-/// assert_eq!(bytes.len(), template.encoded_len(12));
+/// assert_eq!(decoded, TelemetryFrame { seq: 12, ..realistic(session_id(7), TEMPLATE_SEQ + 12) });
+/// assert!(bytes.len() <= template.encoded_len(12));
+/// // Frame TEMPLATE_FRAMES + 12 is the same car frame again.
+/// let again = TelemetryFrame::decode(template.frame(TEMPLATE_FRAMES + 12).as_ref())?;
+/// assert_eq!(again, TelemetryFrame { seq: TEMPLATE_FRAMES + 12, ..decoded });
 /// # Ok::<(), prost::DecodeError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Template {
-    /// The frame encoded with `seq` 0, which protobuf leaves out.
-    body: Bytes,
+    /// The frames encoded with `seq` 0, which protobuf leaves out.
+    bodies: Vec<Bytes>,
+    /// The longest of them.
+    longest: usize,
 }
 
 impl Template {
-    /// The template of session `session_id`: [`realistic`]'s frame [`TEMPLATE_SEQ`].
+    /// The template of session `session_id`: [`realistic`]'s frames from [`TEMPLATE_SEQ`] on,
+    /// [`TEMPLATE_FRAMES`] of them.
     pub fn new(session_id: [u8; 16]) -> Template {
-        Template::of(&realistic(session_id, TEMPLATE_SEQ))
+        Template::from_frames((0..TEMPLATE_FRAMES).map(|i| realistic(session_id, TEMPLATE_SEQ + i)))
     }
 
-    /// The template of any frame (its own `seq` is ignored).
+    /// The template of one frame (its own `seq` is ignored), sent again and again.
     pub fn of(frame: &TelemetryFrame) -> Template {
-        let without_seq = TelemetryFrame { seq: 0, ..frame.clone() };
-        Template { body: without_seq.encode_to_vec().into() }
+        Template::from_frames(std::iter::once(frame.clone()))
     }
 
-    /// The frame's bytes with `seq`.
+    fn from_frames(frames: impl Iterator<Item = TelemetryFrame>) -> Template {
+        let bodies: Vec<Bytes> =
+            frames.map(|f| TelemetryFrame { seq: 0, ..f }.encode_to_vec().into()).collect();
+        let longest = bodies.iter().map(Bytes::len).max().unwrap_or(0);
+        Template { bodies, longest }
+    }
+
+    /// Frame `seq`'s bytes: the template's frame `seq % len` with `seq`.
     pub fn frame(&self, seq: u64) -> Bytes {
-        let mut b = BytesMut::with_capacity(self.encoded_len(seq));
+        let body = &self.bodies[(seq % self.bodies.len() as u64) as usize];
+        let mut b = BytesMut::with_capacity(1 + prost::encoding::encoded_len_varint(seq) + body.len());
         b.put_u8(0x10); // Field 2 (seq), wire type 0 (varint).
         prost::encoding::encode_varint(seq, &mut b);
-        b.put_slice(&self.body);
+        b.put_slice(body);
         b.freeze()
     }
 
-    /// Length of [`Template::frame`]`(seq)`, bytes.
+    /// Length of the longest frame with `seq`, bytes.
     pub fn encoded_len(&self, seq: u64) -> usize {
-        1 + prost::encoding::encoded_len_varint(seq) + self.body.len()
+        1 + prost::encoding::encoded_len_varint(seq) + self.longest
+    }
+
+    /// Mean length of its frames with `seq`, bytes.
+    pub fn mean_len(&self, seq: u64) -> f64 {
+        let total: usize = self.bodies.iter().map(Bytes::len).sum();
+        (1 + prost::encoding::encoded_len_varint(seq)) as f64 + total as f64 / self.bodies.len().max(1) as f64
     }
 }
 
@@ -519,18 +547,23 @@ mod tests {
     fn a_template_frame_decodes_to_the_structured_frame_with_its_seq() {
         let id = session_id(4);
         let template = Template::new(id);
-        let expected = realistic(id, TEMPLATE_SEQ);
-        assert!(expected.session.is_none() && expected.speed_kmh > 100.0, "mid-lap at speed");
+        let first = realistic(id, TEMPLATE_SEQ);
+        assert!(first.session.is_none() && first.speed_kmh > 100.0, "mid-lap at speed");
         // About 960 bytes: every field of a racing car's step, as the load generator's figures
         // (frames/s, MB/s) assume.
         let len = template.encoded_len(1_000_000);
         assert!((900..=1_000).contains(&len), "{len} bytes");
+        let mean = template.mean_len(1_000_000);
+        assert!(mean <= len as f64 && mean > len as f64 - 20.0, "{mean} bytes");
         for seq in [0, 1, 127, 128, 300_000, u64::from(u32::MAX), u64::MAX] {
             let bytes = template.frame(seq);
-            assert_eq!(bytes.len(), template.encoded_len(seq), "seq {seq}");
+            assert!(bytes.len() <= template.encoded_len(seq), "seq {seq}");
             let decoded = TelemetryFrame::decode(bytes.as_ref()).expect("the template's bytes decode");
-            assert_eq!(decoded, TelemetryFrame { seq, ..expected.clone() }, "seq {seq}");
+            let expected = realistic(id, TEMPLATE_SEQ + seq % TEMPLATE_FRAMES);
+            assert_eq!(decoded, TelemetryFrame { seq, ..expected }, "seq {seq}");
         }
+        // Consecutive frames differ, as a moving car's do.
+        assert_ne!(template.frame(1).slice(2..), template.frame(2).slice(2..));
         // Any frame works, seq 0's metadata included; its own seq is replaced.
         let first = realistic(id, 0);
         let decoded = TelemetryFrame::decode(Template::of(&first).frame(9).as_ref()).expect("decodes");

@@ -4,9 +4,10 @@
 //! K client streams send realistic frames for a fixed time; each keeps at most `--window`
 //! frames unacknowledged, as a bridge does. The server under test runs as its own process, so
 //! its CPU time and resident memory are read from `/proc/<pid>` apart from the clients'. The
-//! clients send frames pre-encoded (a template with the `seq` field in front: protobuf accepts
-//! fields in any order), the way a bridge sends the bytes it already encoded for its
-//! recording, so the figures are dominated by the server. The load, the frames and the
+//! clients send frames pre-encoded (12 s of a car's consecutive frames, in turn, each with the
+//! `seq` field in front: protobuf accepts fields in any order), the way a bridge sends the bytes
+//! it already encoded for its recording, so the figures are dominated by the server, and what
+//! the server compresses varies as a real car's frames do. The load, the frames and the
 //! measurements are the `loadgen` crate's; this module is the command line and the printing.
 //!
 //! Servers are started by command line: `pitwall serve` (this binary) by default, and the

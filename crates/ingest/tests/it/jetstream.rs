@@ -10,7 +10,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use ingest::SessionId;
 use ingest::sinks::conformance::{self, Keys};
-use ingest::sinks::jetstream::{Connection, JetStreamConfig, JetStreamSink, StoredMessage};
+use ingest::sinks::jetstream::{
+    Connection, JetStreamConfig, JetStreamSink, MessageCompression, StoredMessage, message,
+};
 use ingest::sinks::{Sink, SinkConfig, SinkKind, WalFrame, WalPosition};
 use prost::Message as _;
 use proto::telemetry::v1::TelemetryFrame;
@@ -86,13 +88,17 @@ fn wal_frame(session: SessionId, seq: u64) -> WalFrame {
 }
 
 /// Two writers (two ingest nodes) send overlapping ranges of one session, cut into different
-/// batches and messages, interleaved: the stream holds each frame once, in seq order.
+/// batches and messages, interleaved: the stream holds each frame once, in seq order. One
+/// compresses its messages and the other does not (a node not yet upgraded, or set so): the
+/// stream's readers take both.
 #[tokio::test]
 async fn two_writers_cutting_a_session_differently_store_each_frame_once_in_order() {
     let nats = NatsServer::start();
     let s = SessionId(session(41));
     let a_config = JetStreamConfig { frames_per_message: 64, ..js_config(&nats) };
-    let b_config = JetStreamConfig { frames_per_message: 25, ..js_config(&nats) };
+    assert_eq!(a_config.compression, MessageCompression::Zstd, "the default");
+    let b_config =
+        JetStreamConfig { frames_per_message: 25, compression: MessageCompression::None, ..js_config(&nats) };
     let mut a = JetStreamSink::new(&a_config, None);
     let mut b = JetStreamSink::new(&b_config, None);
     let frames: Vec<WalFrame> = (0..900).map(|seq| wal_frame(s, seq)).collect();
@@ -119,6 +125,19 @@ async fn two_writers_cutting_a_session_differently_store_each_frame_once_in_orde
     // The payload is the bridge's bytes, untouched.
     let first = &stored[0].frames[0];
     assert_eq!(first.bytes, frames[0].bytes);
+    for m in &stored {
+        for f in &m.frames {
+            assert_eq!(f.bytes, frames[f.seq as usize].bytes, "frame {}", f.seq);
+        }
+    }
+    // A's messages went compressed, B's plain: each kind is in the stream.
+    let (_, stream) = Connection::new(a_config.clone()).get().await.unwrap();
+    let mut encodings = std::collections::BTreeSet::new();
+    for m in &stored {
+        let raw = stream.get_raw_message(m.stream_seq).await.unwrap();
+        encodings.insert(raw.headers.get(message::HDR_ENCODING).map(|v| v.as_str().to_owned()));
+    }
+    assert_eq!(encodings, [None, Some("zstd".to_owned())].into(), "{encodings:?}");
 }
 
 fn server_config(dir: &std::path::Path, nats: &NatsServer) -> ingest::Config {

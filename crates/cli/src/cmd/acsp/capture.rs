@@ -14,7 +14,25 @@ use acsp::Piece;
 use acsp::capture::{self, Format, Link, Packet, RecordError};
 use anyhow::Context as _;
 
-use crate::cmd::text::{Out, escape_controls};
+use crate::cmd::text::{Out, escape_controls, format_in_parallel};
+
+/// A decoded message, for printing.
+enum Item {
+    Event(acsp::Event),
+    Command(acsp::Command),
+}
+
+impl Item {
+    fn print<W: std::io::Write>(&self, out: &mut Out<W>, json: bool) -> anyhow::Result<()> {
+        match self {
+            Item::Event(e) => super::print_event(out, e, json),
+            Item::Command(c) => print_command(out, c, json),
+        }
+    }
+}
+
+/// Where a decoding loop hands what it decoded.
+type Emit<'a> = dyn FnMut(Item) -> anyhow::Result<()> + 'a;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -71,9 +89,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut tally = Tally::default();
     let format = Format::detect(&data);
     let mut out = Out::stdout();
-    let decoded = match format {
-        Format::Pcap | Format::Pcapng => decode_packets(&mut out, &data, &args, &mut tally),
-        Format::Raw => decode_stream(&mut out, &data, args.json, &mut tally),
+    let json = args.json;
+    let mut decode = |emit: &mut dyn FnMut(Item) -> anyhow::Result<()>| match format {
+        Format::Pcap | Format::Pcapng => decode_packets(emit, &data, &args, &mut tally),
+        Format::Raw => decode_stream(emit, &data, &mut tally),
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let decoded = if out.is_live() || workers < 2 {
+        // A person reads it as it comes (or there is one core): one thread, each line at once.
+        decode(&mut |item| item.print(&mut out, json))
+    } else {
+        // Formatting costs more than decoding: it runs on every core, the decoding beside it.
+        format_in_parallel(&mut out, workers, decode, |buf, item: &Item| item.print(buf, json))
     };
     // The events before the summary: both may go to the same terminal.
     match decoded.and_then(|()| out.flush()) {
@@ -156,7 +183,7 @@ fn judge(name: &str, format: Format, len: usize, port: Option<u16>, tally: &Tall
     )
 }
 
-fn decode_packets(out: &mut Out, data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<()> {
+fn decode_packets(emit: &mut Emit<'_>, data: &[u8], args: &Args, tally: &mut Tally) -> anyhow::Result<()> {
     for record in capture::records(data)? {
         let record = match record {
             Ok(r) => r,
@@ -201,7 +228,7 @@ fn decode_packets(out: &mut Out, data: &[u8], args: &Args, tally: &mut Tally) ->
         }
         tally.datagrams += 1;
         let at = || format!("packet {index} ({} -> {})", udp.src, udp.dst);
-        decode_datagram(out, udp.payload, args.json, tally, at)?;
+        decode_datagram(emit, udp.payload, tally, at)?;
     }
     Ok(())
 }
@@ -209,9 +236,8 @@ fn decode_packets(out: &mut Out, data: &[u8], args: &Args, tally: &mut Tally) ->
 /// Decodes one datagram in either direction: ids ≥ 200 are plugin commands. `at` names the
 /// place for a message about it, made only when there is one to print.
 fn decode_datagram(
-    out: &mut Out,
+    emit: &mut Emit<'_>,
     payload: &[u8],
-    json: bool,
     tally: &mut Tally,
     at: impl Fn() -> String,
 ) -> anyhow::Result<()> {
@@ -220,7 +246,7 @@ fn decode_datagram(
             Ok(d) => {
                 note_warnings(&d.warnings, d.message.name(), at, tally);
                 tally.count(d.message.name());
-                print_command(out, &d.message, json)?;
+                emit(Item::Command(d.message))?;
             }
             Err(e) => {
                 tally.malformed += 1;
@@ -233,7 +259,7 @@ fn decode_datagram(
         Ok(d) => {
             note_warnings(&d.warnings, d.message.name(), at, tally);
             tally.count(d.message.name());
-            super::print_event(out, &d.message, json)?;
+            emit(Item::Event(d.message))?;
         }
         Err(e) => {
             tally.malformed += 1;
@@ -253,7 +279,11 @@ fn note_warnings(warnings: &[acsp::Warning], name: &str, at: impl Fn() -> String
     }
 }
 
-fn print_command(out: &mut Out, command: &acsp::Command, json: bool) -> anyhow::Result<()> {
+fn print_command<W: std::io::Write>(
+    out: &mut Out<W>,
+    command: &acsp::Command,
+    json: bool,
+) -> anyhow::Result<()> {
     if json {
         return out.json(command);
     }
@@ -265,7 +295,7 @@ fn print_command(out: &mut Out, command: &acsp::Command, json: bool) -> anyhow::
 
 /// Reads a raw concatenation: messages one after another, damage reported where it is and
 /// skipped ([`acsp::concatenation`] finds where reading resumes).
-fn decode_stream(out: &mut Out, data: &[u8], json: bool, tally: &mut Tally) -> anyhow::Result<()> {
+fn decode_stream(emit: &mut Emit<'_>, data: &[u8], tally: &mut Tally) -> anyhow::Result<()> {
     for piece in acsp::concatenation(data) {
         match piece {
             Piece::Message { offset, decoded } => {
@@ -276,7 +306,7 @@ fn decode_stream(out: &mut Out, data: &[u8], json: bool, tally: &mut Tally) -> a
                     tally,
                 );
                 tally.count(decoded.message.name());
-                super::print_event(out, &decoded.message, json)?;
+                emit(Item::Event(decoded.message))?;
             }
             Piece::Damage { offset, reason, resume_at } => {
                 tally.malformed += 1;

@@ -57,7 +57,11 @@ pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// Prints one event, as JSON or human-readable.
-pub(crate) fn print_event(out: &mut Out, event: &acsp::Event, json: bool) -> anyhow::Result<()> {
+pub(crate) fn print_event<W: std::io::Write>(
+    out: &mut Out<W>,
+    event: &acsp::Event,
+    json: bool,
+) -> anyhow::Result<()> {
     match event {
         acsp::Event::CarUpdate(u) if json => out.line_with(|w| json::car_update(w, u)),
         _ if json => out.json(event),

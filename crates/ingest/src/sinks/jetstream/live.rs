@@ -105,7 +105,7 @@ pub async fn feed(config: JetStreamConfig, tap: LiveTap, stop: CancellationToken
                 tracing::warn!(message = %what, "live frames: a message without its session header, skipped");
                 continue;
             };
-            let frames = match message::decode(&msg.payload, &what) {
+            let frames = match message::decode_message(&msg.payload, msg.headers.as_ref(), &what) {
                 Ok(f) => f,
                 Err(e) => {
                     tracing::warn!(error = %ErrorChain(&e), "live frames: a message that does not decode, skipped");
@@ -170,9 +170,9 @@ async fn first_frame(conn: &Connection, session: &SessionId) -> Result<Option<Li
         Err(e) => return Err(conn.error(format!("first message on {subject}"), e)),
     };
     let what = format!("{subject} #{}", m.sequence);
-    Ok(message::decode(&m.payload, &what)?.into_iter().next().filter(|f| f.seq == 0).map(|f| LiveFrame {
-        session: session.0,
-        seq: 0,
-        raw: f.bytes,
-    }))
+    Ok(message::decode_message(&m.payload, Some(&m.headers), &what)?
+        .into_iter()
+        .next()
+        .filter(|f| f.seq == 0)
+        .map(|f| LiveFrame { session: session.0, seq: 0, raw: f.bytes }))
 }

@@ -49,8 +49,9 @@
 //! # max_age_s = 0                  # 0: no limit
 //! # max_bytes = 0                  # 0: no limit
 //! # duplicate_window_ms = 120000
-//! # frames_per_message = 256
-//! # max_message_bytes = 524288     # below the server's max_payload (1 MiB by default)
+//! # frames_per_message = 1024
+//! # max_message_bytes = 1000000    # before compression; below the server's max_payload (1 MiB by default)
+//! # compression = "zstd"           # or "none"
 //! # timeout_ms = 5000              # connect, requests, publish acks
 //! ```
 
@@ -111,8 +112,12 @@ pub struct JetStreamConfig {
     pub duplicate_window_ms: u64,
     /// Most frames in one message.
     pub frames_per_message: usize,
-    /// Most payload bytes in one message (a frame larger than this travels alone).
+    /// Most payload bytes in one message before compression (a frame larger than this travels
+    /// alone). Compression never makes a payload larger (one that does not shrink travels
+    /// plain), so below the server's `max_payload` here is below it on the wire too.
     pub max_message_bytes: usize,
+    /// How each message's payload is compressed.
+    pub compression: MessageCompression,
     /// Connect, request and publish-ack timeout, ms.
     pub timeout_ms: u64,
 }
@@ -129,8 +134,9 @@ impl Default for JetStreamConfig {
             max_age_s: 0,
             max_bytes: 0,
             duplicate_window_ms: 120_000,
-            frames_per_message: 256,
-            max_message_bytes: 512 << 10,
+            frames_per_message: 1024,
+            max_message_bytes: 1_000_000,
+            compression: MessageCompression::Zstd,
             timeout_ms: 5_000,
         }
     }
@@ -144,6 +150,16 @@ pub enum Storage {
     File,
     /// Memory only (replicas are then the only durability).
     Memory,
+}
+
+/// How a message's payload is compressed (measured in docs/jetstream.md, "Figures").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageCompression {
+    /// Plain frames.
+    None,
+    /// One zstd frame per message (level 1), header `Pitwall-Encoding: zstd`.
+    Zstd,
 }
 
 /// When the stream drops messages.
@@ -362,7 +378,11 @@ impl Connection {
                 .ok_or_else(|| {
                     SinkError::other(format!("JetStream message {what}: no {} header", message::HDR_SESSION))
                 })?;
-            out.push(StoredMessage { stream_seq: seq, session, frames: message::decode(&m.payload, &what)? });
+            out.push(StoredMessage {
+                stream_seq: seq,
+                session,
+                frames: message::decode_message(&m.payload, Some(&m.headers), &what)?,
+            });
         }
         Ok(out)
     }
@@ -568,13 +588,21 @@ impl JetStreamSink {
                 let frames = &p.frames[..chunk];
                 let tail = self.tails.get(&p.session).copied().unwrap_or_default();
                 let (first, last) = (frames[0].seq, frames[chunk - 1].seq);
-                let publish = jetstream::message::PublishMessage::build()
-                    .payload(message::encode(frames))
+                let mut payload = message::encode(frames);
+                let mut encoding = None;
+                if self.conn.config().compression == MessageCompression::Zstd {
+                    (payload, encoding) = message::compress(payload);
+                }
+                let mut publish = jetstream::message::PublishMessage::build()
+                    .payload(payload)
                     .header(message::HDR_SESSION, p.session.to_string())
                     .header(message::HDR_FIRST_SEQ, first.to_string())
                     .header(message::HDR_LAST_SEQ, last.to_string())
                     .header(message::HDR_FRAMES, chunk.to_string())
                     .expected_last_subject_sequence(tail.subject_seq);
+                if let Some(encoding) = encoding {
+                    publish = publish.header(message::HDR_ENCODING, encoding);
+                }
                 let fut = context.send_publish(p.subject.clone(), publish).await.map_err(|e| {
                     Publish::Failed(p.session, self.conn.error(format!("publish to {}", p.subject), e))
                 })?;

@@ -249,7 +249,7 @@ fn frames_of(
         })?;
     let mut offset = 0u64;
     let mut out = Vec::new();
-    for f in message::decode(payload, &what)? {
+    for f in message::decode_message(payload, headers, &what)? {
         let position = WalPosition { segment: stream_seq, offset };
         offset += crate::wal::format::frame_record_len(f.bytes.len()) as u64;
         out.push(WalFrame { position, session_id: session, seq: f.seq, bytes: f.bytes });
