@@ -55,6 +55,8 @@ pub mod error;
 pub mod gate;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "message")]
+pub mod message;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]

@@ -1,89 +1,31 @@
-//! One JetStream message: several consecutive frames of one session.
-//!
-//! Payload: for each frame, `varint(seq)`, `varint(len)`, then the `TelemetryFrame` bytes exactly
-//! as the bridge sent them (the recording's length-delimited form with the seq in front, so a
-//! reader can skip frames without decoding them). Headers say what the message holds without
-//! reading it: [`HDR_SESSION`], [`HDR_FIRST_SEQ`], [`HDR_LAST_SEQ`], [`HDR_FRAMES`]. The last seq
-//! is what another ingest node reads back (the last message of a session's subject) to learn
-//! where the stream's copy of the session ends.
-//!
-//! **Compression.** With `compression = "zstd"` (the default) the payload above is compressed
-//! as one zstd frame and the message says so in [`HDR_ENCODING`] (`zstd`); a message without
-//! that header is the plain payload (what pitwall published before, or with
-//! `compression = "none"`). A payload that does not shrink travels plain. Frames of one car
-//! repeat much of each other, so a message of a thousand frames shrinks to about a third: every
-//! replica then stores, replicates and serves that much less (docs/jetstream.md, "Figures").
+//! One JetStream message: several consecutive frames of one session, its payload as
+//! [`crate::message`] (pure, fuzzed) describes it, here with the sink's types and errors.
 
-use bytes::{Buf as _, BufMut as _, Bytes, BytesMut};
-use prost::encoding::{decode_varint, encode_varint, encoded_len_varint};
+use bytes::Bytes;
 
-use crate::session::SessionId;
+pub use crate::message::{
+    ENCODING_ZSTD, HDR_ENCODING, HDR_FIRST_SEQ, HDR_FRAMES, HDR_LAST_SEQ, HDR_SESSION, MAX_PLAIN_BYTES,
+    MessageFrame, parse_session,
+};
 use crate::sinks::{SinkError, WalFrame};
-
-/// Header: the session id (UUID text).
-pub const HDR_SESSION: &str = "Pitwall-Session";
-/// Header: seq of the message's first frame.
-pub const HDR_FIRST_SEQ: &str = "Pitwall-First-Seq";
-/// Header: seq of the message's last frame.
-pub const HDR_LAST_SEQ: &str = "Pitwall-Last-Seq";
-/// Header: number of frames in the message.
-pub const HDR_FRAMES: &str = "Pitwall-Frames";
-/// Header: how the payload is encoded (`zstd`); absent, the payload is plain.
-pub const HDR_ENCODING: &str = "Pitwall-Encoding";
-/// The [`HDR_ENCODING`] of a zstd-compressed payload.
-pub const ENCODING_ZSTD: &str = "zstd";
-/// zstd's level for messages: its fastest positive level (the bytes a replica handles cost it
-/// more than the compression costs the ingest node).
-const ZSTD_LEVEL: i32 = 1;
-/// Largest plain payload a compressed message may expand to: the largest `max_message_bytes`
-/// accepted, so that a hostile message cannot make a reader allocate more.
-pub const MAX_PLAIN_BYTES: usize = 64 << 20;
-
-/// A frame read back from a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageFrame {
-    /// The frame's seq.
-    pub seq: u64,
-    /// The encoded `TelemetryFrame`.
-    pub bytes: Bytes,
-}
 
 /// Bytes one frame takes in a payload.
 pub(crate) fn frame_len(f: &WalFrame) -> usize {
-    encoded_len_varint(f.seq) + encoded_len_varint(f.bytes.len() as u64) + f.bytes.len()
+    crate::message::frame_len(f.seq, &f.bytes)
 }
 
 /// The payload of `frames` (one session's, in seq order).
 pub(crate) fn encode(frames: &[WalFrame]) -> Bytes {
-    let mut buf = BytesMut::with_capacity(frames.iter().map(frame_len).sum());
-    for f in frames {
-        encode_varint(f.seq, &mut buf);
-        encode_varint(f.bytes.len() as u64, &mut buf);
-        buf.put_slice(&f.bytes);
-    }
-    buf.freeze()
+    crate::message::encode(frames.iter().map(|f| (f.seq, &f.bytes[..])))
 }
 
-/// `payload` compressed, when that makes it smaller: the bytes to publish and the
-/// [`HDR_ENCODING`] to send with them (`None`: plain).
-pub(crate) fn compress(payload: Bytes) -> (Bytes, Option<&'static str>) {
-    match zstd::bulk::compress(&payload, ZSTD_LEVEL) {
-        Ok(z) if z.len() < payload.len() => (Bytes::from(z), Some(ENCODING_ZSTD)),
-        _ => (payload, None),
-    }
-}
+pub(crate) use crate::message::compress;
 
-/// The plain payload of a message whose [`HDR_ENCODING`] is `encoding` (`None`: no header).
+/// The plain payload of a message whose [`HDR_ENCODING`] is `encoding` (`None`: no header);
+/// `what` names the message in errors (subject and stream seq).
 pub fn plain(payload: &Bytes, encoding: Option<&str>, what: &str) -> Result<Bytes, SinkError> {
-    match encoding {
-        None => Ok(payload.clone()),
-        Some(ENCODING_ZSTD) => zstd::bulk::decompress(payload, MAX_PLAIN_BYTES)
-            .map(Bytes::from)
-            .map_err(|e| SinkError::other(format!("JetStream message {what}: zstd payload: {e}"))),
-        Some(other) => {
-            Err(SinkError::other(format!("JetStream message {what}: unknown {HDR_ENCODING} {other:?}")))
-        }
-    }
+    crate::message::plain(payload, encoding)
+        .map_err(|e| SinkError::other(format!("JetStream message {what}: {e}")))
 }
 
 /// The frames of a message: its payload decoded as its headers say ([`plain`], then
@@ -99,38 +41,13 @@ pub fn decode_message(
 
 /// The frames of a plain payload; `what` names the message in errors (subject and stream seq).
 pub fn decode(payload: &Bytes, what: &str) -> Result<Vec<MessageFrame>, SinkError> {
-    let mut rest = payload.clone();
-    let mut out = Vec::new();
-    while rest.has_remaining() {
-        let at = payload.len() - rest.len();
-        let bad = |why: String| SinkError::other(format!("JetStream message {what}: byte {at}: {why}"));
-        let seq = decode_varint(&mut rest).map_err(|e| bad(format!("seq: {e}")))?;
-        let len = decode_varint(&mut rest).map_err(|e| bad(format!("length: {e}")))?;
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|l| *l <= rest.len())
-            .ok_or_else(|| bad(format!("frame of {len} bytes, {} left in the message", rest.len())))?;
-        out.push(MessageFrame { seq, bytes: rest.split_to(len) });
-    }
-    Ok(out)
-}
-
-/// Parses a session id in UUID text form (the header and the subject's last token).
-pub fn parse_session(text: &str) -> Option<SessionId> {
-    let hex: String = text.chars().filter(|c| *c != '-').collect();
-    if hex.len() != 32 || text.len() != 36 {
-        return None;
-    }
-    let mut id = [0u8; 16];
-    for (i, b) in id.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(SessionId(id))
+    crate::message::frames(payload).map_err(|e| SinkError::other(format!("JetStream message {what}: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::SessionId;
     use crate::wal::WalPosition;
 
     #[test]
