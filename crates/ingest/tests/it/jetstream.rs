@@ -137,7 +137,7 @@ async fn two_writers_cutting_a_session_differently_store_each_frame_once_in_orde
         let raw = stream.get_raw_message(m.stream_seq).await.unwrap();
         encodings.insert(raw.headers.get(message::HDR_ENCODING).map(|v| v.as_str().to_owned()));
     }
-    assert_eq!(encodings, [None, Some("zstd".to_owned())].into(), "{encodings:?}");
+    assert_eq!(encodings, [None, Some("zstd-columns".to_owned())].into(), "{encodings:?}");
 }
 
 fn server_config(dir: &std::path::Path, nats: &NatsServer) -> ingest::Config {

@@ -158,7 +158,8 @@ pub enum Storage {
 pub enum MessageCompression {
     /// Plain frames.
     None,
-    /// One zstd frame per message (level 1), header `Pitwall-Encoding: zstd`.
+    /// The frames in columns, as one zstd frame (level 1), header
+    /// `Pitwall-Encoding: zstd-columns` (see [`crate::message`]).
     Zstd,
 }
 
@@ -588,11 +589,8 @@ impl JetStreamSink {
                 let frames = &p.frames[..chunk];
                 let tail = self.tails.get(&p.session).copied().unwrap_or_default();
                 let (first, last) = (frames[0].seq, frames[chunk - 1].seq);
-                let mut payload = message::encode(frames);
-                let mut encoding = None;
-                if self.conn.config().compression == MessageCompression::Zstd {
-                    (payload, encoding) = message::compress(payload);
-                }
+                let compress = self.conn.config().compression == MessageCompression::Zstd;
+                let (payload, encoding) = message::encode(frames, compress);
                 let mut publish = jetstream::message::PublishMessage::build()
                     .payload(payload)
                     .header(message::HDR_SESSION, p.session.to_string())
