@@ -414,6 +414,55 @@ def bench_dashboard(r, t, work, runs):
           "yes" if max(g[7] for g in got) < 1000 else "no")
 
 
+def bench_jetstream(r, t, work, runs):
+    seconds = 3 if r.quick else 10
+    pat = (r"^\| one (ingest node into|sink worker out of) JetStream,? (R[13])[^|]*\| (\d+) \| ([\d.]+) % \| (\d+) \| "
+           r"([\d.]+) % \| (\d+) \|")
+    got = {}  # (direction, case) -> [(frames/s, pitwall % of a core, JetStream frames per CPU-s)]
+    for _ in range(runs):
+        for case, extra in (("R1", []), ("R3", []), ("R3 plain", ["--set", 'compression = "none"'])):
+            out = run(["scripts/bench-jetstream", "--pitwall", f"{t}/release/pitwall", "--seconds", str(seconds),
+                       "--cases", case.split()[0], *extra]).stdout
+            found = re.findall(pat, out, re.M)
+            if len(found) != 2:
+                sys.exit(f"bench: scripts/bench-jetstream printed no table for {case}:\n{out[-2000:]}")
+            for d, _, rate, cpu, _, _, js in found:
+                key = ("in" if d.startswith("ingest") else "out", case)
+                got.setdefault(key, []).append((float(rate), float(cpu), float(js)))
+    cols = ["path", "frames/s", "pitwall CPU (% of a core)", "frames per pitwall CPU-second",
+            "frames per JetStream CPU-second (all nodes)"]
+    names = {"in": "one ingest node into JetStream", "out": "one sink worker out of JetStream into Parquet"}
+    lines = []
+    for case in ("R1", "R3", "R3 plain"):
+        for d in ("in", "out"):
+            g = got[(d, case)]
+            what = {"R1": "R1", "R3": "R3", "R3 plain": "R3, plain messages (`compression = \"none\"`)"}[case]
+            lines.append(f"| {names[d]}, {what} | {mmm([x[0] for x in g])} | {mmm([x[1] for x in g])} | "
+                         f"{mmm([x[0] / max(x[1] / 100, 1e-6) for x in g])} | {mmm([x[2] for x in g])} |")
+    text = "\n".join([f"`scripts/bench-jetstream`: `pitwall bench ingest` (8 streams, {seconds} s) into one "
+                      "`pitwall serve` whose only sink is JetStream (file storage; R1: one node; R3: a "
+                      "three-node cluster, the stream replicated three times), then one `pitwall sink --to "
+                      "parquet` draining the stream; nats-server and pitwall on the same 2 cores. The "
+                      f"baseline is the same R3 path with plain messages. {runs} runs.", "",
+                      "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + lines)
+    r.section("JetStream", text)
+    for case in ("R1", "R3"):
+        for d in ("in", "out"):
+            g = got[(d, case)]
+            med = statistics.median(x[0] for x in g)
+            base = ""
+            ratio_wall = ratio_cpu = ""
+            if case == "R3":
+                b = got[(d, "R3 plain")]
+                base = f"plain messages: {mmm([x[0] for x in b])}"
+                ratio_wall = f"{med / statistics.median(x[0] for x in b):.1f}×"
+                ratio_cpu = (f"{statistics.median(x[2] for x in g) / statistics.median(x[2] for x in b):.1f}× "
+                             "per JetStream CPU-s")
+            r.row(f"JetStream {case}, {'one ingest node in' if d == 'in' else 'one sink worker out'}, frames/s",
+                  mmm([x[0] for x in g]), base, ratio_wall, ratio_cpu, "≥ 100k frames/s",
+                  "yes" if med >= 100_000 else "no")
+
+
 COMMANDS = {
     "acsp": ("cargo build --release -p pitwall && cargo build --release -p pitwall-acsp --example bench_capture && "
              "target/release/examples/bench_capture acsp.bin 8 && "
@@ -425,9 +474,11 @@ COMMANDS = {
     "relay": "cargo run --release -p pitwall-relay --example relay_bench -- 10",
     "timing": "cargo run --release -p pitwall-live --example live_bench -- 20",
     "dashboard": "cargo run --release -p pitwall-dashboard --example dashboard_bench -- 20",
+    "jetstream": ("scripts/bench-jetstream --pitwall target/release/pitwall   # and the baseline: "
+                  "--cases R3 --set 'compression = \"none\"'"),
 }
 BENCHES = {"acsp": bench_acsp, "ingest": bench_ingest, "convert": bench_convert, "bridge": bench_bridge,
-           "relay": bench_relay, "timing": bench_timing, "dashboard": bench_dashboard}
+           "relay": bench_relay, "timing": bench_timing, "dashboard": bench_dashboard, "jetstream": bench_jetstream}
 
 
 def main():
@@ -447,7 +498,8 @@ def main():
     load_before = loadavg()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     for name in only:
-        runs = {"acsp": 5, "ingest": 3, "convert": 3, "bridge": 3, "relay": 3, "timing": 3, "dashboard": 3}[name]
+        runs = {"acsp": 5, "ingest": 3, "convert": 3, "bridge": 3, "relay": 3, "timing": 3, "dashboard": 3,
+                "jetstream": 3}[name]
         if args.quick:
             runs = {"acsp": 3}.get(name, 1)
         print(f"bench: {name} ({runs} runs)…", flush=True)
