@@ -43,7 +43,7 @@ pub(crate) fn run(
     let (empty_tx, empty_rx) = sync_channel::<Batch>(IN_FLIGHT + 1);
     for _ in 0..=IN_FLIGHT {
         // The channel has room for all of them: this never blocks or fails.
-        let _ = empty_tx.send(Batch::default());
+        let _ = empty_tx.send(Batch::with_capacity(BATCH));
     }
     std::thread::scope(|scope| {
         let producer = std::thread::Builder::new()

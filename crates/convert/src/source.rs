@@ -72,6 +72,11 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// An empty batch with room for `frames` frames (growing it would move them all).
+    pub fn with_capacity(frames: usize) -> Batch {
+        Batch { frames: Vec::with_capacity(frames), ..Batch::default() }
+    }
+
     pub fn frames(&self) -> &[TelemetryFrame] {
         &self.frames[..self.len]
     }

@@ -510,6 +510,15 @@ impl<const N: usize> Floats<N> {
         }
     }
 
+    /// Appends `n` valid rows, column `c` taking the values `column(c)` yields (`n` of them).
+    #[inline]
+    fn extend_valid<I: Iterator<Item = f32>>(&mut self, n: usize, column: impl Fn(usize) -> I) {
+        for (c, values) in self.columns.iter_mut().enumerate() {
+            values.extend(column(c));
+        }
+        self.valid.append_n_non_nulls(n);
+    }
+
     fn finish(&mut self, rows: usize, out: &mut Vec<ArrayRef>) -> Result<(), ArrowError> {
         let nulls: Option<NullBuffer> = self.valid.finish();
         for c in &mut self.columns {
@@ -576,8 +585,17 @@ struct GroupBuffer<T, const N: usize, G> {
 
 impl<T: Parts<N>, const N: usize, G: Get<Option<T>>> Buffer for GroupBuffer<T, N, G> {
     fn extend(&mut self, frames: &[TelemetryFrame]) {
-        for f in frames {
-            self.floats.push((self.get)(f).as_ref().map(Parts::parts));
+        let get = self.get;
+        if frames.iter().all(|f| get(f).is_some()) {
+            // The usual case, every frame has the message: column by column, each an extend
+            // of known length (one capacity check, no per-value branch on the validity).
+            self.floats.extend_valid(frames.len(), |c| {
+                frames.iter().map(move |f| get(f).as_ref().map_or(0.0, |m| m.parts()[c]))
+            });
+        } else {
+            for f in frames {
+                self.floats.push(get(f).as_ref().map(Parts::parts));
+            }
         }
     }
 
@@ -644,10 +662,21 @@ struct RepeatedBuffer<T, const N: usize, G> {
 
 impl<T: Parts<N>, const N: usize, G: Get<Vec<T>>> Buffer for RepeatedBuffer<T, N, G> {
     fn extend(&mut self, frames: &[TelemetryFrame]) {
-        for f in frames {
-            let values = (self.get)(f);
+        let get = self.get;
+        let slots = self.slots.len();
+        if frames.iter().all(|f| get(f).len() >= slots) {
+            // The usual case, every frame fills every slot: see `GroupBuffer::extend`.
             for (i, slot) in self.slots.iter_mut().enumerate() {
-                slot.push(values.get(i).map(Parts::parts));
+                slot.extend_valid(frames.len(), |c| {
+                    frames.iter().map(move |f| get(f).get(i).map_or(0.0, |v| v.parts()[c]))
+                });
+            }
+        } else {
+            for f in frames {
+                let values = get(f);
+                for (i, slot) in self.slots.iter_mut().enumerate() {
+                    slot.push(values.get(i).map(Parts::parts));
+                }
             }
         }
     }
