@@ -150,7 +150,14 @@ pub(crate) struct Core {
     report: OpenReport,
     /// Frames skipped because the dataset already had them.
     pub(crate) skipped: u64,
+    /// Frames whose rows were appended, decoded into again ([`WalFrame::decode_into`]): a
+    /// reused `TelemetryFrame` keeps its vectors' and strings' capacity, a fresh one costs
+    /// allocations that were a quarter of its decoding.
+    spare: Vec<TelemetryFrame>,
 }
+
+/// Most frames [`Core`] keeps to decode into (a few batches' worth).
+const SPARE_FRAMES: usize = 4096;
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SinkError + 'a {
     move |e| SinkError::io(op, path, e)
@@ -379,6 +386,7 @@ impl Core {
             poisoned: None,
             report,
             skipped: 0,
+            spare: Vec::new(),
         })
     }
 
@@ -427,7 +435,9 @@ impl Core {
             if f.seq < stored {
                 continue;
             }
-            decoded.push((f.session_id, f.end(), f.decode()?));
+            let mut frame = self.spare.pop().unwrap_or_default();
+            f.decode_into(&mut frame)?;
+            decoded.push((f.session_id, f.end(), frame));
         }
         self.skipped += (batch.len() - decoded.len()) as u64;
         match self.apply(decoded) {
@@ -496,6 +506,8 @@ impl Core {
             let Some(s) = self.sessions.get_mut(&id) else { continue };
             let Some(p) = s.part.as_mut() else { continue };
             p.writer.append(&s.pending).map_err(|e| SinkError::other(format!("{}: {e}", p.tmp.display())))?;
+            let room = SPARE_FRAMES.saturating_sub(self.spare.len());
+            self.spare.extend(s.pending.drain(..).take(room));
             s.pending.clear();
             let full = p.entry.rows >= self.config.max_file_rows
                 || p.writer.size_estimate() as u64 >= self.config.max_file_bytes;
