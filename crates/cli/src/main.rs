@@ -17,43 +17,6 @@ mod cmd;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// How long mimalloc keeps memory that was freed before it gives it back to the OS, unless
-/// `MIMALLOC_PURGE_DELAY` says otherwise. Its default, 1 s, is shorter than the cycles of `pitwall
-/// serve` under load (batch buffers, the Parquet sink's row groups and part files): it kept
-/// giving memory back and faulting it in again, and on a kernel with transparent huge pages every
-/// such fault zeroes 2 MiB. That was a fifth of the server's CPU at 4 streams (`clear_page_erms`
-/// under `perf record`; ~130 page faults per 1000 frames, 11 with 10 s). Memory that stays unused
-/// for 10 s is still given back.
-#[cfg(feature = "mimalloc")]
-const MIMALLOC_PURGE_DELAY_MS: std::ffi::c_long = 10_000;
-
-/// `mi_option_purge_delay` in mimalloc's `mi_option_t` (v3, the one the `mimalloc` crate builds).
-#[cfg(feature = "mimalloc")]
-const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
-
-#[cfg(feature = "mimalloc")]
-#[allow(unsafe_code)]
-unsafe extern "C" {
-    /// mimalloc's own (linked in by the `mimalloc` crate; `libmimalloc-sys` declares it only
-    /// with its `extended` feature, which needs one more crate).
-    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-}
-
-#[cfg(feature = "mimalloc")]
-fn tune_allocator() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: sets one numeric option, which mimalloc reads each time it considers a
-        // purge; called first thing in main, before any thread of ours exists.
-        #[allow(unsafe_code)]
-        unsafe {
-            mi_option_set(MI_OPTION_PURGE_DELAY, MIMALLOC_PURGE_DELAY_MS);
-        }
-    }
-}
-
-#[cfg(not(feature = "mimalloc"))]
-fn tune_allocator() {}
-
 /// `pitwall --version`: the version, the commit and the build date (from build.rs), and the
 /// target, so that a bug report says exactly which build it is about.
 const VERSION: &str = concat!(
@@ -109,7 +72,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tune_allocator();
     // `bridge --help` lists where this user's settings file is looked for: known only now.
     let matches =
         Cli::command().mut_subcommand("bridge", |c| c.after_help(cmd::bridge::after_help())).get_matches();
