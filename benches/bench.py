@@ -199,9 +199,12 @@ def bench_acsp(r, t, work, runs):
         wall = med[k][0] / med[base][0]
         cpu = med[k][1] / med[base][1]
         what = "+ `json.dumps` to a file" if base == "py_json" else "decode only, no output"
+        # The target compares the same work (decode + JSON); decoding alone is shown for scale.
+        met = {(True, True): "yes", (True, False): "per wall s only", (False, True): "per CPU-s only",
+               (False, False): "no"}[(wall >= 50, cpu >= 50)]
         r.row(f"ACSP decode + JSON to a {k}, events/s", mmm(ev_s(res[k])),
               f"acudpclient {what}: {mmm(ev_s(res[base]))}", f"{wall:.0f}×", f"{cpu:.0f}×",
-              "≥ 50×", "yes" if min(wall, cpu) >= 50 else "no")
+              "≥ 50×" if base == "py_json" else "", met if base == "py_json" else "")
 
 
 # ------------------------------------------------------------------------------------------------
