@@ -105,7 +105,7 @@ fn inflate(payload: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// The frames in columns (before compression; see the module's documentation).
-fn columns<'a>(frames: impl Iterator<Item = (u64, &'a [u8])> + Clone) -> Vec<u8> {
+fn columns<'a>(frames: impl Iterator<Item = (u64, &'a [u8])>) -> Vec<u8> {
     let list: Vec<(u64, &[u8])> = frames.collect();
     let body: usize = list.iter().map(|(_, b)| b.len()).sum();
     let mut out = Vec::with_capacity(body + 4 * list.len() + 8);

@@ -90,7 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = Format::detect(&data);
     let mut out = Out::stdout();
     let json = args.json;
-    let mut decode = |emit: &mut dyn FnMut(Item) -> anyhow::Result<()>| match format {
+    let mut decode = |emit: &mut Emit<'_>| match format {
         Format::Pcap | Format::Pcapng => decode_packets(emit, &data, &args, &mut tally),
         Format::Raw => decode_stream(emit, &data, &mut tally),
     };
