@@ -21,8 +21,8 @@ scripts/venv 'protobuf==6.33.6' 'grpcio==1.76.0' 'grpcio-tools==1.76.0'
 work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-bridge-grpcio.XXXXXX")
 server_pid=
 cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
+    stop_jobs "$server_pid"
+    remove_work "$work"
 }
 trap cleanup EXIT
 

@@ -27,10 +27,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-bridge-windows.XXXXXX")
 server_pid=
 game_pid=
 cleanup() {
-    for pid in $game_pid $server_pid; do
-        kill "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
+    stop_jobs $game_pid $server_pid
+    remove_work "$work"
 }
 trap cleanup EXIT
 

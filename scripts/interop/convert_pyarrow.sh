@@ -15,7 +15,7 @@ cd "$root"
 scripts/venv 'protobuf==6.33.6' 'grpcio==1.76.0' 'grpcio-tools==1.76.0' pandas pyarrow
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-convert-pyarrow.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'remove_work "$work"' EXIT
 
 stubs=$work/stubs
 mkdir -p "$stubs"

@@ -14,8 +14,8 @@ cd "$root"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-dist-linux.XXXXXX")
 server_pid=
 cleanup() {
-    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-    rm -rf "$work"
+    stop_jobs "$server_pid"
+    remove_work "$work"
 }
 trap cleanup EXIT
 

@@ -18,7 +18,7 @@ cd "$root"
 scripts/venv 'protobuf==6.33.6' 'grpcio==1.76.0' 'grpcio-tools==1.76.0'
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-record-python.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'remove_work "$work"' EXIT
 
 # The seed's command, run where its relative paths hold: a copy of proto/ beside the output.
 stubs=$work/stubs

@@ -36,7 +36,7 @@ if ! scripts/venv "$spec" || ! .venv/bin/python -m pip show RaceTelemetry >/dev/
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-shm-racetelemetry.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'remove_work "$work"' EXIT
 pages=$work/pages
 mkdir "$pages"
 

@@ -26,10 +26,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-shm-windows.XXXXXX")
 writer_pid=
 cleanup() {
     exec 3>&-
-    if [ -n "$writer_pid" ] && kill -0 "$writer_pid" 2>/dev/null; then
-        kill "$writer_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
+    stop_jobs "$writer_pid"
+    remove_work "$work"
 }
 trap cleanup EXIT
 # A writer that died must make `echo >&3` fail, not kill this script silently.

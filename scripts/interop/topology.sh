@@ -12,7 +12,7 @@ cd "$root"
 
 build_native
 work=$(mktemp -d "${TMPDIR:-/tmp}/pitwall-topology.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'remove_work "$work"' EXIT
 if ! scripts/topology --seconds 20 --kill --cars 3 --dir "$work" --pitwall "$target_dir/debug/pitwall"; then
     echo "topology: the logs:" >&2
     for log in "$work"/logs/*.log; do

@@ -82,7 +82,10 @@ async fn a_stream_over_its_frame_rate_is_slowed_down_not_refused() {
     assert!(took < Duration::from_secs(10), "{took:?}");
     let stats = running.stats();
     assert!(stats.throttled >= 1, "{stats:?}");
-    assert!(stats.throttled_ns >= 1_000_000_000, "{stats:?}");
+    // Time counts as throttled only while the stream could otherwise read (its batches not all
+    // waiting on the WAL): on a loaded machine fsyncs take part of the two seconds, so only
+    // "some" is certain here; the elapsed time above is what the limit guarantees.
+    assert!(stats.throttled_ns > 0, "{stats:?}");
     let maddr = running.metrics_addr().unwrap();
     let (code, body) = tokio::task::spawn_blocking(move || get_metrics(maddr, None)).await.unwrap();
     assert_eq!(code, 200);
