@@ -162,7 +162,7 @@ fn fill_recording(r: &mut RecordReader, batch: &mut Batch, max: usize) -> Result
         match r.next_raw() {
             Some(Ok(bytes)) => {
                 let frame = batch.slot();
-                if let Err(e) = frame.merge(bytes) {
+                if let Err(e) = proto::decode_frame_into(frame, bytes) {
                     // A frame inside a member whose CRC checked that still does not decode: the
                     // writer wrote it so. The reader would report it as corrupt; so do we,
                     // at the member's offset (the end of the last complete member), and skip

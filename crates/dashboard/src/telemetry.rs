@@ -265,8 +265,7 @@ impl Hub {
                 _ = tidy.tick() => self.forget_stale(Instant::now()),
                 frame = frames.recv() => match frame {
                     Ok(frame) => {
-                        scratch.clear();
-                        if let Err(e) = scratch.merge(frame.raw) {
+                        if let Err(e) = proto::decode_frame_into(&mut scratch, frame.raw) {
                             Counters::add(&counters.telemetry_bad_frames, 1);
                             tracing::warn!(error = %e, session = %proto::hex(&frame.session), seq = frame.seq,
                                 "live frame does not decode; skipped");

@@ -740,8 +740,7 @@ impl Decoder for FrameDecoder {
         // tonic hands over exactly one message; taking it as `Bytes` splits tonic's buffer
         // without copying, and prost slices `session_id` out of it.
         let raw = src.copy_to_bytes(src.remaining());
-        self.scratch.clear();
-        self.scratch.merge(raw.clone()).map_err(|e| {
+        proto::decode_frame_into(&mut self.scratch, raw.clone()).map_err(|e| {
             Status::invalid_argument(format!("a message of {} bytes is not a TelemetryFrame: {e}", raw.len()))
         })?;
         Ok(Some(Incoming::check(&self.scratch, raw)))

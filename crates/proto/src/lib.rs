@@ -33,8 +33,10 @@ pub const STREAM_FRAMES_PATH: &str = "/telemetry.v1.TelemetryIngest/StreamFrames
 /// The gRPC path of `TelemetryIngest.Resume`.
 pub const RESUME_PATH: &str = "/telemetry.v1.TelemetryIngest/Resume";
 
+mod fast;
 mod raw;
 
+pub use fast::decode_frame_into;
 pub use raw::{AckDecoder, RawCodec, RawEncoder};
 
 /// `bytes` as lowercase hex, two digits a byte and nothing between them: the form a frame's

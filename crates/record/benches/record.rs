@@ -2,7 +2,8 @@
 //! realistic frames (every field the game fills set: `loadgen::frames::realistic`).
 //!
 //! `cargo bench -p pitwall-record` prints criterion's figures, plus one line per compression
-//! level with the file's size, to choose the default level.
+//! level with the file's size, to choose the default level. `cargo bench -p pitwall-record --
+//! decode/` compares prost's decoder of a frame with `proto::decode_frame_into`.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -106,5 +107,31 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// Decoding one frame: prost's generated decoder (`clear` + `merge`, as pitwall decoded every
+/// frame before) against `proto::decode_frame_into`, into one reused frame.
+fn decode(c: &mut Criterion) {
+    let encoded: Vec<prost::bytes::Bytes> = frames().iter().map(|f| f.encode_to_vec().into()).collect();
+    let mut group = c.benchmark_group("decode/frames");
+    group.throughput(Throughput::Elements(encoded.len() as u64));
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    let mut frame = proto::telemetry::v1::TelemetryFrame::default();
+    group.bench_function("prost", |b| {
+        b.iter(|| {
+            for bytes in &encoded {
+                frame.clear();
+                frame.merge(bytes.clone()).unwrap();
+            }
+        })
+    });
+    group.bench_function("decode_frame_into", |b| {
+        b.iter(|| {
+            for bytes in &encoded {
+                proto::decode_frame_into(&mut frame, bytes.clone()).unwrap();
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, decode);
 criterion_main!(benches);

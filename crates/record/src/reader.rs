@@ -18,7 +18,6 @@ use std::mem;
 use std::path::{Path, PathBuf};
 
 use flate2::{Crc, Decompress, FlushDecompress, Status};
-use prost::Message as _;
 use prost::bytes::Bytes;
 use proto::telemetry::v1::TelemetryFrame;
 
@@ -419,8 +418,9 @@ impl<R: Read> RecordReader<R> {
             Ok(bytes) => bytes,
             Err(e) => return Some(Err(e)),
         };
-        match TelemetryFrame::decode(bytes) {
-            Ok(frame) => Some(Ok(frame)),
+        let mut frame = TelemetryFrame::default();
+        match proto::decode_frame_into(&mut frame, bytes) {
+            Ok(()) => Some(Ok(frame)),
             Err(e) => {
                 // The frame was counted as read when its bytes were taken; it was not.
                 self.frames_read -= 1;

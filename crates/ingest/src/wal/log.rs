@@ -60,7 +60,9 @@ impl WalFrame {
 
     /// Decodes the frame.
     pub fn decode(&self) -> Result<TelemetryFrame, SinkError> {
-        TelemetryFrame::decode(self.bytes.clone()).map_err(|source| self.decode_error(source))
+        let mut frame = TelemetryFrame::default();
+        self.decode_into(&mut frame)?;
+        Ok(frame)
     }
 
     /// Decodes the frame into `frame`, whatever it held before: the same frame as
@@ -68,8 +70,7 @@ impl WalFrame {
     /// keeps the capacity of its vectors and strings (prost's `clear`), so a frame costs no
     /// allocation. On an error `frame` holds whatever decoded before it.
     pub fn decode_into(&self, frame: &mut TelemetryFrame) -> Result<(), SinkError> {
-        frame.clear();
-        frame.merge(self.bytes.clone()).map_err(|source| self.decode_error(source))
+        proto::decode_frame_into(frame, self.bytes.clone()).map_err(|source| self.decode_error(source))
     }
 
     /// Decodes only the fields of `frame` in `fields` (by their protobuf tags) into `frame`,
