@@ -7,7 +7,6 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use bytes::{Buf as _, Bytes, BytesMut};
-use prost::Message as _;
 use proto::telemetry::v1::TelemetryFrame;
 use serde::{Deserialize, Serialize};
 
@@ -73,91 +72,9 @@ impl WalFrame {
         proto::decode_frame_into(frame, self.bytes.clone()).map_err(|source| self.decode_error(source))
     }
 
-    /// Decodes only the fields of `frame` in `fields` (by their protobuf tags) into `frame`,
-    /// whatever it held before; every other field is left at its default. Each kept field is
-    /// decoded by the generated code exactly as [`WalFrame::decode`] would, the others are only
-    /// skipped over: for a sink that reads a handful of a frame's ~100 fields, most of the
-    /// decoding is saved.
-    pub fn decode_fields_into(&self, frame: &mut TelemetryFrame, fields: &FieldSet) -> Result<(), SinkError> {
-        frame.clear();
-        decode_fields(frame, self.bytes.clone(), fields).map_err(|source| self.decode_error(source))
-    }
-
     fn decode_error(&self, source: prost::DecodeError) -> SinkError {
         SinkError::Decode { session: self.session_id.to_string(), seq: self.seq, source }
     }
-}
-
-/// A set of a message's field tags (below 256): what [`WalFrame::decode_fields_into`] keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FieldSet([u64; 4]);
-
-impl FieldSet {
-    /// The set of `tags`; a tag of 256 or more fails the build (in a const) or panics.
-    pub const fn new(tags: &[u32]) -> FieldSet {
-        let mut bits = [0u64; 4];
-        let mut i = 0;
-        while i < tags.len() {
-            let t = tags[i];
-            assert!(t < 256, "FieldSet holds tags below 256");
-            bits[(t / 64) as usize] |= 1 << (t % 64);
-            i += 1;
-        }
-        FieldSet(bits)
-    }
-
-    /// Whether `tag` is in the set.
-    pub fn contains(&self, tag: u32) -> bool {
-        tag < 256 && self.0[(tag / 64) as usize] & (1 << (tag % 64)) != 0
-    }
-}
-
-/// prost's decoding loop (`Message::merge`) with the fields outside `fields` skipped instead of
-/// decoded. Keys of one or two bytes, and skipping a scalar or a short length-delimited field
-/// (a varint or a few bytes to step over), are done here: that is most of the loop. Anything
-/// else (a long or bad key, a group, a long length) goes through prost, which reads or skips it
-/// or says what is wrong.
-fn decode_fields(
-    frame: &mut TelemetryFrame,
-    mut buf: Bytes,
-    fields: &FieldSet,
-) -> Result<(), prost::DecodeError> {
-    use bytes::Buf as _;
-    use prost::encoding::{DecodeContext, WireType, decode_key, skip_field};
-    let ctx = DecodeContext::default();
-    while buf.has_remaining() {
-        let (key, key_len) = match *buf.chunk() {
-            [k, ..] if k < 0x80 => (u32::from(k), 1),
-            [k0, k1, ..] if k1 < 0x80 => (u32::from(k0 & 0x7f) | (u32::from(k1) << 7), 2),
-            _ => (0, 0),
-        };
-        let (tag, wire_type) = match WireType::try_from(u64::from(key & 7)) {
-            Ok(wire_type) if key >> 3 != 0 && key_len > 0 => {
-                buf.advance(key_len);
-                (key >> 3, wire_type)
-            }
-            _ => decode_key(&mut buf)?,
-        };
-        if fields.contains(tag) {
-            frame.merge_field(tag, wire_type, &mut buf, ctx.clone())?;
-            continue;
-        }
-        let step = match wire_type {
-            WireType::ThirtyTwoBit => Some(4),
-            WireType::SixtyFourBit => Some(8),
-            WireType::LengthDelimited => match *buf.chunk() {
-                [len, ..] if len < 0x80 => Some(1 + usize::from(len)),
-                _ => None,
-            },
-            WireType::Varint => buf.chunk().iter().take(9).position(|b| b & 0x80 == 0).map(|i| i + 1),
-            _ => None,
-        };
-        match step {
-            Some(n) if n <= buf.remaining() => buf.advance(n),
-            _ => skip_field(wire_type, tag, &mut buf, ctx.clone())?,
-        }
-    }
-    Ok(())
 }
 
 /// What replay found.

@@ -50,7 +50,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Sink, SinkContext, SinkError, WalFrame};
 use crate::session::SessionId;
-use crate::wal::FieldSet;
 
 /// The records database's file name in the data directory, when `path` is not set.
 pub const DEFAULT_DB: &str = "records.sqlite";
@@ -105,35 +104,6 @@ struct Tracked {
     idle_flushes: u32,
 }
 
-/// The fields of a frame that the lap tracker ([`LapTracker::push`], in `analysis/src/laps.rs`)
-/// and this sink read: only these are decoded, the rest of each frame (most of its ~100 fields)
-/// is skipped over, which makes the sink's decoding several times cheaper. A field the tracker
-/// starts to read must be added here; `only_the_trackers_fields_are_decoded_and_the_laps_are_the_same`
-/// checks the laps against a full decode.
-const LAP_FIELDS: FieldSet = FieldSet::new(&[
-    1,  // session_id
-    2,  // seq
-    3,  // wall_time_ns
-    4,  // mono_time_ns
-    7,  // missed_steps
-    8,  // session (the metadata, whole)
-    15, // speed_kmh
-    33, // tyre_core_temp_c
-    48, // fuel_l
-    75, // tyres_out
-    79, // completed_laps
-    81, // current_lap_ms
-    82, // last_lap_ms
-    85, // distance_traveled_m
-    86, // current_sector
-    87, // last_sector_ms
-    89, // normalized_position
-    90, // in_pit
-    91, // in_pit_lane
-    92, // flag
-    93, // penalty_time_s
-]);
-
 /// The laps sink.
 #[derive(Debug)]
 pub struct LapsSink {
@@ -149,7 +119,7 @@ struct Inner {
     /// Laps not stored yet.
     laps: Vec<TelemetryLapInput>,
     stats: LapsStats,
-    /// Every frame is decoded into this one ([`WalFrame::decode_fields_into`]): the tracker
+    /// Every frame is decoded into this one ([`WalFrame::decode_into`]): the tracker
     /// only reads a frame, and a fresh `TelemetryFrame` per frame cost more than its decoding.
     scratch: TelemetryFrame,
 }
@@ -235,7 +205,7 @@ impl Inner {
         let mut stats = self.stats;
         let frame = &mut self.scratch;
         for f in batch {
-            match f.decode_fields_into(frame, &LAP_FIELDS) {
+            match f.decode_into(frame) {
                 Ok(()) => {}
                 Err(e) => {
                     tracing::warn!(error = %crate::ErrorChain(&e), "laps sink: a frame that does not decode is skipped");
@@ -428,47 +398,6 @@ mod tests {
                 ..Default::default()
             })
             .collect()
-    }
-
-    /// The tracker sees the same laps and derives the same columns from the fields the sink
-    /// decodes ([`LAP_FIELDS`]) as from whole frames: on the simulator's frames (laps, sectors,
-    /// pits, dropped steps, a restart), whose every field is set.
-    #[test]
-    fn only_the_trackers_fields_are_decoded_and_the_laps_are_the_same() {
-        use std::time::Duration;
-        use testkit::sim::{Run, oval, with_drops};
-        let (frames, _) = Run::new(with_drops(oval(7), 0.01), Duration::from_secs(200))
-            .restart_at(&[Duration::from_secs(130)])
-            .frames();
-        let wal = wal_frames(&frames);
-        let (mut whole, mut part) = (LapTracker::new(), LapTracker::new());
-        let mut scratch = TelemetryFrame::default();
-        let (mut laps_whole, mut laps_part) = (Vec::new(), Vec::new());
-        for (f, w) in frames.iter().zip(&wal) {
-            w.decode_fields_into(&mut scratch, &LAP_FIELDS).unwrap();
-            assert_eq!(part.push(&scratch), whole.push(f), "seq {}", f.seq);
-            laps_whole.extend(std::iter::from_fn(|| whole.pop_lap()));
-            laps_part.extend(std::iter::from_fn(|| part.pop_lap()));
-        }
-        whole.finish();
-        part.finish();
-        laps_whole.extend(std::iter::from_fn(|| whole.pop_lap()));
-        laps_part.extend(std::iter::from_fn(|| part.pop_lap()));
-        assert!(laps_whole.len() >= 4, "{} laps", laps_whole.len());
-        assert_eq!(laps_part, laps_whole);
-        // The kept fields are decoded as a whole decode does; the rest stay at their defaults.
-        let full = wal[0].decode().unwrap();
-        wal[0].decode_fields_into(&mut scratch, &LAP_FIELDS).unwrap();
-        assert_eq!(scratch.session, full.session);
-        assert_eq!((scratch.seq, scratch.mono_time_ns), (full.seq, full.mono_time_ns));
-        assert_eq!(scratch.tyre_core_temp_c, full.tyre_core_temp_c);
-        assert!(full.rpm != 0 && scratch.rpm == 0, "a field the tracker does not read is skipped");
-        // What does not decode whole does not decode in part either.
-        for bad in [&[0xff; 8][..], &[0x0a, 0x20, 1, 2], &[0x4a, 0x20, 1, 2], &[0x00, 0x01], &[0x0f, 0x01]] {
-            let w = WalFrame { bytes: bytes::Bytes::copy_from_slice(bad), ..wal[0].clone() };
-            assert!(w.decode().is_err(), "{bad:?}");
-            assert!(w.decode_fields_into(&mut scratch, &LAP_FIELDS).is_err(), "{bad:?}");
-        }
     }
 
     /// Two sessions' frames interleaved a frame at a time.
