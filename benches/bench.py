@@ -260,7 +260,9 @@ def bench_ingest(r, t, work, runs):
         target = "≥ 300k frames/s, ≥ 25×" if streams == 4 else ""
         met = ""
         if streams == 4:
-            met = "yes" if statistics.median(x[0] for x in ours) >= 300_000 and wall >= 25 else "no"
+            fast = statistics.median(x[0] for x in ours) >= 300_000
+            met = {(True, True): "yes", (True, False): "300k only", (False, True): "25× only",
+                   (False, False): "no"}[(fast, wall >= 25)]
         r.row(f"Ingest, {streams} stream{'s' if streams > 1 else ''}, frames/s durable", mmm([x[0] for x in ours]),
               f"grpc.aio reference: {mmm([x[0] for x in base])}", f"{wall:.1f}×", f"{cpu:.1f}×", target, met)
     lines.insert(0, f"{seconds} s of load per server per run, {runs} runs; the load generator runs on the "
@@ -323,7 +325,9 @@ def bench_convert(r, t, work, runs):
     rps = med(rust, lambda x: rows / x.wall)
     r.row("Convert to Parquet, rows/s", mmm([rows / x.wall for x in rust]),
           f"pandas reader: {mmm([rows / x.wall for x in py])}", f"{wall:.1f}×", f"{cpu:.1f}×",
-          "≥ 400k rows/s, ≥ 10× per CPU-s", "yes" if rps >= 400_000 and cpu >= 10 else "no")
+          "≥ 400k rows/s, ≥ 10× per CPU-s",
+          {(True, True): "yes", (True, False): "400k only", (False, True): "10× only",
+           (False, False): "no"}[(rps >= 400_000, cpu >= 10)])
 
 
 # ------------------------------------------------------------------------------------------------

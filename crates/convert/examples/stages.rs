@@ -1,6 +1,7 @@
 //! Times each stage of converting a recording to Parquet, one after the other on one thread, so
-//! that the pipeline's balance can be judged: inflate (+ CRC and framing), prost decode, lap
-//! derivation, Arrow building, Parquet encoding.
+//! that the pipeline's balance can be judged: inflate (+ CRC and framing), decoding (prost's and
+//! `proto::decode_frame_into`, which convert uses), lap derivation, Arrow building, Parquet
+//! encoding.
 //!
 //! Usage: stages RECORDING
 #![allow(clippy::unwrap_used)]
@@ -51,14 +52,7 @@ fn main() {
     );
     report("inflate+framing", n, inflate, inflate);
 
-    let t = Instant::now();
-    let mut reader = RecordReader::open(&path).unwrap();
-    for raw in reader.raw_frames() {
-        std::hint::black_box(TelemetryFrame::decode(raw.unwrap()).unwrap());
-    }
-    let total = t.elapsed().as_secs_f64();
-    report("+ decode (new frame)", n, total, total - inflate);
-
+    // prost's generated decoder, for comparison, then the one convert uses.
     let t = Instant::now();
     let mut reader = RecordReader::open(&path).unwrap();
     let mut frame = TelemetryFrame::default();
@@ -68,7 +62,16 @@ fn main() {
         std::hint::black_box(&frame);
     }
     let total = t.elapsed().as_secs_f64();
-    report("+ decode (reused frame)", n, total, total - inflate);
+    report("+ prost decode (reused frame)", n, total, total - inflate);
+
+    let t = Instant::now();
+    let mut reader = RecordReader::open(&path).unwrap();
+    for raw in reader.raw_frames() {
+        proto::decode_frame_into(&mut frame, raw.unwrap()).unwrap();
+        std::hint::black_box(&frame);
+    }
+    let total = t.elapsed().as_secs_f64();
+    report("+ decode_frame_into (reused)", n, total, total - inflate);
     let decoded = total;
 
     let frames: Vec<TelemetryFrame> =
