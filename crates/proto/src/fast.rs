@@ -10,8 +10,8 @@
 //! packed repeated floats, `Wheels` and `Vec3` whose fields are single-byte keys, the session id
 //! and the tyre compound. Anything else is left to prost, which then decodes the whole message
 //! from the start. That covers an unknown field, the session metadata (the first frame of a
-//! session only), an unpacked repeated float, a non-canonical key, a length that runs past its
-//! message, invalid UTF-8 and any error. The result is therefore always prost's, the same frame
+//! session only), an unpacked repeated float, a padded key inside a `Wheels` or `Vec3`, a length
+//! that runs past its message, invalid UTF-8 and any error. The result is therefore always prost's, the same frame
 //! or the same error. The differential fuzz target `proto_fast` checks that on damaged and
 //! random input, and the tests below check it for a frame with every field set.
 //!
