@@ -507,8 +507,8 @@ impl Core {
             let Some(p) = s.part.as_mut() else { continue };
             p.writer.append(&s.pending).map_err(|e| SinkError::other(format!("{}: {e}", p.tmp.display())))?;
             let room = SPARE_FRAMES.saturating_sub(self.spare.len());
+            // Draining empties `pending`: the frames beyond `room` are dropped with the drain.
             self.spare.extend(s.pending.drain(..).take(room));
-            s.pending.clear();
             let full = p.entry.rows >= self.config.max_file_rows
                 || p.writer.size_estimate() as u64 >= self.config.max_file_bytes;
             if full {
