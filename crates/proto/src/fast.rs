@@ -217,7 +217,10 @@ fn fast(frame: &mut TelemetryFrame, buf: &Bytes) -> Option<()> {
     Some(())
 }
 
-/// A base-128 varint as prost reads it: at most ten bytes, the tenth at most 1.
+/// A base-128 varint as prost reads it: at most ten bytes, the tenth at most 1. Not prost's own
+/// `encoding::decode_varint` (which `ingest::message` uses): called from here it made the whole
+/// decoder take 2.7 times as long (`cargo bench -p pitwall-record -- decode/`: 4.5 ms against
+/// 1.7 ms for 10,000 frames).
 #[inline(always)]
 fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
     let first = *b.get(*i)?;
